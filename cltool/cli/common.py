@@ -1,0 +1,103 @@
+"""What every command shares: options, the stderr console, progress, and the step report.
+
+Only typer and rich are imported here: this module is on the start-up path of every command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from typing import Annotated, Any, Iterator
+
+import typer
+from rich.console import Console
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", envvar="CLTOOL_QUIET",
+                                     help="No progress or summary on stderr (warnings and errors still show).")]
+Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", metavar="DIR|-",
+                                        help="Output dataset directory, or - for an Arrow IPC stream on stdout.")]
+RejectedOpt = Annotated[str | None, typer.Option("--rejected", metavar="DIR",
+                                                 help="Where removed rows go (default OUT/_rejected; needed with -o -).")]
+
+
+def example(*lines: str) -> str:
+    """A `--help` epilog holding a worked example."""
+    return "Example:\n\n" + "\n\n".join(f"  $ {line}" for line in lines)
+
+
+class _RichTask:
+    def __init__(self, progress, task_id):
+        self._progress, self._id = progress, task_id
+
+    def advance(self, n: int = 1) -> None:
+        self._progress.advance(self._id, n)
+
+
+class _NullTask:
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+class RichReporter:
+    """Progress bars and messages on stderr; bars only when stderr is a terminal and not --quiet."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.show_progress = not quiet and stderr.is_terminal
+        self.warnings: list[str] = []
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            stderr.print(message)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        stderr.print(f"[yellow]warning:[/] {message}")
+
+    @contextmanager
+    def task(self, description: str, total: int | None = None, unit: str = "rows") -> Iterator[Any]:
+        if not self.show_progress:
+            yield _NullTask()
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.text import Text
+
+        class Rate(ProgressColumn):
+            def render(self, task) -> Text:
+                return Text(f"{task.speed or 0:>9,.0f} {unit}/s")
+
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                   TimeElapsedColumn(), TimeRemainingColumn()]
+        with Progress(*columns, console=stderr, transient=True) as progress:
+            yield _RichTask(progress, progress.add_task(description, total=total))
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def argv() -> list[str]:
+    return ["cltool", *sys.argv[1:]]
+
+
+def report_step(name: str, manifest: dict[str, Any], target: str, reporter: RichReporter, what: str = "rows") -> None:
+    """One line per output on stderr: rows kept, rows rejected by reason, time; a warning when
+    rejected rows had nowhere to go."""
+    rows = manifest["rows"]
+    reasons = ", ".join(f"{reason} {count:,}" for reason, count in manifest.get("rejected_by_reason", {}).items())
+    rejected = f"{rows['rejected']:,} rejected ({reasons})" if rows["rejected"] else "none rejected"
+    where = "stdout" if target == "-" else target
+    reporter.info(f"{name}: {rows['output']:,} {what} -> {where}; {rejected}; {manifest['wall_time_s']:.1f}s")
+    if rows["rejected"] and "rejected_dataset" not in manifest:
+        reporter.warn(f"{rows['rejected']:,} rejected rows were not kept: with -o - add --rejected DIR to keep them")
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")

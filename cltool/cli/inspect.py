@@ -1,0 +1,63 @@
+"""`cltool inspect`: parse options, call `cltool.inspect.inspect_dataset`, show the result."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cltool.cli.common import Json, Quiet, example, print_json, stderr
+
+EPILOG = example(
+    "cltool inspect data/pairs",
+    "cltool inspect data/pairs --head 3 --json | jq '.rows'",
+)
+
+
+def inspect_command(
+    dataset: Annotated[str, typer.Argument(metavar="DATASET", help="Dataset directory, Parquet file, glob, or -.")],
+    head: Annotated[int, typer.Option("--head", "-n", min=0, help="Also show the first N rows.")] = 0,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Show what a dataset is: schema, rows, files, how it was made (the manifest), and the rows
+    its step rejected, by reason. The human view goes to stderr; --json prints it on stdout."""
+    from cltool.inspect import inspect_dataset
+
+    info = inspect_dataset(dataset, head=head)
+    if json_out:
+        print_json(info)
+    elif not quiet:
+        _show(info)
+
+
+def _show(info: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    size = f", {info['bytes'] / 1e6:,.1f} MB" if info.get("bytes") else ""
+    stderr.print(f"[bold]{info['source']}[/]: {info['rows']:,} rows in {info['files']} file(s){size}")
+    schema = Table("column", "type", box=None, pad_edge=False)
+    for field in info["schema"]:
+        schema.add_row(field["name"], field["type"])
+    stderr.print(schema)
+    manifest = info.get("manifest")
+    if manifest:
+        stderr.print(f"\nmade by: {' -> '.join(c for c in info['lineage'] if c)} "
+                     f"(cltool {manifest.get('cltool_version')}, {manifest.get('created_at')}, {manifest.get('wall_time_s')}s)")
+        if manifest.get("argv"):
+            stderr.print(f"command: {' '.join(manifest['argv'])}", markup=False)
+        rows = manifest.get("rows", {})
+        check = "" if info.get("rows_add_up", True) else "  [red](does not add up)[/]"
+        stderr.print(f"rows: {rows.get('input', 0):,} in = {rows.get('output', 0):,} kept + {rows.get('rejected', 0):,} rejected{check}")
+        for key, value in manifest.get("summary", {}).items():
+            if not isinstance(value, (dict, list)):
+                stderr.print(f"  {key}: {value}", markup=False)
+    rejected = info.get("rejected")
+    if rejected:
+        reasons = ", ".join(f"{r} {n:,}" for r, n in rejected["by_reason"].items()) or "none"
+        stderr.print(f"rejected: {rejected['rows']:,} rows in {rejected['path']} ({reasons})", markup=False)
+    for i, row in enumerate(info.get("head", [])):
+        stderr.print(f"\n[bold]row {i}[/]")
+        for key, value in row.items():
+            text = repr(value)
+            stderr.print(f"  {key}: {text[:200] + '...' if len(text) > 200 else text}", markup=False)

@@ -1,0 +1,351 @@
+"""Write a step's output atomically, with its rejected rows and its manifest.
+
+A directory output is assembled beside its final name (`.NAME.cltool-tmp-PID`), each shard written
+under a `.partial` name and renamed when complete, `_rejected/` (a dataset of its own) and the
+manifests written last, and the whole directory renamed into place at the very end. A step that
+dies at any point leaves the old output or none, never half of one; the next run clears the
+debris of a dead one. `-` writes an Arrow IPC stream to stdout instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cltool import __version__
+from cltool.dataset.manifest import FORMAT, MANIFEST_NAME, REJECTED_DIR, file_sha256, lineage_of, write_manifest
+from cltool.dataset.read import Dataset
+from cltool.errors import CltoolError, UsageError
+
+DEFAULT_SHARD_ROWS = 250_000
+ROW_GROUP_ROWS = 65_536
+REASON, DETAIL = "reason", "detail"
+
+
+class ShardWriter:
+    """Parquet shards `part-00000.parquet`, ... in one directory, `rows_per_shard` rows each."""
+
+    def __init__(self, directory: Path, rows_per_shard: int = DEFAULT_SHARD_ROWS):
+        self.directory = directory
+        self.rows_per_shard = rows_per_shard
+        self.schema: pa.Schema | None = None
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._shard_rows = 0
+        self._shards: list[tuple[str, int]] = []
+
+    def write(self, table: pa.Table) -> None:
+        table = self._conform(table)
+        offset = 0
+        while offset < table.num_rows:
+            if self._writer is None:
+                self._open_shard()
+            take = min(table.num_rows - offset, self.rows_per_shard - self._shard_rows)
+            self._writer.write_table(table.slice(offset, take), row_group_size=ROW_GROUP_ROWS)
+            self._shard_rows += take
+            self.rows += take
+            offset += take
+            if self._shard_rows >= self.rows_per_shard:
+                self._close_shard()
+
+    def close(self) -> list[dict[str, Any]]:
+        """Finish the last shard (an empty one if nothing was written) and describe every shard."""
+        if self._writer is None and not self._shards:
+            if self.schema is None:
+                raise CltoolError("internal error: an output was closed before its schema was known")
+            self._open_shard()
+        if self._writer is not None:
+            self._close_shard()
+        return [
+            {"path": name, "rows": rows, "bytes": (self.directory / name).stat().st_size,
+             "sha256": file_sha256(self.directory / name)}
+            for name, rows in self._shards
+        ]
+
+    def _conform(self, table: pa.Table) -> pa.Table:
+        if self.schema is None:
+            self.schema = table.schema.remove_metadata()
+            return table
+        if table.schema.equals(self.schema):
+            return table
+        try:
+            return table.select(self.schema.names).cast(self.schema)
+        except (pa.ArrowException, KeyError) as exc:
+            raise CltoolError(f"internal error: a batch does not match the output schema ({exc})") from None
+
+    def _open_shard(self) -> None:
+        name = f"part-{len(self._shards):05d}.parquet"
+        self._writer = pq.ParquetWriter(self.directory / (name + ".partial"), self.schema, compression="zstd")
+        self._shard_name = name
+        self._shard_rows = 0
+
+    def _close_shard(self) -> None:
+        self._writer.close()
+        (self.directory / (self._shard_name + ".partial")).rename(self.directory / self._shard_name)
+        self._shards.append((self._shard_name, self._shard_rows))
+        self._writer = None
+
+
+class _StreamSink:
+    """`-o -`: an Arrow IPC stream on stdout, opened at the first write (when the schema is known)."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream = stream
+        self.schema: pa.Schema | None = None
+        self.rows = 0
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self.schema = table.schema.remove_metadata()
+            self._writer = pa.ipc.new_stream(self.stream, self.schema)
+        elif not table.schema.equals(self.schema):
+            table = table.select(self.schema.names).cast(self.schema)
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self.stream.flush()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _AtomicDirectory:
+    """A directory assembled under a temporary name beside `final` and renamed into place."""
+
+    def __init__(self, final: Path):
+        self.final = final
+        self._check_replaceable()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self._clear_debris()
+        self.tmp = final.parent / f".{final.name}.cltool-tmp-{os.getpid()}"
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        self.tmp.mkdir()
+
+    def _check_replaceable(self) -> None:
+        final = self.final
+        if not final.exists():
+            return
+        if not final.is_dir():
+            raise UsageError(f"output {final} exists and is a file", hint="give a directory path with -o")
+        if (final / MANIFEST_NAME).is_file() or not any(final.iterdir()):
+            return
+        raise UsageError(
+            f"refusing to replace {final}: it is not a cltool dataset (no {MANIFEST_NAME})",
+            hint="remove it yourself or choose another -o path",
+        )
+
+    def _clear_debris(self) -> None:
+        for pattern in (f".{self.final.name}.cltool-tmp-*", f".{self.final.name}.cltool-old-*"):
+            for debris in self.final.parent.glob(pattern):
+                pid = debris.name.rsplit("-", 1)[-1]
+                if pid.isdigit() and not _pid_alive(int(pid)):
+                    shutil.rmtree(debris, ignore_errors=True)
+
+    def commit(self) -> None:
+        if self.final.exists():
+            old = self.final.parent / f".{self.final.name}.cltool-old-{os.getpid()}"
+            os.rename(self.final, old)
+            os.rename(self.tmp, self.final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(self.tmp, self.final)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Output:
+    """The output of one step: kept rows, rejected rows with their reasons, and the manifest.
+
+    Use as a context manager. On a clean exit the manifest is written and the directory renamed
+    into place; on an exception nothing is left behind. `rows_input` (set with `count_input`) must
+    equal kept + rejected, or the step fails rather than write a manifest whose counts do not add up.
+    """
+
+    def __init__(
+        self,
+        target: str | Path,
+        *,
+        command: str,
+        params: dict[str, Any],
+        inputs: Sequence[Dataset] = (),
+        argv: Sequence[str] | None = None,
+        rejected_target: str | Path | None = None,
+        stdout: IO[bytes] | None = None,
+        rows_per_shard: int = DEFAULT_SHARD_ROWS,
+    ):
+        self.target = str(target)
+        self.command = command
+        self.params = params
+        self.inputs = list(inputs)
+        self.argv = list(argv) if argv is not None else None
+        self.rejected_target = str(rejected_target) if rejected_target is not None else None
+        self.stdout = stdout
+        self.rows_per_shard = rows_per_shard
+        self.rows_input: int | None = None
+        self.rejected_by_reason: Counter[str] = Counter()
+        self.stages: dict[str, float] = {}
+        self.summary: dict[str, Any] = {}
+        self.manifest: dict[str, Any] | None = None
+        self._kept: ShardWriter | _StreamSink | None = None
+        self._rejected: ShardWriter | None = None
+        self._dirs: list[_AtomicDirectory] = []
+
+    @property
+    def to_stdout(self) -> bool:
+        return self.target == "-"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> "Output":
+        self._started = time.perf_counter()
+        if self.to_stdout:
+            self._kept = _StreamSink(self.stdout if self.stdout is not None else sys.stdout.buffer)
+        else:
+            main = _AtomicDirectory(Path(self.target))
+            self._dirs.append(main)
+            self._kept = ShardWriter(main.tmp, self.rows_per_shard)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            for d in self._dirs:
+                d.abort()
+            return
+        try:
+            self._finish()
+        except BaseException:
+            for d in self._dirs:
+                d.abort()
+            raise
+
+    # -- what a step calls -------------------------------------------------------------------
+    def count_input(self, rows: int) -> None:
+        self.rows_input = (self.rows_input or 0) + rows
+
+    def write(self, data: pa.Table | pa.RecordBatch) -> None:
+        self._kept.write(_as_table(data))
+
+    def reject(self, data: pa.Table | pa.RecordBatch, reason: str | None = None, detail: str | None = None) -> None:
+        """Keep removed rows with their reason: pass `reason`/`detail` for all rows, or give columns."""
+        table = _as_table(data)
+        if table.num_rows == 0:
+            return
+        if reason is not None:
+            table = _set_column(table, REASON, pa.array([reason] * table.num_rows, pa.string()))
+        if detail is not None or DETAIL not in table.schema.names:
+            table = _set_column(table, DETAIL, pa.array([detail] * table.num_rows, pa.string()))
+        if REASON not in table.schema.names:
+            raise CltoolError("internal error: rejected rows without a reason")
+        self.rejected_by_reason.update(table.column(REASON).to_pylist())
+        writer = self._rejected_writer()
+        if writer is not None:
+            writer.write(table)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - start, 3)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _rejected_writer(self) -> ShardWriter | None:
+        if self._rejected is None:
+            if self.rejected_target is not None:
+                directory = _AtomicDirectory(Path(self.rejected_target))
+                self._dirs.append(directory)
+                self._rejected = ShardWriter(directory.tmp, self.rows_per_shard)
+            elif not self.to_stdout:
+                path = self._dirs[0].tmp / REJECTED_DIR
+                path.mkdir()
+                self._rejected = ShardWriter(path, self.rows_per_shard)
+        return self._rejected
+
+    def _finish(self) -> None:
+        rejected = sum(self.rejected_by_reason.values())
+        kept = self._kept.rows
+        if self.rows_input is not None and self.rows_input != kept + rejected:
+            raise CltoolError(
+                f"internal error: row accounting does not add up ({self.rows_input} in, {kept} kept, {rejected} rejected)"
+            )
+        wall = round(time.perf_counter() - self._started, 3)
+        common = {
+            "format": FORMAT,
+            "cltool_version": __version__,
+            "command": self.command,
+            "argv": self.argv,
+            "params": self.params,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "inputs": [{"source": d.source, "files": d.describe_inputs()} for d in self.inputs],
+            "lineage": lineage_of(self.inputs[0].manifest) if self.inputs else [],
+        }
+        self.manifest = {
+            **common,
+            "rows": {"input": self.rows_input if self.rows_input is not None else kept + rejected,
+                     "output": kept, "rejected": rejected},
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+            "summary": self.summary,
+            "stages": self.stages,
+            "wall_time_s": wall,
+        }
+        if isinstance(self._kept, _StreamSink):
+            if self._kept.schema is None:
+                raise CltoolError("internal error: nothing was written to stdout, not even a schema")
+            self._kept.close()
+        else:
+            self.manifest["outputs"] = self._kept.close()
+            self.manifest["schema"] = _describe_schema(self._kept.schema)
+        if self._rejected is not None:
+            reasons = dict(sorted(self.rejected_by_reason.items()))
+            rejected_manifest = {
+                **common,
+                "rows": {"output": self._rejected.rows},
+                "rejected_by_reason": reasons,
+                "outputs": self._rejected.close(),
+                "schema": _describe_schema(self._rejected.schema),
+            }
+            write_manifest(self._rejected.directory, rejected_manifest)
+            self.manifest["rejected_dataset"] = (
+                REJECTED_DIR if self.rejected_target is None else str(Path(self.rejected_target).resolve())
+            )
+        if not self.to_stdout:
+            write_manifest(self._dirs[0].tmp, self.manifest)
+        for d in reversed(self._dirs):
+            d.commit()
+
+
+def _as_table(data: pa.Table | pa.RecordBatch) -> pa.Table:
+    return pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+
+
+def _set_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    if name in table.schema.names:
+        return table.set_column(table.schema.get_field_index(name), name, values)
+    return table.append_column(name, values)
+
+
+def _describe_schema(schema: pa.Schema | None) -> dict[str, str]:
+    return {f.name: str(f.type) for f in schema} if schema is not None else {}

@@ -1,0 +1,64 @@
+"""`cltool inspect`: what a dataset is — schema, rows, files, the manifest's story, rejected rows.
+
+Reads Parquet footers and manifests, not the data (except `--head` rows, and the `reason` column
+of `_rejected`), so it answers at once on large datasets.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import IO, Any
+
+from cltool.dataset.read import open_dataset
+
+_MANIFEST_KEYS = ("command", "cltool_version", "created_at", "argv", "params", "rows", "rejected_by_reason",
+                  "summary", "stages", "wall_time_s")
+
+
+def inspect_dataset(spec: str, head: int = 0, stdin: IO[bytes] | None = None) -> dict[str, Any]:
+    dataset = open_dataset(spec, stdin=stdin)
+    info: dict[str, Any] = {
+        "source": dataset.source,
+        "schema": [{"name": f.name, "type": str(f.type)} for f in dataset.schema],
+    }
+    if dataset.is_stream:
+        rows_seen: list[dict[str, Any]] = []
+        for batch in dataset.batches():
+            if len(rows_seen) < head:
+                rows_seen += batch.slice(0, head - len(rows_seen)).to_pylist()
+        info.update(rows=dataset.num_rows, files=0, bytes=None)
+        if head:
+            info["head"] = rows_seen
+        return info
+
+    info.update(rows=dataset.num_rows, files=len(dataset.files), bytes=sum(f.bytes for f in dataset.files))
+    if head:
+        rows: list[dict[str, Any]] = []
+        for batch in dataset.batches(batch_rows=max(head, 1)):
+            rows += batch.slice(0, head - len(rows)).to_pylist()
+            if len(rows) >= head:
+                break
+        info["head"] = rows
+    manifest = dataset.manifest
+    if manifest is not None:
+        info["manifest"] = {k: manifest[k] for k in _MANIFEST_KEYS if k in manifest}
+        info["lineage"] = [step.get("command") for step in manifest.get("lineage", [])] + [manifest.get("command")]
+        counts = manifest.get("rows", {})
+        if {"input", "output", "rejected"} <= counts.keys():
+            info["rows_add_up"] = counts["input"] == counts["output"] + counts["rejected"]
+        rejected_path = manifest.get("rejected_dataset")
+        if rejected_path is not None:
+            info["rejected"] = _rejected_reasons(Path(dataset.source) / rejected_path)
+    return info
+
+
+def _rejected_reasons(path: Path) -> dict[str, Any]:
+    rejected = open_dataset(path)
+    reasons: Counter[str] = Counter()
+    if "reason" in rejected.schema.names:
+        for batch in rejected.batches(columns=["reason"]):
+            reasons.update(batch.column(0).to_pylist())
+    return {"path": str(path), "rows": rejected.num_rows,
+            "by_reason": dict(sorted(reasons.items()))}
+

@@ -1,0 +1,59 @@
+"""Shared helpers: tests build their own small data and run the real `cltool` process where the
+behaviour under test is the process's (exit codes, stderr, stdout, pipes)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+def read_dataset(path: Path, columns: list[str] | None = None) -> pa.Table:
+    from cltool.dataset import open_dataset
+
+    ds = open_dataset(path)
+    batches = list(ds.batches(columns=columns))
+    return pa.Table.from_batches(batches, schema=batches[0].schema if batches else ds.schema)
+
+
+def run_cltool(*args: str, stdin: bytes | None = None, cwd: Path | None = None,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    full_env.pop("CLTOOL_DEBUG", None) if env is None or "CLTOOL_DEBUG" not in env else None
+    return subprocess.run([sys.executable, "-m", "cltool", *args], input=stdin, capture_output=True,
+                          cwd=cwd, env=full_env, timeout=120)
+
+
+@pytest.fixture
+def pairs_rows() -> list[dict[str, Any]]:
+    return [
+        {"anchor": "how do I sort a list", "positive": "use sorted(xs)", "lang": "py"},
+        {"anchor": "how do I reverse a list", "positive": "use xs[::-1]", "lang": "py"},
+        {"anchor": "how do I sort a list", "positive": "call xs.sort()", "lang": "py"},
+        {"anchor": "   ", "positive": "orphan positive", "lang": "py"},
+        {"anchor": "no positive here", "positive": None, "lang": "py"},
+    ]
+
+
+@pytest.fixture
+def pairs_parquet(tmp_path: Path, pairs_rows) -> Path:
+    path = tmp_path / "pairs.parquet"
+    pq.write_table(pa.Table.from_pylist(pairs_rows), path)
+    return path

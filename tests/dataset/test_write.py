@@ -1,0 +1,148 @@
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pyarrow as pa
+import pytest
+
+from cltool.dataset import Output, open_dataset
+from cltool.dataset.manifest import file_sha256
+from cltool.errors import CltoolError, UsageError
+from tests.conftest import read_dataset
+
+
+def test_round_trip_manifest_and_sha256(tmp_path):
+    table = pa.table({"anchor": [f"a{i}" for i in range(25)], "n": list(range(25))})
+    with Output(tmp_path / "out", command="test", params={"seed": 7}, argv=["cltool", "test"], rows_per_shard=10) as out:
+        out.count_input(25)
+        with out.stage("write"):
+            out.write(table)
+    assert read_dataset(tmp_path / "out").equals(table)
+    manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    assert manifest["params"] == {"seed": 7} and manifest["argv"] == ["cltool", "test"]
+    assert manifest["rows"] == {"input": 25, "output": 25, "rejected": 0}
+    assert [o["rows"] for o in manifest["outputs"]] == [10, 10, 5]
+    for o in manifest["outputs"]:
+        assert o["sha256"] == file_sha256(tmp_path / "out" / o["path"])
+    assert "write" in manifest["stages"] and manifest["wall_time_s"] >= 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "_manifest.json", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_rejected_rows_are_a_dataset_and_counts_add_up(tmp_path):
+    rows = pa.table({"anchor": ["a", "b", "c", "d"]})
+    with Output(tmp_path / "out", command="test", params={}) as out:
+        out.count_input(4)
+        out.write(rows.slice(0, 2))
+        out.reject(rows.slice(2, 1), reason="empty_text", detail="anchor is blank")
+        out.reject(rows.slice(3, 1).append_column("reason", pa.array(["near_duplicate"]))
+                   .append_column("detail", pa.array(["of a"])))
+    manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    assert manifest["rows"] == {"input": 4, "output": 2, "rejected": 2}
+    assert manifest["rejected_by_reason"] == {"empty_text": 1, "near_duplicate": 1}
+    rejected = read_dataset(tmp_path / "out" / "_rejected")
+    assert rejected.column("reason").to_pylist() == ["empty_text", "near_duplicate"]
+    assert rejected.column("detail").to_pylist() == ["anchor is blank", "of a"]
+    assert open_dataset(tmp_path / "out" / "_rejected").manifest["rows"]["output"] == 2
+
+
+def test_counts_that_do_not_add_up_fail_and_leave_nothing(tmp_path):
+    with pytest.raises(CltoolError, match="does not add up"):
+        with Output(tmp_path / "out", command="test", params={}) as out:
+            out.count_input(3)
+            out.write(pa.table({"a": [1]}))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_exception_leaves_the_old_output_untouched(tmp_path):
+    with Output(tmp_path / "out", command="test", params={"v": 1}) as out:
+        out.write(pa.table({"a": [1]}))
+    with pytest.raises(RuntimeError):
+        with Output(tmp_path / "out", command="test", params={"v": 2}) as out:
+            out.write(pa.table({"a": [2]}))
+            raise RuntimeError("boom")
+    assert read_dataset(tmp_path / "out").column("a").to_pylist() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    with Output(tmp_path / "out", command="test", params={"v": 3}) as out:
+        out.write(pa.table({"a": [3]}))
+    assert read_dataset(tmp_path / "out").column("a").to_pylist() == [3]
+
+
+def test_refuses_to_replace_what_is_not_a_dataset(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("precious")
+    with pytest.raises(UsageError, match="refusing to replace"):
+        with Output(tmp_path / "mine", command="test", params={}) as out:
+            out.write(pa.table({"a": [1]}))
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "precious"
+
+
+def test_empty_output_still_has_a_schema(tmp_path):
+    with Output(tmp_path / "out", command="test", params={}) as out:
+        out.count_input(1)
+        out.write(pa.table({"a": pa.array([], pa.int64())}))
+        out.reject(pa.table({"a": [1]}), reason="empty_text")
+    ds = open_dataset(tmp_path / "out")
+    assert ds.num_rows == 0 and ds.schema.names == ["a"]
+
+
+def test_same_input_gives_byte_identical_shards(tmp_path):
+    table = pa.table({"t": [f"text {i}" for i in range(1000)], "x": [i / 3 for i in range(1000)]})
+    for name in ("one", "two"):
+        with Output(tmp_path / name, command="test", params={}) as out:
+            out.write(table)
+    assert (tmp_path / "one" / "part-00000.parquet").read_bytes() == (tmp_path / "two" / "part-00000.parquet").read_bytes()
+
+
+def test_stdout_stream_and_rejected_elsewhere(tmp_path):
+    sink = io.BytesIO()
+    with Output("-", command="test", params={}, stdout=sink, rejected_target=tmp_path / "rej") as out:
+        out.write(pa.table({"a": [1, 2]}))
+        out.reject(pa.table({"a": [3]}), reason="empty_text")
+    assert pa.ipc.open_stream(sink.getvalue()).read_all().column("a").to_pylist() == [1, 2]
+    assert read_dataset(tmp_path / "rej").column("reason").to_pylist() == ["empty_text"]
+    assert out.manifest["rows"] == {"input": 3, "output": 2, "rejected": 1}
+
+
+SLOW_WRITER = textwrap.dedent("""
+    import sys, time
+    import pyarrow as pa
+    from cltool.dataset import Output
+    with Output(sys.argv[1], command="test", params={}, rows_per_shard=10) as out:
+        for i in range(1000):
+            out.write(pa.table({"a": list(range(10))}))
+            if i == 3:
+                print("ready", flush=True)
+            time.sleep(0.05)
+""")
+
+
+def test_a_killed_writer_leaves_the_old_output_or_none(tmp_path):
+    def kill_midway(target):
+        proc = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(target)], stdout=subprocess.PIPE,
+                                cwd=os.getcwd())
+        assert proc.stdout.readline().strip() == b"ready"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    kill_midway(tmp_path / "fresh")
+    assert not (tmp_path / "fresh").exists()
+
+    with Output(tmp_path / "old", command="test", params={}) as out:
+        out.write(pa.table({"a": [42]}))
+    kill_midway(tmp_path / "old")
+    assert read_dataset(tmp_path / "old").column("a").to_pylist() == [42]
+
+    # the next run clears the debris the killed one left beside the target
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    with Output(tmp_path / "fresh", command="test", params={}) as out:
+        out.write(pa.table({"a": [1]}))
+    with Output(tmp_path / "old", command="test", params={}) as out:
+        out.write(pa.table({"a": [1]}))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

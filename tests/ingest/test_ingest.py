@@ -1,0 +1,147 @@
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cltool.dataset.pairs import text_id
+from cltool.errors import InputError, UsageError
+from cltool.ingest import ingest
+from tests.conftest import read_dataset, write_jsonl
+
+
+def manifest_of(path):
+    return json.loads((path / "_manifest.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["pairs.jsonl", "pairs.jsonl.gz"])
+def test_jsonl(tmp_path, pairs_rows, name):
+    src = write_jsonl(tmp_path / name, pairs_rows)
+    result = ingest(str(src), str(tmp_path / "out"))
+    kept = read_dataset(tmp_path / "out")
+    assert kept.column("anchor").to_pylist() == ["how do I sort a list", "how do I reverse a list", "how do I sort a list"]
+    assert kept.column("anchor_id").to_pylist()[0] == kept.column("anchor_id").to_pylist()[2] == text_id("how do I sort a list")
+    assert kept.column("lang").to_pylist() == ["py"] * 3
+    rejected = read_dataset(tmp_path / "out" / "_rejected")
+    assert rejected.column("reason").to_pylist() == ["empty_text", "empty_text"]
+    assert result["pairs"]["rows"] == {"input": 5, "output": 3, "rejected": 2}
+    assert manifest_of(tmp_path / "out")["inputs"][0]["files"][0]["rows"] == 5
+
+
+def test_csv_and_tsv_keep_ids_as_written(tmp_path):
+    (tmp_path / "p.csv").write_text('query_id,question,answer\n007,"what, exactly?","this,\nthat"\n008,q2,a2\n')
+    ingest(str(tmp_path / "p.csv"), str(tmp_path / "csv"))
+    rows = read_dataset(tmp_path / "csv").to_pylist()
+    assert rows[0]["anchor_id"] == "007" and rows[0]["anchor"] == "what, exactly?" and rows[0]["positive"] == "this,\nthat"
+    (tmp_path / "p.tsv").write_text('anchor\tpositive\n"quoted" text\tplain\n')
+    ingest(str(tmp_path / "p.tsv"), str(tmp_path / "tsv"))
+    assert read_dataset(tmp_path / "tsv").column("anchor").to_pylist() == ['"quoted" text']
+
+
+def test_parquet_and_a_cltool_dataset(tmp_path, pairs_parquet):
+    ingest(str(pairs_parquet), str(tmp_path / "a"))
+    ingest(str(tmp_path / "a"), str(tmp_path / "b"))
+    assert read_dataset(tmp_path / "a").equals(read_dataset(tmp_path / "b"))
+    assert [s["command"] for s in manifest_of(tmp_path / "b")["lineage"]] == ["ingest"]
+
+
+def test_sentence_transformers_triplet_and_ntuple_files(tmp_path):
+    t = pa.table({"anchor": ["a1", "a2"], "positive": ["p1", "p2"], "negative_1": ["n1", "n3"], "negative_2": ["n2", None]})
+    pq.write_table(t, tmp_path / "ntuple.parquet")
+    ingest(str(tmp_path / "ntuple.parquet"), str(tmp_path / "out"))
+    assert read_dataset(tmp_path / "out").column("negatives").to_pylist() == [["n1", "n2"], ["n3"]]
+    write_jsonl(tmp_path / "triplet.jsonl", [{"anchor": "a", "positive": "p", "negative": "n"}])
+    ingest(str(tmp_path / "triplet.jsonl"), str(tmp_path / "trip"))
+    assert read_dataset(tmp_path / "trip").column("negatives").to_pylist() == [["n"]]
+
+
+def test_flagembedding_jsonl(tmp_path):
+    write_jsonl(tmp_path / "bge.jsonl", [
+        {"query": "q1", "pos": ["p1", "p2"], "neg": ["n1", "n2"], "pos_scores": [0.9, 0.8], "neg_scores": [0.2, 0.1],
+         "prompt": "Represent this: ", "type": "normal"},
+        {"query": "q2", "pos": ["p3"], "neg": [], "pos_scores": [0.7], "neg_scores": [], "prompt": "Represent this: ",
+         "type": "normal"},
+    ])
+    ingest(str(tmp_path / "bge.jsonl"), str(tmp_path / "out"))
+    rows = read_dataset(tmp_path / "out").to_pylist()
+    assert [(r["anchor"], r["positive"]) for r in rows] == [("q1", "p1"), ("q1", "p2"), ("q2", "p3")]
+    assert rows[1]["positive_score"] == pytest.approx(0.8)
+    assert rows[0]["negatives"] == ["n1", "n2"] and rows[0]["negative_scores"] == pytest.approx([0.2, 0.1])
+    assert rows[0]["prompt"] == "Represent this: " and rows[2]["negatives"] == []
+
+
+def make_beir(folder, splits=("test",)):
+    folder.mkdir()
+    write_jsonl(folder / "corpus.jsonl", [
+        {"_id": "d1", "title": "Cats", "text": "Cats purr."},
+        {"_id": "d2", "title": "", "text": "Dogs bark."},
+        {"_id": "d3", "title": "", "text": ""},
+        {"_id": "d4", "title": "Only a title", "text": ""},
+    ])
+    write_jsonl(folder / "queries.jsonl", [{"_id": "q1", "text": "do cats purr"}, {"_id": "q2", "text": "do dogs bark"}])
+    (folder / "qrels").mkdir()
+    for split in splits:
+        (folder / "qrels" / f"{split}.tsv").write_text(
+            "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t2\nq2\td1\t0\nq9\td1\t1\nq1\td9\t1\nq1\td3\t1\n")
+
+
+def test_beir_folder_gives_pairs_corpus_and_accounts_for_every_qrels_line(tmp_path):
+    make_beir(tmp_path / "beir")
+    result = ingest(str(tmp_path / "beir"), str(tmp_path / "pairs"))
+    pairs = read_dataset(tmp_path / "pairs").to_pylist()
+    assert [(p["anchor_id"], p["positive_id"], p["positive"], p["relevance"]) for p in pairs] == [
+        ("q1", "d1", "Cats Cats purr.", 1), ("q2", "d2", "Dogs bark.", 2)]
+    corpus = read_dataset(tmp_path / "pairs-corpus")
+    assert corpus.column("id").to_pylist() == ["d1", "d2", "d4"]
+    assert corpus.column("text").to_pylist()[2] == "Only a title"
+    reasons = read_dataset(tmp_path / "pairs" / "_rejected").column("reason").to_pylist()
+    assert sorted(reasons) == ["empty_text", "not_relevant", "unknown_id", "unknown_id"]
+    assert result["pairs"]["rows"] == {"input": 6, "output": 2, "rejected": 4}
+    assert result["corpus"]["rows"] == {"input": 4, "output": 3, "rejected": 1}
+
+
+def test_beir_split_choice(tmp_path):
+    make_beir(tmp_path / "beir", splits=("dev", "test"))
+    with pytest.raises(UsageError, match="several qrels splits: dev, test"):
+        ingest(str(tmp_path / "beir"), str(tmp_path / "out"))
+    ingest(str(tmp_path / "beir"), str(tmp_path / "out"), split="dev", title=False, corpus_output=str(tmp_path / "c"))
+    assert read_dataset(tmp_path / "c").column("text").to_pylist()[0] == "Cats purr."
+    assert not (tmp_path / "out-corpus").exists()
+
+
+def test_corpus_table(tmp_path):
+    write_jsonl(tmp_path / "c.jsonl", [{"doc_id": 1, "passage": "one"}, {"doc_id": 2, "passage": " "}])
+    result = ingest(str(tmp_path / "c.jsonl"), str(tmp_path / "out"), table="corpus")
+    assert read_dataset(tmp_path / "out").to_pylist() == [{"id": "1", "text": "one"}]
+    assert result["corpus"]["rejected_by_reason"] == {"empty_text": 1}
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"anchor": "a", "positive": "p"}\n{"anchor": "b", "positive": \n', r"bad.jsonl, line 2: not valid JSON"),
+    ('{"anchor": "a", "positive": "p"}\n["a", "p"]\n', r"line 2: a JSON list, not an object"),
+    ('{"anchor": "a", "positive": "p"}\n{"anchor": 5, "positive": "p"}\n', r"line 2: 'anchor' is a number, expected text"),
+    ('{"anchor": "a", "text": "p"}\n', r"no positive column; columns found: anchor, text"),
+    ("\n\n", r"is empty"),
+])
+def test_bad_jsonl_is_named_precisely_and_writes_nothing(tmp_path, content, message):
+    (tmp_path / "bad.jsonl").write_text(content)
+    with pytest.raises(InputError, match=message):
+        ingest(str(tmp_path / "bad.jsonl"), str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.jsonl"]
+
+
+def test_mixed_passthrough_values_are_kept_as_json_text(tmp_path):
+    write_jsonl(tmp_path / "m.jsonl", [{"anchor": "a", "positive": "p", "meta": {"k": 1}},
+                                       {"anchor": "b", "positive": "q", "meta": 3}])
+    ingest(str(tmp_path / "m.jsonl"), str(tmp_path / "out"))
+    assert read_dataset(tmp_path / "out").column("meta").to_pylist() == ['{"k": 1}', "3"]
+
+
+def test_empty_csv_and_unknown_extension(tmp_path):
+    (tmp_path / "e.csv").write_text("anchor,positive\n")
+    with pytest.raises(InputError, match="has a header but no rows"):
+        ingest(str(tmp_path / "e.csv"), str(tmp_path / "out"))
+    (tmp_path / "x.data").write_text("a")
+    with pytest.raises(InputError, match="cannot tell the format"):
+        ingest(str(tmp_path / "x.data"), str(tmp_path / "out"))
