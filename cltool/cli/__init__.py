@@ -8,6 +8,7 @@ torch, faiss, numba) is imported inside the command that needs it, so `cltool --
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from typing import Annotated, Sequence
@@ -63,6 +64,10 @@ def _error(message: str, hint: str | None) -> None:
         stderr.print(f"hint: {hint}", markup=False)
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signal.SIGTERM)
+
+
 def _command_path(args: Sequence[str] | None) -> str:
     words = list(args) if args is not None else sys.argv[1:]
     names = typer.main.get_command(app).commands
@@ -72,6 +77,9 @@ def _command_path(args: Sequence[str] | None) -> str:
 def main(args: Sequence[str] | None = None) -> None:
     """Run cltool and exit with its code: 0 ok, 1 data check failed, 2 usage/input error, 3 internal."""
     debug = env_flag("CLTOOL_DEBUG")
+    # SIGTERM (kill, make's interrupt, CI time-outs) unwinds like an exception, so outputs under
+    # construction are removed on the way out instead of being left for the next run to clear.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     command = typer.main.get_command(app)
     try:
         result = command.main(args=list(args) if args is not None else None, prog_name="cltool", standalone_mode=False)
