@@ -49,12 +49,13 @@ CORPUS_ALIASES: dict[str, tuple[str, ...]] = {
 }
 # sentence-transformers triplet / n-tuple files: negative, negative_1, negative_2, ...
 _NEGATIVE_COLUMN = re.compile(r"^negative(_\d+)?$")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def normalize_text(text: str) -> str:
     """What makes two texts the same text: Unicode NFKC, whitespace collapsed, ends trimmed."""
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split())  # str.split() splits on exactly what str.isspace() calls whitespace
 
 
 def text_id(text: str) -> str:

@@ -133,3 +133,22 @@ def test_help_and_inspect_do_not_import_heavy_libraries(tmp_path, pairs_parquet,
     assert run_cltool("ingest", str(pairs_parquet), "-o", str(tmp_path / "ds")).returncode == 0
     result = subprocess.run([sys.executable, "-c", STARTUP_PROBE, *args], capture_output=True, timeout=60)
     assert "HEAVY []" in result.stderr.decode(), result.stderr.decode()
+
+
+def test_sigterm_midway_leaves_no_output_and_no_debris(tmp_path):
+    import os
+    import signal
+    import time
+
+    write_jsonl(tmp_path / "big.jsonl", ({"anchor": f"question {i}", "positive": f"answer {i} " * 20}
+                                         for i in range(200_000)))
+    proc = subprocess.Popen([sys.executable, "-m", "cltool", "ingest", str(tmp_path / "big.jsonl"), "-o",
+                             str(tmp_path / "out")], stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".out.cltool-tmp-*")):  # the output is under construction
+        assert proc.poll() is None and time.time() < deadline, "ingest ended before it could be interrupted"
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
