@@ -36,3 +36,9 @@ class DataCheckError(CltoolError):
     """The data was read fine but failed a check the user asked for (exit 1)."""
 
     exit_code = EXIT_DATA_CHECK
+
+
+class OutputClosedError(CltoolError):
+    """The reader of our stdout went away (a broken pipe) (exit 3)."""
+
+    exit_code = EXIT_INTERNAL

@@ -19,7 +19,7 @@ from cltool import __version__
 from cltool.cli import ingest as ingest_cli
 from cltool.cli import inspect as inspect_cli
 from cltool.cli.common import env_flag, stderr
-from cltool.errors import EXIT_INTERNAL, EXIT_USAGE, CltoolError
+from cltool.errors import EXIT_INTERNAL, EXIT_USAGE, CltoolError, OutputClosedError
 
 try:  # typer >= 0.20 carries its own copy of click; older ones use click itself
     from typer._click import exceptions as _click_exceptions
@@ -64,6 +64,11 @@ def _error(message: str, hint: str | None) -> None:
         stderr.print(f"hint: {hint}", markup=False)
 
 
+def _silence_stdout() -> None:
+    """The reader of our stdout went away: keep Python from complaining again when it flushes at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def _exit_on_sigterm(signum, frame) -> None:
     raise SystemExit(128 + signal.SIGTERM)
 
@@ -99,14 +104,15 @@ def main(args: Sequence[str] | None = None) -> None:
     except CltoolError as exc:
         if debug:
             traceback.print_exc()
+        if isinstance(exc, OutputClosedError):
+            _silence_stdout()
         hint = exc.hint
         if hint is None and exc.exit_code == EXIT_USAGE:
             hint = f"see '{_command_path(args)} --help'"
         _error(exc.message, hint)
         code = exc.exit_code
     except BrokenPipeError:
-        # The reader of our stdout went away: say so once, and keep Python from complaining at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         _error("the program reading cltool's output closed the pipe", "check the command after the |")
         code = EXIT_INTERNAL
     except KeyboardInterrupt:

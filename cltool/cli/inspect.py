@@ -53,7 +53,9 @@ def _show(info: dict[str, Any]) -> None:
             if not isinstance(value, (dict, list)):
                 stderr.print(f"  {key}: {value}", markup=False)
     rejected = info.get("rejected")
-    if rejected:
+    if rejected and "error" in rejected:
+        stderr.print(f"[yellow]warning:[/] rejected rows unreadable: {rejected['error']}")
+    elif rejected:
         reasons = ", ".join(f"{r} {n:,}" for r, n in rejected["by_reason"].items()) or "none"
         stderr.print(f"rejected: {rejected['rows']:,} rows in {rejected['path']} ({reasons})", markup=False)
     for i, row in enumerate(info.get("head", [])):

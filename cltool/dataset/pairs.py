@@ -31,7 +31,7 @@ POSITIVE_SCORE = "positive_score"
 NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES = "negatives", "negative_ids", "negative_scores"
 CORPUS_ID, CORPUS_TEXT = "id", "text"
 EMPTY_TEXT = "empty_text"
-MALFORMED_ROW = "malformed_row"
+_REJECTION_COLUMNS = ("reason", "detail")
 
 PAIRS_ALIASES: dict[str, tuple[str, ...]] = {
     ANCHOR: (ANCHOR, "query", "question", "sentence1"),
@@ -157,27 +157,61 @@ def pairs_layout(schema: pa.Schema, source: str, overrides: Mapping[str, str] | 
     _require_type(schema, positive, POSITIVE, lambda t: is_text_type(t) or is_text_list_type(t),
                   "text or a list of texts", source)
     layout = PairsLayout(anchor=anchor, positive=positive, positive_is_list=is_text_list_type(schema.field(positive).type))
-    layout.anchor_id, layout.positive_id = find(ANCHOR_ID), find(POSITIVE_ID)
-    layout.positive_score, layout.negative_ids, layout.negative_scores = (
-        find(POSITIVE_SCORE), find(NEGATIVE_IDS), find(NEGATIVE_SCORES))
+    layout.anchor_id, layout.positive_id, layout.positive_score = find(ANCHOR_ID), find(POSITIVE_ID), find(POSITIVE_SCORE)
     negatives = find(NEGATIVES)
+    numbered = [n for n in names if _NEGATIVE_COLUMN.match(n) and n not in (positive, negatives)]
     if negatives is not None and is_text_list_type(schema.field(negatives).type):
         layout.negatives = negatives
     else:
-        layout.negative_columns = [n for n in names if _NEGATIVE_COLUMN.match(n) and n != positive]
+        layout.negative_columns = ([negatives] if negatives is not None else []) + numbered
         for column in layout.negative_columns:
-            _require_type(schema, column, NEGATIVES, is_text_type, "text", source)
-    if layout.anchor_id:
-        _require_type(schema, layout.anchor_id, ANCHOR_ID, _is_id_type, "text or integer", source)
-    if layout.positive_id:
-        want_list = layout.positive_is_list
-        ok = (lambda t: (pa.types.is_list(t) or pa.types.is_large_list(t)) and _is_id_type(t.value_type)) if want_list else _is_id_type
-        _require_type(schema, layout.positive_id, POSITIVE_ID, ok,
-                      "a list of ids, like the positives" if want_list else "text or integer", source)
+            _require_type(schema, column, NEGATIVES, is_text_type, "text or a list of texts", source)
+    if layout.has_negatives:  # ids and scores of negatives mean nothing without the negatives
+        layout.negative_ids, layout.negative_scores = find(NEGATIVE_IDS), find(NEGATIVE_SCORES)
+
+    list_of = lambda ok: lambda t: (pa.types.is_list(t) or pa.types.is_large_list(t)) and ok(t.value_type)  # noqa: E731
+    per_positive = list_of if layout.positive_is_list else (lambda ok: ok)
+    checks = [
+        (layout.anchor_id, ANCHOR_ID, _is_id_type, "text or integer"),
+        (layout.positive_id, POSITIVE_ID, per_positive(_is_id_type),
+         "a list of ids, like the positives" if layout.positive_is_list else "text or integer"),
+        (layout.positive_score, POSITIVE_SCORE, per_positive(_is_score_type),
+         "a list of numbers, like the positives" if layout.positive_is_list else "a number"),
+        (layout.negative_ids, NEGATIVE_IDS, list_of(_is_id_type), "a list of ids"),
+        (layout.negative_scores, NEGATIVE_SCORES, list_of(_is_score_type), "a list of numbers"),
+    ]
+    for column, canonical, ok, expected in checks:
+        if column is not None:
+            _require_type(schema, column, canonical, ok, expected, source)
     used = {anchor, positive, layout.anchor_id, layout.positive_id, layout.positive_score, layout.negatives,
             layout.negative_ids, layout.negative_scores, *layout.negative_columns}
     layout.passthrough = [n for n in names if n not in used]
     return layout
+
+
+def _is_score_type(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or is_text_type(t)
+
+
+def _add_passthrough(columns: dict[str, pa.Array], table: pa.Table, names: list[str]) -> None:
+    """Other columns, untouched. One must not take the name of a column cltool writes (an `anchor`
+    column left over when `--column anchor=title` chose another, or a `reason` column): it is kept
+    as input_NAME."""
+    written = set(columns) | set(_REJECTION_COLUMNS)
+    for name in names:
+        columns[f"input_{name}" if name in written else name] = _column(table, name)
+
+
+def _floats(values: pa.Array, column: str) -> pa.Array:
+    """Scores as float32; text such as "0.5" (CSV) is parsed, a blank is null, anything else is an error."""
+    if is_text_type(values.type):
+        values = pc.cast(values, pa.string())
+        values = pc.if_else(pc.equal(pc.utf8_trim_whitespace(values), ""), pa.scalar(None, pa.string()), values)
+    try:
+        return pc.cast(values, pa.float32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"column {column!r} holds a value that is not a number ({exc})",
+                         hint="scores must be numbers; name another column with --column") from None
 
 
 def _column(table: pa.Table, name: str) -> pa.Array:
@@ -187,6 +221,12 @@ def _column(table: pa.Table, name: str) -> pa.Array:
 def _explode_positives(table: pa.Table, layout: PairsLayout) -> tuple[pa.Table, dict[str, pa.Array]]:
     """One row per positive. A row with no positive at all stays, with a null positive, to be rejected."""
     lists = _column(table, layout.positive)
+    if table.num_rows == 0:
+        empty = {POSITIVE: pc.list_flatten(lists)}
+        for canonical, column in ((POSITIVE_ID, layout.positive_id), (POSITIVE_SCORE, layout.positive_score)):
+            if column is not None:
+                empty[canonical] = pc.list_flatten(_column(table, column))
+        return table, empty
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     copies = np.maximum(lengths, 1)
     parent = np.repeat(np.arange(table.num_rows), copies)
@@ -201,8 +241,6 @@ def _explode_positives(table: pa.Table, layout: PairsLayout) -> tuple[pa.Table, 
         if column is None:
             continue
         values = _column(table, column)
-        if not (pa.types.is_list(values.type) or pa.types.is_large_list(values.type)):
-            raise InputError(f"column {column!r} must be a list aligned with the list of positives, found {values.type}")
         value_lengths = pc.fill_null(pc.list_value_length(values), 0).to_numpy(zero_copy_only=False)
         if not np.array_equal(value_lengths, lengths):
             row = int(np.nonzero(value_lengths != lengths)[0][0])
@@ -241,11 +279,20 @@ def _negatives(table: pa.Table, layout: PairsLayout) -> tuple[dict[str, pa.Array
         else:
             ids.append(text_ids(row[j] for j in keep))
         if given_scores is not None:
-            scores.append([given_scores[i][j] for j in keep])
+            scores.append([_float(given_scores[i][j], layout.negative_scores) for j in keep])
     out = {NEGATIVES: pa.array(negatives, pa.list_(pa.string())), NEGATIVE_IDS: pa.array(ids, pa.list_(pa.string()))}
     if given_scores is not None:
         out[NEGATIVE_SCORES] = pa.array(scores, pa.list_(pa.float32()))
     return out, dropped
+
+
+def _float(value, column: str) -> float | None:
+    if value is None or isinstance(value, (int, float)):
+        return value
+    try:
+        return float(value) if value.strip() else None
+    except ValueError:
+        raise InputError(f"column {column!r} holds {value!r}, not a number", hint="scores must be numbers") from None
 
 
 def _ids(given: pa.Array | None, texts: pa.Array) -> pa.Array:
@@ -288,13 +335,12 @@ def canonicalize_pairs(table: pa.Table, layout: PairsLayout) -> Canonical:
         POSITIVE_ID: _ids(exploded.get(POSITIVE_ID), positive),
     }
     if POSITIVE_SCORE in exploded:
-        columns[POSITIVE_SCORE] = pc.cast(exploded[POSITIVE_SCORE], pa.float32())
+        columns[POSITIVE_SCORE] = _floats(exploded[POSITIVE_SCORE], layout.positive_score)
     dropped = 0
     if layout.has_negatives:
         negative_columns, dropped = _negatives(table, layout)
         columns.update(negative_columns)
-    for name in layout.passthrough:
-        columns[name] = _column(table, name)
+    _add_passthrough(columns, table, layout.passthrough)
     out = pa.table(columns)
 
     anchor_blank, positive_blank = _blank(anchor), _blank(positive)
@@ -332,8 +378,7 @@ def corpus_layout(schema: pa.Schema, source: str, overrides: Mapping[str, str] |
 def canonicalize_corpus(table: pa.Table, layout: CorpusLayout) -> Canonical:
     text = pc.cast(_column(table, layout.text), pa.string())
     columns = {CORPUS_ID: _ids(_column(table, layout.id) if layout.id else None, text), CORPUS_TEXT: text}
-    for name in layout.passthrough:
-        columns[name] = _column(table, name)
+    _add_passthrough(columns, table, layout.passthrough)
     out = pa.table(columns)
     blank = _blank(text)
     rejected = out.filter(pa.array(blank))

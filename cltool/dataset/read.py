@@ -22,6 +22,9 @@ from cltool.dataset.manifest import MANIFEST_NAME, file_sha256, read_manifest
 from cltool.errors import InputError
 
 DEFAULT_BATCH_ROWS = 65_536
+# How a cltool Arrow stream marks itself (schema metadata) and its proper end (last batch's metadata).
+STREAM_MARK = "cltool"
+STREAM_END = {"cltool:end": "complete"}
 _GLOB_CHARS = set("*?[")
 
 
@@ -88,13 +91,24 @@ class Dataset:
         if self._stream_used:
             raise InputError("stdin can be read only once", hint="write the data to a dataset directory with -o DIR")
         self._stream_used = True
+        from_cltool = STREAM_MARK.encode() in (self._stream.schema.metadata or {})
+        complete = False
         try:
-            for batch in self._stream:
+            while True:
+                try:
+                    batch, metadata = self._stream.read_next_batch_with_custom_metadata()
+                except StopIteration:
+                    break
+                complete = metadata is not None and metadata.get(b"cltool:end") == b"complete"
+                batch = batch.replace_schema_metadata(None)
                 self._stream_rows += batch.num_rows
                 yield batch.select(columns) if columns is not None else batch
         except pa.ArrowException as exc:
             raise InputError(f"the Arrow stream on stdin broke off: {exc}",
                              hint="the command writing into the pipe failed; see its error above") from None
+        if from_cltool and not complete:
+            raise InputError("the Arrow stream on stdin ended before the cltool writing it had finished",
+                             hint="the command before the | failed; see its error above")
 
     def describe_inputs(self) -> list[dict[str, Any]]:
         """What the manifest records of this input: each file with rows, bytes and sha256."""

@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 
 from cltool import __version__
 from cltool.dataset.manifest import FORMAT, MANIFEST_NAME, REJECTED_DIR, file_sha256, lineage_of, write_manifest
-from cltool.dataset.read import Dataset
-from cltool.errors import CltoolError, UsageError
+from cltool.dataset.read import STREAM_END, STREAM_MARK, Dataset
+from cltool.errors import CltoolError, OutputClosedError, UsageError
 
 DEFAULT_SHARD_ROWS = 250_000
 ROW_GROUP_ROWS = 65_536
@@ -97,7 +97,12 @@ class ShardWriter:
 
 
 class _StreamSink:
-    """`-o -`: an Arrow IPC stream on stdout, opened at the first write (when the schema is known)."""
+    """`-o -`: an Arrow IPC stream on stdout, opened at the first write (when the schema is known).
+
+    The schema carries `cltool` in its metadata and the stream ends with an empty batch marked
+    complete, so that the reader can tell a finished stream from a writer that died midway: a pipe
+    only shows end of file either way.
+    """
 
     def __init__(self, stream: IO[bytes]):
         self.stream = stream
@@ -106,18 +111,31 @@ class _StreamSink:
         self._writer: pa.ipc.RecordBatchStreamWriter | None = None
 
     def write(self, table: pa.Table) -> None:
-        if self._writer is None:
-            self.schema = table.schema.remove_metadata()
-            self._writer = pa.ipc.new_stream(self.stream, self.schema)
-        elif not table.schema.equals(self.schema):
-            table = table.select(self.schema.names).cast(self.schema)
-        self._writer.write_table(table)
+        with _reader_gone_is_an_error():
+            if self._writer is None:
+                self.schema = table.schema.remove_metadata()
+                self._writer = pa.ipc.new_stream(self.stream, self.schema.with_metadata({STREAM_MARK: __version__}))
+            elif not table.schema.equals(self.schema):
+                table = table.select(self.schema.names).cast(self.schema)
+            self._writer.write_table(table.replace_schema_metadata({STREAM_MARK: __version__}))
         self.rows += table.num_rows
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self.stream.flush()
+        with _reader_gone_is_an_error():
+            if self._writer is not None:
+                end = pa.RecordBatch.from_pylist([], schema=self.schema.with_metadata({STREAM_MARK: __version__}))
+                self._writer.write_batch(end, custom_metadata=STREAM_END)
+                self._writer.close()
+            self.stream.flush()
+
+
+@contextmanager
+def _reader_gone_is_an_error() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise OutputClosedError("the program reading cltool's output closed the pipe before the end",
+                                hint="check the command after the |") from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -133,8 +151,9 @@ def _pid_alive(pid: int) -> bool:
 class _AtomicDirectory:
     """A directory assembled under a temporary name beside `final` and renamed into place."""
 
-    def __init__(self, final: Path):
+    def __init__(self, final: Path, option: str = "-o"):
         self.final = final
+        self.option = option
         self._check_replaceable()
         final.parent.mkdir(parents=True, exist_ok=True)
         self._clear_debris()
@@ -148,12 +167,12 @@ class _AtomicDirectory:
         if not final.exists():
             return
         if not final.is_dir():
-            raise UsageError(f"output {final} exists and is a file", hint="give a directory path with -o")
+            raise UsageError(f"output {final} exists and is a file", hint=f"give a directory path with {self.option}")
         if (final / MANIFEST_NAME).is_file() or not any(final.iterdir()):
             return
         raise UsageError(
             f"refusing to replace {final}: it is not a cltool dataset (no {MANIFEST_NAME})",
-            hint="remove it yourself or choose another -o path",
+            hint=f"remove it yourself or choose another {self.option} path",
         )
 
     def _clear_debris(self) -> None:
@@ -220,13 +239,34 @@ class Output:
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> "Output":
         self._started = time.perf_counter()
-        if self.to_stdout:
-            self._kept = _StreamSink(self.stdout if self.stdout is not None else sys.stdout.buffer)
-        else:
-            main = _AtomicDirectory(Path(self.target))
-            self._dirs.append(main)
-            self._kept = ShardWriter(main.tmp, self.rows_per_shard)
+        self._check_rejected_target()
+        try:
+            if self.to_stdout:
+                self._kept = _StreamSink(self.stdout if self.stdout is not None else sys.stdout.buffer)
+            else:
+                main = _AtomicDirectory(Path(self.target))
+                self._dirs.append(main)
+                self._kept = ShardWriter(main.tmp, self.rows_per_shard)
+            if self.rejected_target is not None:
+                directory = _AtomicDirectory(Path(self.rejected_target), option="--rejected")
+                self._dirs.append(directory)
+                self._rejected = ShardWriter(directory.tmp, self.rows_per_shard)
+            elif not self.to_stdout:
+                (self._dirs[0].tmp / REJECTED_DIR).mkdir()
+                self._rejected = ShardWriter(self._dirs[0].tmp / REJECTED_DIR, self.rows_per_shard)
+        except BaseException:
+            for d in self._dirs:
+                d.abort()
+            raise
         return self
+
+    def _check_rejected_target(self) -> None:
+        if self.rejected_target is None or self.to_stdout:
+            return
+        rejected, main = Path(self.rejected_target).resolve(), Path(self.target).resolve()
+        if rejected == main or main in rejected.parents or rejected in main.parents:
+            raise UsageError(f"--rejected {self.rejected_target} must lie outside the output {self.target}",
+                             hint="leave --rejected out to get OUT/_rejected, or give a separate directory")
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
@@ -259,9 +299,8 @@ class Output:
         if REASON not in table.schema.names:
             raise CltoolError("internal error: rejected rows without a reason")
         self.rejected_by_reason.update(table.column(REASON).to_pylist())
-        writer = self._rejected_writer()
-        if writer is not None:
-            writer.write(table)
+        if self._rejected is not None:
+            self._rejected.write(table)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -272,18 +311,6 @@ class Output:
             self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - start, 3)
 
     # -- internals ---------------------------------------------------------------------------
-    def _rejected_writer(self) -> ShardWriter | None:
-        if self._rejected is None:
-            if self.rejected_target is not None:
-                directory = _AtomicDirectory(Path(self.rejected_target))
-                self._dirs.append(directory)
-                self._rejected = ShardWriter(directory.tmp, self.rows_per_shard)
-            elif not self.to_stdout:
-                path = self._dirs[0].tmp / REJECTED_DIR
-                path.mkdir()
-                self._rejected = ShardWriter(path, self.rows_per_shard)
-        return self._rejected
-
     def _finish(self) -> None:
         rejected = sum(self.rejected_by_reason.values())
         kept = self._kept.rows
@@ -319,6 +346,10 @@ class Output:
             self.manifest["outputs"] = self._kept.close()
             self.manifest["schema"] = _describe_schema(self._kept.schema)
         if self._rejected is not None:
+            if self._rejected.schema is None:  # nothing was rejected: still an (empty) dataset, never a stale one
+                kept_schema = self._kept.schema
+                self._rejected.write(pa.table({**{f.name: pa.array([], f.type) for f in kept_schema},
+                                               REASON: pa.array([], pa.string()), DETAIL: pa.array([], pa.string())}))
             reasons = dict(sorted(self.rejected_by_reason.items()))
             rejected_manifest = {
                 **common,

@@ -75,12 +75,16 @@ class _FileSource:
 
 # -- JSONL ------------------------------------------------------------------------------------
 _SCALARS = {str: "text", bool: "bool", int: "int", float: "float"}
+_INT64 = (-(2**63), 2**63 - 1)
+_TEXT_OR_TEXT_LISTS = {"text", "list:text", "list:empty"}
 
 
 def _kind(value: Any) -> str | None:
     if value is None:
         return None
     kind = _SCALARS.get(type(value))
+    if kind == "int" and not _INT64[0] <= value <= _INT64[1]:
+        return "bigint"  # kept as its digits: Arrow has no wider integer
     if kind is not None:
         return kind
     if isinstance(value, list):
@@ -90,7 +94,8 @@ def _kind(value: Any) -> str | None:
 
 
 def _resolve_type(kinds: set[str]) -> pa.DataType | None:
-    """The Arrow type for the kinds of value one key took; None means 'keep each value as JSON text'."""
+    """The Arrow type for the kinds of value one key took; None means 'keep each value as text'
+    (strings as they are, anything else as its JSON)."""
     if not kinds or kinds == {"text"}:
         return pa.string()
     if kinds == {"bool"}:
@@ -106,6 +111,9 @@ def _resolve_type(kinds: set[str]) -> pa.DataType | None:
         element = _resolve_type(inner)
         if element is not None and not pa.types.is_boolean(element):
             return pa.list_(element)
+        return None
+    if "text" in kinds and kinds <= _TEXT_OR_TEXT_LISTS:
+        return pa.list_(pa.string())  # "pos": "a" on some lines, "pos": ["a", "b"] on others
     return None
 
 
@@ -135,7 +143,9 @@ class JsonlSource(_FileSource):
                     kinds.setdefault(key, set())
         if self.rows == 0:
             raise InputError(f"{path} is empty: it has no JSON lines", hint="check that the right file was given")
-        self._as_json_text = {k for k in order if _resolve_type(kinds[k]) is None}
+        self._as_text = {k for k in order if _resolve_type(kinds[k]) is None}
+        self._wrap_scalar = {k for k in order if "text" in kinds[k] and kinds[k] <= _TEXT_OR_TEXT_LISTS
+                             and len(kinds[k]) > 1}
         self.kinds = kinds
         self.schema = pa.schema([(k, _resolve_type(kinds[k]) or pa.string()) for k in order])
 
@@ -167,7 +177,8 @@ class JsonlSource(_FileSource):
             if kind == "text" or (allow_list and kind in ("list:text", "list:empty")):
                 continue
             line = self._first_line[(column, kind)]
-            what = {"int": "a number", "float": "a number", "bool": "true/false", "object": "an object"}.get(
+            what = {"int": "a number", "bigint": "a number", "float": "a number", "bool": "true/false",
+                    "object": "an object"}.get(
                 kind, "a list" if kind.startswith("list:") else kind)
             raise InputError(f"{self.path}, line {line}: {column!r} is {what}, expected text",
                              hint="every value of that key must be a string" + (" or a list of strings" if allow_list else ""))
@@ -175,9 +186,13 @@ class JsonlSource(_FileSource):
     def tables(self) -> Iterator[pa.Table]:
         chunk: list[dict[str, Any]] = []
         for _, record in self._records():
-            for key in self._as_json_text & record.keys():
-                if record[key] is not None:
-                    record[key] = json.dumps(record[key], ensure_ascii=False)
+            for key in self._as_text & record.keys():
+                value = record[key]
+                if value is not None and not isinstance(value, str):
+                    record[key] = json.dumps(value, ensure_ascii=False)
+            for key in self._wrap_scalar & record.keys():
+                if isinstance(record[key], str):
+                    record[key] = [record[key]]
             chunk.append(record)
             if len(chunk) >= self.chunk_rows:
                 yield pa.Table.from_pylist(chunk, schema=self.schema)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cltool.dataset.read import open_dataset
+from cltool.errors import InputError
 
 _MANIFEST_KEYS = ("command", "cltool_version", "created_at", "argv", "params", "rows", "rejected_by_reason",
                   "summary", "stages", "wall_time_s")
@@ -54,7 +55,10 @@ def inspect_dataset(spec: str, head: int = 0, stdin: IO[bytes] | None = None) ->
 
 
 def _rejected_reasons(path: Path) -> dict[str, Any]:
-    rejected = open_dataset(path)
+    try:
+        rejected = open_dataset(path)
+    except InputError as exc:  # moved or deleted since: say so, and still describe the dataset itself
+        return {"path": str(path), "error": exc.message}
     reasons: Counter[str] = Counter()
     if "reason" in rejected.schema.names:
         for batch in rejected.batches(columns=["reason"]):

@@ -152,3 +152,14 @@ def test_sigterm_midway_leaves_no_output_and_no_debris(tmp_path):
     assert proc.wait(timeout=60) == 143
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_reader_that_goes_away_is_reported_not_hidden(tmp_path):
+    write_jsonl(tmp_path / "p.jsonl", ({"anchor": f"q {i}", "positive": f"a {i} " * 30} for i in range(20_000)))
+    result = subprocess.run(["bash", "-c", f"{sys.executable} -m cltool ingest {tmp_path / 'p.jsonl'} -o - -q "
+                                           "| head -c 100 > /dev/null; echo ${PIPESTATUS[0]}"],
+                            capture_output=True, timeout=120)
+    assert result.stdout.decode().strip() == "3"
+    err = result.stderr.decode()
+    assert "error: the program reading cltool's output closed the pipe" in err and "Traceback" not in err
+    assert "Exception ignored" not in err

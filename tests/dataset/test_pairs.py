@@ -100,3 +100,10 @@ def test_corpus_table():
     c = canonicalize_corpus(t, corpus_layout(t.schema, "c"))
     assert c.kept.to_pylist() == [{"id": "d1", "text": "doc", "title": "T"}]
     assert c.rejected.column("reason").to_pylist() == ["empty_text"]
+
+
+def test_an_empty_batch_of_list_positives():
+    t = pa.table({"anchor": pa.array([], pa.string()), "positive": pa.array([], pa.list_(pa.string()))})
+    c = canonical(t)
+    assert c.kept.num_rows == 0 and c.kept.column_names[:4] == ["anchor", "positive", "anchor_id", "positive_id"]
+    assert c.kept.schema.field("positive").type == pa.string()

@@ -12,7 +12,7 @@ import pytest
 
 from cltool.dataset import Output, open_dataset
 from cltool.dataset.manifest import file_sha256
-from cltool.errors import CltoolError, UsageError
+from cltool.errors import CltoolError, InputError, UsageError
 from tests.conftest import read_dataset
 
 
@@ -31,7 +31,10 @@ def test_round_trip_manifest_and_sha256(tmp_path):
         assert o["sha256"] == file_sha256(tmp_path / "out" / o["path"])
     assert "write" in manifest["stages"] and manifest["wall_time_s"] >= 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "_manifest.json", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+        "_manifest.json", "_rejected", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    # nothing rejected is still a dataset of its own: the schema plus reason and detail, no rows
+    rejected = open_dataset(tmp_path / "out" / "_rejected")
+    assert rejected.num_rows == 0 and rejected.schema.names == ["anchor", "n", "reason", "detail"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -100,12 +103,34 @@ def test_same_input_gives_byte_identical_shards(tmp_path):
     assert (tmp_path / "one" / "part-00000.parquet").read_bytes() == (tmp_path / "two" / "part-00000.parquet").read_bytes()
 
 
+def test_rejected_target_must_not_clash_with_the_output(tmp_path):
+    for rejected in (tmp_path / "out", tmp_path / "out" / "_rejected", tmp_path):
+        with pytest.raises(UsageError, match="must lie outside the output"):
+            with Output(tmp_path / "out", command="test", params={}, rejected_target=rejected) as out:
+                out.write(pa.table({"a": [1]}))
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UsageError, match="exists and is a file") as err:
+        with Output(tmp_path / "out", command="test", params={}, rejected_target=tmp_path / "afile") as out:
+            out.write(pa.table({"a": [1]}))
+    assert "--rejected" in err.value.hint
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_rerun_with_nothing_rejected_replaces_the_old_rejected_rows(tmp_path):
+    for rejected_rows in ([7], []):
+        with Output(tmp_path / "out", command="test", params={}, rejected_target=tmp_path / "rej") as out:
+            out.write(pa.table({"a": [1]}))
+            out.reject(pa.table({"a": pa.array(rejected_rows, pa.int64())}), reason="empty_text")
+    assert read_dataset(tmp_path / "rej").num_rows == 0
+
+
 def test_stdout_stream_and_rejected_elsewhere(tmp_path):
     sink = io.BytesIO()
     with Output("-", command="test", params={}, stdout=sink, rejected_target=tmp_path / "rej") as out:
         out.write(pa.table({"a": [1, 2]}))
         out.reject(pa.table({"a": [3]}), reason="empty_text")
     assert pa.ipc.open_stream(sink.getvalue()).read_all().column("a").to_pylist() == [1, 2]
+    assert pa.Table.from_batches(list(open_dataset("-", stdin=io.BytesIO(sink.getvalue())).batches())).num_rows == 2
     assert read_dataset(tmp_path / "rej").column("reason").to_pylist() == ["empty_text"]
     assert out.manifest["rows"] == {"input": 3, "output": 2, "rejected": 1}
 
@@ -146,3 +171,24 @@ def test_a_killed_writer_leaves_the_old_output_or_none(tmp_path):
     with Output(tmp_path / "old", command="test", params={}) as out:
         out.write(pa.table({"a": [1]}))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_cltool_stream_that_breaks_off_is_refused(tmp_path):
+    sink = io.BytesIO()
+    with Output("-", command="test", params={}, stdout=sink) as out:
+        out.write(pa.table({"a": list(range(100))}))
+        out.write(pa.table({"a": list(range(100))}))
+    whole = sink.getvalue()
+    assert len(list(open_dataset("-", stdin=io.BytesIO(whole)).batches())) >= 2
+    # a writer that died after its first batch: the pipe shows a clean end of file all the same
+    first = io.BytesIO()
+    schema = pa.schema([("a", pa.int64())], metadata={"cltool": "0.1.0"})
+    with pa.ipc.new_stream(first, schema) as w:
+        w.write_table(pa.table({"a": [1]}, schema=schema))
+    with pytest.raises(InputError, match="ended before the cltool writing it had finished"):
+        list(open_dataset("-", stdin=io.BytesIO(first.getvalue())).batches())
+    # a stream from another Arrow program (no cltool mark) is read as it is
+    plain = io.BytesIO()
+    with pa.ipc.new_stream(plain, pa.schema([("a", pa.int64())])) as w:
+        w.write_table(pa.table({"a": [1]}))
+    assert open_dataset("-", stdin=io.BytesIO(plain.getvalue())).batches().__next__().num_rows == 1

@@ -145,3 +145,44 @@ def test_empty_csv_and_unknown_extension(tmp_path):
     (tmp_path / "x.data").write_text("a")
     with pytest.raises(InputError, match="cannot tell the format"):
         ingest(str(tmp_path / "x.data"), str(tmp_path / "out"))
+
+
+def test_jsonl_keys_whose_values_vary_in_kind(tmp_path):
+    write_jsonl(tmp_path / "v.jsonl", [
+        {"query": "q1", "pos": ["a", "b"], "qid": 1, "big": 1},
+        {"query": "q2", "pos": "c", "qid": "abc", "big": 2**70},
+    ])
+    ingest(str(tmp_path / "v.jsonl"), str(tmp_path / "out"))
+    rows = read_dataset(tmp_path / "out").to_pylist()
+    assert [r["positive"] for r in rows] == ["a", "b", "c"]  # a lone string among lists is one positive
+    assert [r["anchor_id"] for r in rows] == ["1", "1", "abc"]  # strings stay as written, never JSON-quoted
+    assert [r["big"] for r in rows] == ["1", "1", str(2**70)]  # too big for int64: kept as its digits
+
+
+def test_a_chosen_column_never_overwrites_or_loses_another(tmp_path):
+    write_jsonl(tmp_path / "c.jsonl", [{"title": "T", "anchor": "A", "positive": "", "reason": "mine"}])
+    ingest(str(tmp_path / "c.jsonl"), str(tmp_path / "out"), columns={"anchor": "title"})
+    row = read_dataset(tmp_path / "out" / "_rejected").to_pylist()[0]
+    assert row["anchor"] == "T" and row["anchor_id"] == text_id("T")
+    assert row["input_anchor"] == "A" and row["input_reason"] == "mine" and row["reason"] == "empty_text"
+
+
+def test_scores_from_csv_text_are_parsed_and_bad_ones_refused(tmp_path):
+    (tmp_path / "s.csv").write_text("anchor,positive,positive_score\na,p,0.5\nb,q,\n")
+    ingest(str(tmp_path / "s.csv"), str(tmp_path / "out"))
+    assert read_dataset(tmp_path / "out").column("positive_score").to_pylist() == [0.5, None]
+    (tmp_path / "bad.csv").write_text("anchor,positive,positive_score\na,p,high\n")
+    with pytest.raises(InputError, match="'positive_score' holds a value that is not a number"):
+        ingest(str(tmp_path / "bad.csv"), str(tmp_path / "bad"))
+    write_jsonl(tmp_path / "l.jsonl", [{"anchor": "a", "positive": "p", "pos_scores": [0.1]}])
+    with pytest.raises(InputError, match="must be a number"):
+        ingest(str(tmp_path / "l.jsonl"), str(tmp_path / "l"))
+
+
+def test_a_text_negatives_column_is_one_negative_and_ids_without_negatives_pass_through(tmp_path):
+    write_jsonl(tmp_path / "n.jsonl", [{"anchor": "a", "positive": "p", "neg": "n1", "negative_2": "n2"}])
+    ingest(str(tmp_path / "n.jsonl"), str(tmp_path / "out"))
+    assert read_dataset(tmp_path / "out").column("negatives").to_pylist() == [["n1", "n2"]]
+    write_jsonl(tmp_path / "i.jsonl", [{"anchor": "a", "positive": "p", "negative_ids": ["x"]}])
+    ingest(str(tmp_path / "i.jsonl"), str(tmp_path / "ids"))
+    assert read_dataset(tmp_path / "ids").to_pylist()[0]["negative_ids"] == ["x"]
