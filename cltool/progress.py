@@ -22,7 +22,7 @@ class Reporter(Protocol):
     def task(self, description: str, total: int | None = None, unit: str = "rows") -> "contextmanager[Task]": ...
 
 
-class _NullTask:
+class NullTask:
     def advance(self, n: int = 1) -> None:
         pass
 
@@ -41,4 +41,4 @@ class NullReporter:
 
     @contextmanager
     def task(self, description: str, total: int | None = None, unit: str = "rows") -> Iterator[Task]:
-        yield _NullTask()
+        yield NullTask()

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Iterator
 import typer
 from rich.console import Console
 
+from cltool.progress import NullTask
+
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", envvar="CLTOOL_QUIET",
@@ -38,11 +40,6 @@ class _RichTask:
         self._progress.advance(self._id, n)
 
 
-class _NullTask:
-    def advance(self, n: int = 1) -> None:
-        pass
-
-
 class RichReporter:
     """Progress bars and messages on stderr; bars only when stderr is a terminal and not --quiet."""
 
@@ -62,7 +59,7 @@ class RichReporter:
     @contextmanager
     def task(self, description: str, total: int | None = None, unit: str = "rows") -> Iterator[Any]:
         if not self.show_progress:
-            yield _NullTask()
+            yield NullTask()
             return
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
