@@ -40,6 +40,10 @@ def _show(info: dict[str, Any]) -> None:
     for field in info["schema"]:
         schema.add_row(field["name"], field["type"])
     stderr.print(schema)
+    for column, made in info.get("embeddings", {}).items():
+        stderr.print(f"{column}: {made['model_id']} ({made['model_kind']}), {made['dimension']} dims, {made['precision']}, "
+                     f"normalize={made['normalize']}, prompt={made['prompt']!r}, weights {made['model_fingerprint'][:12]}",
+                     markup=False)
     manifest = info.get("manifest")
     if manifest:
         stderr.print(f"\nmade by: {' -> '.join(c for c in info['lineage'] if c)} "

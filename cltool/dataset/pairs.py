@@ -15,6 +15,7 @@ positives for this anchor". Ids the user gives are kept (as text); missing ones 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES = "negatives", "negative_ids", "negativ
 CORPUS_ID, CORPUS_TEXT = "id", "text"
 EMPTY_TEXT = "empty_text"
 _REJECTION_COLUMNS = ("reason", "detail")
+# `cltool embed` writes COLUMN_embedding, and in its Arrow field metadata what made it.
+EMBEDDING_SUFFIX = "_embedding"
+FIELD_METADATA_KEY = b"cltool:embedding"
 
 PAIRS_ALIASES: dict[str, tuple[str, ...]] = {
     ANCHOR: (ANCHOR, "query", "question", "sentence1"),
@@ -49,6 +53,16 @@ CORPUS_ALIASES: dict[str, tuple[str, ...]] = {
 }
 # sentence-transformers triplet / n-tuple files: negative, negative_1, negative_2, ...
 _NEGATIVE_COLUMN = re.compile(r"^negative(_\d+)?$")
+
+
+def embedding_column(column: str) -> str:
+    return column + EMBEDDING_SUFFIX
+
+
+def embedding_info(field: pa.Field) -> dict | None:
+    """What made an embedding column (model, fingerprint, dimension, prompt, normalisation), if cltool did."""
+    raw = (field.metadata or {}).get(FIELD_METADATA_KEY)
+    return json.loads(raw) if raw else None
 
 
 def normalize_text(text: str) -> str:

@@ -21,7 +21,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.dataset.pairs import ANCHOR, CORPUS_TEXT, EMPTY_TEXT, POSITIVE, is_text_list_type, is_text_type
+from cltool.dataset.pairs import (
+    ANCHOR,
+    CORPUS_TEXT,
+    EMPTY_TEXT,
+    FIELD_METADATA_KEY,
+    POSITIVE,
+    embedding_column,
+    embedding_info,
+    is_text_list_type,
+    is_text_type,
+)
 from cltool.dataset.read import open_dataset
 from cltool.dataset.write import Output
 from cltool.embed.cache import EmbeddingCache, default_cache_dir, space_key, text_keys
@@ -29,21 +39,9 @@ from cltool.embed.model import Encoder, ModelSpec, resolve_model
 from cltool.errors import InputError, UsageError
 from cltool.progress import NullReporter, Reporter
 
-EMBEDDING_SUFFIX = "_embedding"
-FIELD_METADATA_KEY = b"cltool:embedding"
 PRECISIONS = {"float32": pa.float32(), "float16": pa.float16()}
 QUERY_COLUMNS = (ANCHOR,)  # embedded with the query prompt; every other column with the document prompt
 DEFAULT_CHUNK_ROWS = 8_192
-
-
-def embedding_column(column: str) -> str:
-    return column + EMBEDDING_SUFFIX
-
-
-def embedding_info(field: pa.Field) -> dict[str, Any] | None:
-    """What made an embedding column (model, fingerprint, dimension, prompt, normalisation), if cltool did."""
-    raw = (field.metadata or {}).get(FIELD_METADATA_KEY)
-    return json.loads(raw) if raw else None
 
 
 def _default_columns(schema: pa.Schema) -> list[str]:

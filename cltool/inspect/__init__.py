@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
+from cltool.dataset.pairs import embedding_info
 from cltool.dataset.read import open_dataset
 from cltool.errors import InputError
 
@@ -23,6 +24,9 @@ def inspect_dataset(spec: str, head: int = 0, stdin: IO[bytes] | None = None) ->
         "source": dataset.source,
         "schema": [{"name": f.name, "type": str(f.type)} for f in dataset.schema],
     }
+    embeddings = {f.name: embedding_info(f) for f in dataset.schema if embedding_info(f)}
+    if embeddings:
+        info["embeddings"] = embeddings
     if dataset.is_stream:
         rows_seen: list[dict[str, Any]] = []
         for batch in dataset.batches():
