@@ -42,6 +42,7 @@ from cltool.progress import NullReporter, Reporter
 PRECISIONS = {"float32": pa.float32(), "float16": pa.float16()}
 QUERY_COLUMNS = (ANCHOR,)  # embedded with the query prompt; every other column with the document prompt
 DEFAULT_CHUNK_ROWS = 8_192
+ENCODE_SLICE = 1_024  # texts per encode call: progress moves, and a killed run keeps what it embedded
 
 
 def _default_columns(schema: pa.Schema) -> list[str]:
@@ -74,6 +75,7 @@ class _Embedder:
         self.dimension: int | None = None
         self.texts = self.unique = self.cache_hits = self.encoded = 0
         self.encode_seconds = 0.0
+        self.on_encoded = lambda n: None
 
     def __call__(self, texts: list[str], prompt: str | None) -> np.ndarray:
         space = space_key(self.spec.fingerprint, prompt or "", self.normalize, self.max_seq_length)
@@ -87,12 +89,16 @@ class _Embedder:
         if missing:
             if self.encoder is None:
                 self.encoder = self._load()
-            start = time.perf_counter()
-            vectors = self.encoder.encode([texts[first_of[k]] for k in missing], prompt)
-            self.encode_seconds += time.perf_counter() - start
-            found.update(zip(missing, vectors))
-            if self.cache is not None:
-                self.cache.put(missing, vectors)
+            missing.sort(key=lambda k: len(texts[first_of[k]]))  # length-sorted, so batches carry little padding
+            for start in range(0, len(missing), ENCODE_SLICE):
+                part = missing[start:start + ENCODE_SLICE]
+                began = time.perf_counter()
+                vectors = self.encoder.encode([texts[first_of[k]] for k in part], prompt)
+                self.encode_seconds += time.perf_counter() - began
+                found.update(zip(part, vectors))
+                if self.cache is not None:
+                    self.cache.put(part, vectors)
+                self.on_encoded(len(part))
         self.texts += len(texts)
         self.unique += len(unique_keys)
         self.cache_hits += len(unique_keys) - len(missing)
@@ -106,6 +112,25 @@ class _Embedder:
             raise InputError(f"the embedding cache holds vectors of {out.shape[1]} dimensions for a "
                              f"{self.dimension}-dimensional model", hint="run with --no-cache, or clear CLTOOL_CACHE_DIR")
         return out
+
+
+class _RowProgress:
+    """Moves a task counted in rows as the chunk's texts are encoded: one chunk can take minutes."""
+
+    def __init__(self, task, rows: int, texts: int):
+        self.task, self.rows, self.per_text, self.moved = task, rows, rows / max(texts, 1), 0.0
+
+    def __call__(self, texts: int) -> None:
+        self.moved += texts * self.per_text
+        self.task.advance(texts * self.per_text)
+
+    def finish(self) -> None:
+        self.task.advance(self.rows - self.moved)
+
+
+def _count_texts(table: pa.Table, columns: Sequence[str]) -> int:
+    return sum(len(pc.list_flatten(table.column(c))) if is_text_list_type(table.schema.field(c).type)
+               else table.num_rows for c in columns)
 
 
 def _blank_rows(table: pa.Table, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -203,11 +228,13 @@ def embed(
                         out.reject(table.filter(pa.array(bad)).append_column("reason", pa.array([EMPTY_TEXT] * len(details)))
                                    .append_column("detail", pa.array(details, pa.string())))
                         table = table.filter(pa.array(~bad))
+                    progress = _RowProgress(task, batch.num_rows, _count_texts(table, columns))
+                    embedder.on_encoded = progress
                     with out.stage("embed"):
                         table = _embed_table(table, columns, prompts, embedder, dtype, spec, normalize, precision)
                     with out.stage("write"):
                         out.write(table)
-                    task.advance(batch.num_rows)
+                    progress.finish()
             out.params["dimension"] = embedder.dimension
             out.summary.update({"texts": embedder.texts, "unique_texts": embedder.unique,
                                 "cache_hits": embedder.cache_hits, "encoded": embedder.encoded,
