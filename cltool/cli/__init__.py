@@ -16,6 +16,7 @@ from typing import Annotated, Sequence
 import typer
 
 from cltool import __version__
+from cltool.cli import dedup as dedup_cli
 from cltool.cli import embed as embed_cli
 from cltool.cli import ingest as ingest_cli
 from cltool.cli import inspect as inspect_cli
@@ -57,6 +58,7 @@ def _root(
 
 app.command("ingest", epilog=ingest_cli.EPILOG)(ingest_cli.ingest_command)
 app.command("embed", epilog=embed_cli.EPILOG)(embed_cli.embed_command)
+app.command("dedup", epilog=dedup_cli.EPILOG)(dedup_cli.dedup_command)
 app.command("inspect", epilog=inspect_cli.EPILOG)(inspect_cli.inspect_command)
 
 

@@ -195,6 +195,21 @@ class _AtomicDirectory:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class StageTimer:
+    """Wall time per named stage; a stage entered several times adds up."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[name] = round(self.times.get(name, 0.0) + time.perf_counter() - start, 3)
+
+
 class Output:
     """The output of one step: kept rows, rejected rows with their reasons, and the manifest.
 
@@ -214,8 +229,10 @@ class Output:
         rejected_target: str | Path | None = None,
         stdout: IO[bytes] | None = None,
         rows_per_shard: int = DEFAULT_SHARD_ROWS,
+        started: float | None = None,
     ):
         self.target = str(target)
+        self._started = started  # time.perf_counter() when the step began, if before the output opened
         self.command = command
         self.params = params
         self.inputs = list(inputs)
@@ -225,7 +242,8 @@ class Output:
         self.rows_per_shard = rows_per_shard
         self.rows_input: int | None = None
         self.rejected_by_reason: Counter[str] = Counter()
-        self.stages: dict[str, float] = {}
+        self._timer = StageTimer()
+        self.stages = self._timer.times
         self.summary: dict[str, Any] = {}
         self.manifest: dict[str, Any] | None = None
         self._kept: ShardWriter | _StreamSink | None = None
@@ -238,7 +256,8 @@ class Output:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> "Output":
-        self._started = time.perf_counter()
+        if self._started is None:
+            self._started = time.perf_counter()
         self._check_rejected_target()
         try:
             if self.to_stdout:
@@ -302,13 +321,9 @@ class Output:
         if self._rejected is not None:
             self._rejected.write(table)
 
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - start, 3)
+    def stage(self, name: str):
+        """Time a stage of the step: `with out.stage("read"): ...`."""
+        return self._timer(name)
 
     # -- internals ---------------------------------------------------------------------------
     def _finish(self) -> None:

@@ -1,0 +1,401 @@
+"""`cltool dedup`: exact, near-duplicate (MinHash), semantic (SemDeDup) and low-information removal.
+
+The columns that decide (`on`, with their ids and, for `semantic`, their embeddings) are read once
+into memory; the methods run in a fixed order (exact, minhash, semantic, entropy), each over the
+rows still alive; then the input is streamed a second time and every row is written either to the
+output or, with its reason, the id of the row it duplicates and the similarity, to `_rejected`.
+Which row is kept is deterministic: the first in input order (for `semantic`, the first in the
+`--keep` order within its cluster). With `against`, only rows that duplicate a row of the
+reference are removed, and the reference is never changed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cltool.dataset.pairs import (
+    ANCHOR,
+    CORPUS_ID,
+    CORPUS_TEXT,
+    EMPTY_TEXT,
+    POSITIVE,
+    embedding_column,
+    embedding_info,
+    is_text_type,
+    text_ids,
+)
+from cltool.dataset.read import Dataset, open_dataset
+from cltool.dataset.write import Output, StageTimer
+from cltool.dedup.text import DEFAULT_NORMALIZATION, exact_keys, joined, low_information, normalize
+from cltool.errors import InputError, UsageError
+from cltool.progress import NullReporter, Reporter
+
+METHODS = ("exact", "minhash", "semantic", "entropy")
+REASONS = {"exact": "exact_duplicate", "minhash": "near_duplicate", "semantic": "semantic_duplicate",
+           "entropy": "low_information"}
+DUPLICATE_OF, SIMILARITY = "duplicate_of", "similarity"
+
+
+@dataclass
+class Settings:
+    methods: tuple[str, ...] = ("exact", "minhash")
+    on: tuple[str, ...] | None = None
+    threshold: float = 0.8
+    ngram: int = 5
+    char_ngrams: bool = False
+    num_perm: int = 128
+    seed: int = 1
+    bands: int | None = None
+    rows: int | None = None
+    eps: tuple[float, ...] = (0.05,)
+    clusters: int | None = None
+    keep: str = "farthest"
+    normalization: tuple[str, ...] = DEFAULT_NORMALIZATION
+    min_entropy: float = 1.0
+    min_compression_ratio: float = 0.2
+
+    def check(self) -> None:
+        from cltool.dedup.semantic import KEEP_ORDERS
+
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not self.methods:
+            raise UsageError(f"--method takes one or more of {', '.join(METHODS)}; got {', '.join(unknown) or 'none'}")
+        if not 0.0 < self.threshold < 1.0:
+            raise UsageError(f"--threshold must lie strictly between 0 and 1, not {self.threshold}")
+        if any(not 0.0 < e < 1.0 for e in self.eps):
+            raise UsageError(f"--eps values must lie strictly between 0 and 1, not {', '.join(map(str, self.eps))}")
+        if self.ngram < 1 or self.num_perm < 1:
+            raise UsageError("--ngram and --num-perm must be at least 1")
+        if self.keep not in KEEP_ORDERS:
+            raise UsageError(f"--keep must be one of {', '.join(KEEP_ORDERS)}, not {self.keep!r}")
+
+
+@dataclass
+class _Rows:
+    """The deciding columns of one dataset, in memory: texts, ids (for duplicate_of) and embeddings."""
+
+    dataset: Dataset
+    texts: list[pa.Array]
+    ids: list[str]
+    embeddings: np.ndarray | None = None
+    embedding_fields: list[pa.Field] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _default_on(schema: pa.Schema) -> tuple[str, ...]:
+    for column in (POSITIVE, CORPUS_TEXT):
+        if column in schema.names:
+            return (column,)
+    raise InputError(f"no column to deduplicate on: columns found: {', '.join(schema.names)}",
+                     hint="choose it with --on, e.g. --on positive or --on anchor,positive")
+
+
+def _id_column(schema: pa.Schema, column: str) -> str | None:
+    for candidate in (f"{column}_id", CORPUS_ID if column == CORPUS_TEXT else None):
+        if candidate and candidate in schema.names:
+            return candidate
+    return None
+
+
+def _load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> _Rows:
+    schema = dataset.schema
+    for column in on:
+        if column not in schema.names:
+            raise InputError(f"{dataset.source} has no column {column!r}; columns found: {', '.join(schema.names)}",
+                             hint="choose the deciding columns with --on")
+        if not is_text_type(schema.field(column).type):
+            raise InputError(f"column {column!r} of {dataset.source} is {schema.field(column).type}, not text",
+                             hint="deduplicate on text columns")
+    vector_columns = [embedding_column(c) for c in on] if embeddings else []
+    missing = [c for c in vector_columns if c not in schema.names]
+    if missing:
+        raise InputError(f"semantic dedup needs {', '.join(missing)}, which {dataset.source} does not have; "
+                         f"columns found: {', '.join(schema.names)}",
+                         hint=f"add it first: cltool embed {dataset.source} --columns {','.join(on)} -o EMBEDDED")
+    id_columns = [_id_column(schema, c) for c in on]
+    wanted = list(dict.fromkeys([*on, *(c for c in id_columns if c), *vector_columns]))
+    parts: dict[str, list[pa.Array]] = {c: [] for c in wanted}
+    for batch in dataset.batches(columns=wanted):
+        for c in wanted:
+            parts[c].append(batch.column(c))
+    columns = {c: pa.concat_arrays(v) if v else pa.array([], schema.field(c).type) for c, v in parts.items()}
+    texts = [pc.cast(columns[c], pa.string()) for c in on]
+    id_parts = [pc.cast(columns[i], pa.string()).to_pylist() if i else text_ids(t.to_pylist())
+                for i, t in zip(id_columns, texts)]
+    ids = ["|".join(str(x) for x in row) for row in zip(*id_parts)] if len(on) > 1 else [str(x) for x in id_parts[0]]
+    matrix = None
+    if vector_columns:
+        blocks = []
+        for c in vector_columns:
+            values = columns[c]
+            dim = values.type.list_size
+            blocks.append(values.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dim))
+        from cltool.dedup.semantic import unit_rows
+
+        # several columns: the mean of their cosines is the cosine of the joined unit vectors
+        matrix = np.hstack([unit_rows(b) for b in blocks]) / np.sqrt(len(blocks))
+    return _Rows(dataset, texts, ids, matrix, [schema.field(c) for c in vector_columns])
+
+
+def _check_same_model(rows: _Rows, reference: _Rows) -> None:
+    for mine, theirs in zip(rows.embedding_fields, reference.embedding_fields):
+        if mine.type != theirs.type:
+            raise InputError(f"{mine.name} is {mine.type} here but {theirs.type} in the reference",
+                             hint="embed both with the same model and precision")
+        a, b = embedding_info(mine), embedding_info(theirs)
+        if a and b and a.get("model_fingerprint") != b.get("model_fingerprint"):
+            raise InputError(f"{mine.name} comes from {a.get('model_id')} here but from {b.get('model_id')} in the "
+                             "reference (different weights): their cosines are not comparable",
+                             hint="embed both with the same --model")
+
+
+def _blank(texts: Sequence[pa.Array]) -> np.ndarray:
+    bad = np.zeros(len(texts[0]), dtype=bool)
+    for text in texts:
+        bad |= pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True).to_numpy(zero_copy_only=False)
+    return bad
+
+
+class _Decisions:
+    """Per input row: alive, or the reason it went, the row it duplicates, the similarity."""
+
+    def __init__(self, n: int):
+        self.alive = np.ones(n, dtype=bool)
+        self.reason = np.full(n, "", dtype=object)
+        self.detail: dict[int, str] = {}
+        self.duplicate_row = np.full(n, -1, dtype=np.int64)
+        self.in_reference = np.zeros(n, dtype=bool)
+        self.similarity = np.full(n, np.nan, dtype=np.float32)
+        self.counts: dict[str, int] = {}
+
+    def remove(self, rows: np.ndarray, reason: str, duplicate_of=None, similarity=None, in_reference=False,
+               details: Sequence[str] | None = None) -> None:
+        self.alive[rows] = False
+        self.reason[rows] = reason
+        if duplicate_of is not None:
+            self.duplicate_row[rows] = duplicate_of
+            self.in_reference[rows] = in_reference
+        if similarity is not None:
+            self.similarity[rows] = similarity
+        if details is not None:
+            self.detail.update(zip(rows.tolist(), details))
+        self.counts[reason] = self.counts.get(reason, 0) + len(rows)
+
+
+def _normalized(rows: _Rows, settings: Settings) -> pa.Array:
+    return joined([normalize(t, settings.normalization) for t in rows.texts])
+
+
+def _run_exact(rows: _Rows, alive: np.ndarray, reference: _Rows | None, settings: Settings, decisions: _Decisions):
+    live = np.nonzero(alive)[0]
+    keys = exact_keys(_normalized(rows, settings).take(pa.array(live)))
+    seen: dict[bytes, int] = {}
+    if reference is not None:
+        for j, key in enumerate(exact_keys(_normalized(reference, settings))):
+            seen.setdefault(key, j)
+    removed, duplicate_of = [], []
+    for position, key in enumerate(keys):
+        first = seen.get(key)
+        if first is not None:
+            removed.append(live[position])
+            duplicate_of.append(first)
+        elif reference is None:
+            seen[key] = live[position]
+    removed = np.asarray(removed, dtype=np.int64)
+    decisions.remove(removed, REASONS["exact"], np.asarray(duplicate_of, dtype=np.int64),
+                     np.ones(len(removed), dtype=np.float32), in_reference=reference is not None)
+
+
+def _run_minhash(rows: _Rows, alive: np.ndarray, reference: _Rows | None, settings: Settings,
+                 decisions: _Decisions) -> dict[str, Any]:
+    from cltool.dedup.near import lsh_params, near_duplicates
+
+    params = lsh_params(settings.threshold, settings.num_perm, settings.bands, settings.rows)
+    live = np.nonzero(alive)[0]
+    texts = _normalized(rows, settings).take(pa.array(live))
+    offset = 0
+    if reference is not None:
+        ref_texts = _normalized(reference, settings)
+        offset = len(ref_texts)
+        texts = pa.concat_arrays([ref_texts.cast(pa.large_string()), texts.cast(pa.large_string())])
+    result = near_duplicates(texts, threshold=settings.threshold, ngram=settings.ngram,
+                             char_ngrams=settings.char_ngrams, num_perm=settings.num_perm, seed=settings.seed,
+                             params=params, reference_rows=offset)
+    removed = live[result.removed - offset]
+    duplicate_of = result.duplicate_of if reference is not None else live[result.duplicate_of]
+    decisions.remove(removed, REASONS["minhash"], duplicate_of, result.jaccard, in_reference=reference is not None)
+    return {**params.describe(), "candidate_pairs": result.candidates, "verified_pairs": result.verified}
+
+
+def _run_semantic(rows: _Rows, alive: np.ndarray, reference: _Rows | None, settings: Settings,
+                  decisions: _Decisions | None, eps: float, assignment=None) -> tuple[int, Any, dict[str, Any]]:
+    from cltool.dedup.semantic import against_reference, cluster, default_clusters, semantic_duplicates
+
+    live = np.nonzero(alive)[0]
+    vectors = rows.embeddings[live]
+    if reference is not None:
+        found, ref_rows, cosine = against_reference(vectors, reference.embeddings, eps)
+        if decisions is not None:
+            decisions.remove(live[found], REASONS["semantic"], ref_rows, cosine, in_reference=True)
+        return len(found), None, {}
+    clusters = settings.clusters or default_clusters(len(live))
+    if assignment is None and len(live):
+        from cltool.dedup.semantic import unit_rows
+
+        assignment = cluster(unit_rows(vectors), clusters, settings.seed)
+    lengths = None
+    if settings.keep == "longest":
+        lengths = np.asarray(pc.utf8_length(joined(rows.texts).take(pa.array(live))).to_numpy(zero_copy_only=False))
+    if not len(live):
+        return 0, assignment, {"clusters": 0}
+    result = semantic_duplicates(vectors, eps=eps, clusters=clusters, keep=settings.keep, seed=settings.seed,
+                                 lengths=lengths, assignment=assignment)
+    if decisions is not None:
+        decisions.remove(live[result.removed], REASONS["semantic"], live[result.duplicate_of], result.cosine)
+    return len(result.removed), assignment, {"clusters": result.clusters}
+
+
+def _run_entropy(rows: _Rows, alive: np.ndarray, settings: Settings, decisions: _Decisions) -> None:
+    live = np.nonzero(alive)[0]
+    why: list[str | None] = [None] * len(live)
+    for text in rows.texts:
+        verdicts = low_information(text.take(pa.array(live)).to_pylist(), settings.min_entropy,
+                                   settings.min_compression_ratio)
+        why = [w or v for w, v in zip(why, verdicts)]
+    hit = [i for i, w in enumerate(why) if w]
+    decisions.remove(live[np.asarray(hit, dtype=np.int64)], REASONS["entropy"], details=[why[i] for i in hit])
+
+
+def dedup(
+    input: str,
+    output: str | None,
+    settings: Settings | None = None,
+    *,
+    against: str | None = None,
+    dry_run: bool = False,
+    rejected_output: str | None = None,
+    argv: Sequence[str] | None = None,
+    reporter: Reporter | None = None,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[bytes] | None = None,
+) -> dict[str, Any]:
+    """Remove duplicates from `input` (or, with `against`, the rows that duplicate `against`).
+
+    Returns the manifest; with `dry_run`, a report of what each method would remove, writing nothing.
+    """
+    started = time.perf_counter()
+    reporter = reporter or NullReporter()
+    settings = settings or Settings()
+    settings.check()
+    if len(settings.eps) > 1 and not dry_run:
+        raise UsageError("several --eps values are for --dry-run, which compares them", hint="give one --eps")
+    if output is None and not dry_run:
+        raise UsageError("an output is needed (-o DIR or -o -), unless --dry-run")
+    if input == "-":
+        raise UsageError("dedup reads its input twice, so it cannot read from stdin",
+                         hint="write the input to a dataset directory first (-o DIR)")
+    dataset = open_dataset(input, stdin=stdin)
+    on = settings.on or _default_on(dataset.schema)
+    settings.on = tuple(on)
+    semantic = "semantic" in settings.methods
+    reference = None
+    with_stage = StageTimer()
+    with with_stage("load"):
+        rows = _load(dataset, on, semantic)
+        if against is not None:
+            reference = _load(open_dataset(against), on, semantic)
+            if semantic:
+                _check_same_model(rows, reference)
+    if len(rows) == 0:
+        raise InputError(f"{dataset.source} is empty: it has no rows", hint="check that the right input was given")
+
+    decisions = _Decisions(len(rows))
+    blank = _blank(rows.texts)
+    decisions.remove(np.nonzero(blank)[0], EMPTY_TEXT,
+                     details=[_blank_detail(rows, i, on) for i in np.nonzero(blank)[0]])
+    summary: dict[str, Any] = {"on": list(on), "against": against}
+    for method in (m for m in METHODS if m in settings.methods):
+        alive = decisions.alive.copy()
+        with with_stage(method):
+            reporter.info(f"dedup: {method} over {int(alive.sum()):,} rows")
+            if method == "exact":
+                _run_exact(rows, alive, reference, settings, decisions)
+            elif method == "minhash":
+                summary["minhash"] = _run_minhash(rows, alive, reference, settings, decisions)
+                lsh = summary["minhash"]
+                reporter.info(f"  LSH {lsh['bands']} bands x {lsh['rows']} rows; chance to catch a pair at Jaccard "
+                              + ", ".join(f"{s}: {p:.3f}" for s, p in lsh["catch_probability"].items()))
+            elif method == "semantic":
+                found, assignment, info = _run_semantic(rows, alive, reference, settings, decisions, settings.eps[0])
+                summary["semantic"] = info
+                if dry_run and len(settings.eps) > 1:
+                    summary["semantic"]["removed_fraction_by_eps"] = {
+                        str(e): round(_run_semantic(rows, alive, reference, settings, None, e, assignment)[0]
+                                      / len(rows), 6) for e in settings.eps}
+            else:
+                _run_entropy(rows, alive, settings, decisions)
+    summary["removed"] = {reason: decisions.counts.get(reason, 0) for reason in (EMPTY_TEXT, *REASONS.values())
+                          if reason in decisions.counts}
+    params = {"methods": list(settings.methods), **{k: v for k, v in vars(settings).items() if k != "methods"},
+              "against": against}
+    params["on"], params["eps"], params["normalization"] = list(on), list(settings.eps), list(settings.normalization)
+    if dry_run:
+        return {"dry_run": True, "rows": len(rows), "params": params, "summary": summary, "stages": with_stage.times,
+                "removed_fraction": {r: round(n / len(rows), 6) for r, n in summary["removed"].items()}}
+
+    with Output(output, command="dedup", params=params, inputs=[dataset] + ([reference.dataset] if reference else []),
+                argv=argv, rejected_target=rejected_output, stdout=stdout, started=started) as out:
+        out.stages.update(with_stage.times)
+        with out.stage("write"), reporter.task("dedup write", total=len(rows)) as task:
+            offset = 0
+            for batch in dataset.batches():
+                table = pa.Table.from_batches([batch])
+                index = np.arange(offset, offset + table.num_rows)
+                keep = decisions.alive[index]
+                out.count_input(table.num_rows)
+                out.write(table.filter(pa.array(keep)))
+                gone = index[~keep]
+                if len(gone):
+                    out.reject(_rejected_rows(table.filter(pa.array(~keep)), gone, decisions, rows, reference))
+                offset += table.num_rows
+                task.advance(table.num_rows)
+        out.summary.update(summary)
+    return out.manifest
+
+
+def _blank_detail(rows: _Rows, i: int, on: Sequence[str]) -> str:
+    names = [c for c, t in zip(on, rows.texts) if not (t[i].as_py() or "").strip()]
+    return f"{', '.join(names)} is null or blank: never a duplicate of another blank"
+
+
+def _rejected_rows(table: pa.Table, gone: np.ndarray, decisions: _Decisions, rows: _Rows,
+                   reference: _Rows | None) -> pa.Table:
+    duplicate_ids, details = [], []
+    for i in gone.tolist():
+        reason, target = decisions.reason[i], decisions.duplicate_row[i]
+        if target >= 0:
+            source = reference if decisions.in_reference[i] else rows
+            duplicate_ids.append(source.ids[target])
+            where = " in the reference" if decisions.in_reference[i] else ""
+            measure = {"exact_duplicate": "same normalised text as", "near_duplicate": "Jaccard",
+                       "semantic_duplicate": "cosine"}[reason]
+            if reason == "exact_duplicate":
+                details.append(f"{measure} {source.ids[target]}{where}")
+            else:
+                details.append(f"{measure} {decisions.similarity[i]:.4f} with {source.ids[target]}{where}")
+        else:
+            duplicate_ids.append(None)
+            details.append(decisions.detail.get(i, ""))
+    similarity = decisions.similarity[gone]
+    return (table.append_column("reason", pa.array(decisions.reason[gone].tolist(), pa.string()))
+            .append_column("detail", pa.array(details, pa.string()))
+            .append_column(DUPLICATE_OF, pa.array(duplicate_ids, pa.string()))
+            .append_column(SIMILARITY, pa.array(similarity, pa.float32(), mask=np.isnan(similarity))))

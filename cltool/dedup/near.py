@@ -1,0 +1,99 @@
+"""Near-duplicates by MinHash + LSH, every candidate verified by its true Jaccard similarity.
+
+Signatures, banding and verification are Numba kernels (`cltool.kernels.minhash`); datasketch
+serves twice: its `MinHash` is the reference the kernel is tested against, and its LSH parameter
+optimiser picks bands x rows for the threshold. datasketch's own index is not used: it holds one
+Python object per document (the memory users report in datasketch #207), returns no scores, and
+does no verification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from cltool.errors import UsageError
+
+# LSH is tuned to miss few true pairs: a false candidate costs one Jaccard check, a missed pair is
+# a duplicate left in the data.
+FALSE_POSITIVE_WEIGHT, FALSE_NEGATIVE_WEIGHT = 0.02, 0.98
+BUCKET_LINK = 32
+REPORTED_SIMILARITIES = (0.5, 0.7, 0.8, 0.9)
+
+
+@dataclass
+class LshParams:
+    bands: int
+    rows: int
+
+    def catch_probability(self, jaccard: float) -> float:
+        return 1.0 - (1.0 - jaccard ** self.rows) ** self.bands
+
+    def describe(self) -> dict:
+        return {"bands": self.bands, "rows": self.rows,
+                "catch_probability": {str(s): round(self.catch_probability(s), 4) for s in REPORTED_SIMILARITIES}}
+
+
+def lsh_params(threshold: float, num_perm: int, bands: int | None = None, rows: int | None = None) -> LshParams:
+    if bands is not None or rows is not None:
+        if bands is None or rows is None or bands * rows > num_perm or bands < 1 or rows < 1:
+            raise UsageError(f"--bands and --rows go together, and bands x rows must be at most --num-perm ({num_perm})")
+        return LshParams(bands, rows)
+    from datasketch.lsh import _optimal_param
+
+    b, r = _optimal_param(threshold, num_perm, FALSE_POSITIVE_WEIGHT, FALSE_NEGATIVE_WEIGHT)
+    return LshParams(int(b), int(r))
+
+
+def utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's UTF-8 bytes and offsets as NumPy arrays, without copying the text."""
+    texts = texts.cast(pa.large_string()) if not pa.types.is_large_string(texts.type) else texts
+    _, offsets, data = texts.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[texts.offset:texts.offset + len(texts) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return data, np.ascontiguousarray(offsets)
+
+
+@dataclass
+class NearResult:
+    removed: np.ndarray  # row positions (into the texts given) that duplicate an earlier kept row
+    duplicate_of: np.ndarray  # for each removed row, the position it duplicates
+    jaccard: np.ndarray
+    candidates: int
+    verified: int
+
+
+def near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_ngrams: bool, num_perm: int, seed: int,
+                    params: LshParams, reference_rows: int = 0) -> NearResult:
+    """Rows of `texts` (in preference order) whose shingle set has Jaccard >= threshold with an
+    earlier kept row. With `reference_rows` R, the first R texts are a reference: only pairs of a
+    reference row and a later row count, and every reference row is kept."""
+    from cltool.kernels.minhash import CHAR, WORD, band_keys, bucket_pairs, jaccard_pairs, permutations, shingle_sets, signatures
+    from cltool.kernels.select import keep_first
+
+    data, offsets = utf8_buffers(texts)
+    values, set_offsets = shingle_sets(data, offsets, ngram, CHAR if char_ngrams else WORD)
+    a, b = permutations(num_perm, seed)
+    sig = signatures(values, set_offsets, a, b)
+    keys = band_keys(sig, params.bands, params.rows)
+    del sig
+    lefts, rights = [], []
+    for band in range(params.bands):
+        order = np.argsort(keys[band], kind="stable")
+        left, right = bucket_pairs(keys[band], order, BUCKET_LINK)
+        lefts.append(left)
+        rights.append(right)
+    del keys
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    if reference_rows:
+        cross = (left < reference_rows) & (right >= reference_rows)
+        left, right = left[cross], right[cross]
+    pair_ids = np.unique(left.astype(np.int64) * len(texts) + right)
+    left, right = pair_ids // len(texts), pair_ids % len(texts)
+    jaccard = jaccard_pairs(values, set_offsets, left, right)
+    kept, duplicate_of, score = keep_first(len(texts), left, right, jaccard, np.float32(threshold))
+    removed = np.nonzero(~kept)[0]
+    return NearResult(removed=removed, duplicate_of=duplicate_of[removed], jaccard=score[removed],
+                      candidates=len(left), verified=int((jaccard >= threshold).sum()))

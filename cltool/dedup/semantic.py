@@ -1,0 +1,111 @@
+"""SemDeDup (Abbas et al., 2023): spherical k-means on embeddings, then within each cluster the pairs
+with cosine >= 1 - eps are duplicates.
+
+Clusters are visited one at a time and their similarities computed in row blocks, so memory is
+bounded by the largest block, never by n^2. Within a cluster, members are ranked by the `keep`
+preference (SemDeDup's own: the member least similar to the centroid first) and the first-come
+rule of `cltool.kernels.select` decides: a member goes when it is within eps of a kept member
+ranked before it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+KEEP_ORDERS = ("farthest", "first", "centroid", "longest")
+_BLOCK_CELLS = 1 << 24  # similarities held at once: 64 MB of float32
+
+
+@dataclass
+class SemanticResult:
+    removed: np.ndarray
+    duplicate_of: np.ndarray
+    cosine: np.ndarray
+    clusters: int
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def default_clusters(n: int) -> int:
+    return max(1, int(round(math.sqrt(n))))
+
+
+def cluster(embeddings: np.ndarray, clusters: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spherical k-means with FAISS; returns (assignment per row, cosine to its centroid)."""
+    import faiss
+
+    n, dim = embeddings.shape
+    clusters = min(clusters, n)
+    kmeans = faiss.Kmeans(dim, clusters, niter=20, seed=seed, spherical=True, verbose=False,
+                          max_points_per_centroid=256, min_points_per_centroid=1)
+    kmeans.train(embeddings)
+    similarity, assignment = kmeans.index.search(embeddings, 1)
+    return assignment[:, 0].astype(np.int64), similarity[:, 0]
+
+
+def _ranked(members: np.ndarray, to_centroid: np.ndarray, lengths: np.ndarray | None, keep: str) -> np.ndarray:
+    if keep == "first":
+        return members
+    if keep == "longest":
+        return members[np.lexsort((members, -lengths[members]))]
+    key = to_centroid[members] if keep == "farthest" else -to_centroid[members]
+    return members[np.lexsort((members, key))]
+
+
+def semantic_duplicates(embeddings: np.ndarray, *, eps: float, clusters: int, keep: str, seed: int,
+                        lengths: np.ndarray | None = None, assignment=None) -> SemanticResult:
+    from cltool.kernels.select import keep_first_dense
+
+    embeddings = unit_rows(embeddings)
+    n = len(embeddings)
+    if assignment is None:
+        assignment = cluster(embeddings, clusters, seed)
+    labels, to_centroid = assignment
+    threshold = np.float32(1.0 - eps)
+    removed, duplicate_of, cosine = [], [], []
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    for members in np.split(order, bounds) if n else []:
+        if len(members) < 2:
+            continue
+        ranked = _ranked(members, to_centroid, lengths, keep)
+        vectors = embeddings[ranked]
+        kept = np.ones(len(ranked), dtype=np.bool_)
+        dup = np.full(len(ranked), -1, dtype=np.int64)
+        score = np.zeros(len(ranked), dtype=np.float32)
+        block = max(1, _BLOCK_CELLS // len(ranked))
+        for start in range(0, len(ranked), block):
+            end = min(start + block, len(ranked))
+            sims = vectors[start:end] @ vectors[:end].T
+            keep_first_dense(sims, start, kept, dup, score, threshold)
+        gone = np.nonzero(~kept)[0]
+        removed.append(ranked[gone])
+        duplicate_of.append(ranked[dup[gone]])
+        cosine.append(score[gone])
+    cat = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)  # noqa: E731
+    return SemanticResult(cat(removed, np.int64), cat(duplicate_of, np.int64), cat(cosine, np.float32),
+                          int(labels.max()) + 1 if n else 0)
+
+
+def against_reference(embeddings: np.ndarray, reference: np.ndarray, eps: float, block: int = 16_384):
+    """Rows within eps (cosine >= 1 - eps) of their nearest reference row: (rows, reference rows, cosines)."""
+    import faiss
+
+    index = faiss.IndexFlatIP(reference.shape[1])
+    index.add(unit_rows(reference))
+    embeddings = unit_rows(embeddings)
+    rows, refs, cosines = [], [], []
+    for start in range(0, len(embeddings), block):
+        sims, nearest = index.search(embeddings[start:start + block], 1)
+        hit = np.nonzero(sims[:, 0] >= 1.0 - eps)[0]
+        rows.append(hit + start)
+        refs.append(nearest[hit, 0])
+        cosines.append(sims[hit, 0])
+    return np.concatenate(rows), np.concatenate(refs).astype(np.int64), np.concatenate(cosines)

@@ -1,0 +1,224 @@
+"""MinHash near-duplicate kernels: shingling over Arrow's UTF-8 buffers, signatures, LSH banding,
+candidate pairs, true-Jaccard verification.
+
+Texts arrive as one UTF-8 byte buffer plus offsets (exactly how Arrow stores a string column), so
+no Python object is touched per text. The permutation scheme is datasketch's default since 2.0
+("affine32"): the shingle hash is pre-mixed with the MurmurHash3 finalizer, then each permutation
+is h -> a*h + b mod 2^32 with odd a. Given the same shingle hashes and the same (a, b), the
+signatures equal datasketch's `MinHash(scheme="affine32")` bit for bit (tested).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+WORD, CHAR = 0, 1
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutation parameters for (num_perm, seed)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fmix32(h):
+    h = np.uint64(h)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _MASK32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _MASK32
+    h ^= h >> np.uint64(16)
+    return h
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_space(c):
+    return c == 32 or (9 <= c <= 13)
+
+
+@njit(cache=True, nogil=True)
+def _units(data, start, end, mode, starts, ends):
+    """Split one text into units (words, or characters), writing their byte spans; return the count."""
+    n = 0
+    if mode == WORD:
+        i = start
+        while i < end:
+            while i < end and _is_space(data[i]):
+                i += 1
+            if i >= end:
+                break
+            j = i
+            while j < end and not _is_space(data[j]):
+                j += 1
+            starts[n] = i
+            ends[n] = j
+            n += 1
+            i = j
+    else:
+        for i in range(start, end):
+            if (data[i] & 0xC0) != 0x80:  # the first byte of a UTF-8 code point
+                if n > 0:
+                    ends[n - 1] = i
+                starts[n] = i
+                n += 1
+        if n > 0:
+            ends[n - 1] = end
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _span_hash(data, start, end):
+    h = _FNV_OFFSET
+    for i in range(start, end):
+        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+    return h
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def shingle_sets(data, offsets, ngram, mode):
+    """Each text's set of n-gram hashes (uint32), sorted and unique, as CSR (values, offsets).
+
+    A text with fewer than `ngram` units is one shingle of all its units, so short texts still
+    compare; an empty text has no shingles.
+    """
+    n_docs = len(offsets) - 1
+    counts = np.zeros(n_docs, dtype=np.int64)
+    for d in prange(n_docs):
+        width = offsets[d + 1] - offsets[d]
+        counts[d] = max(width, 1)  # an upper bound on units, hence on shingles
+    bounds = np.zeros(n_docs + 1, dtype=np.int64)
+    bounds[1:] = np.cumsum(counts)
+    raw = np.empty(bounds[-1], dtype=np.uint32)
+    kept = np.zeros(n_docs, dtype=np.int64)
+    for d in prange(n_docs):
+        start, end = offsets[d], offsets[d + 1]
+        width = end - start
+        starts = np.empty(max(width, 1), dtype=np.int64)
+        ends = np.empty(max(width, 1), dtype=np.int64)
+        units = _units(data, start, end, mode, starts, ends)
+        if units == 0:
+            continue
+        unit_hash = np.empty(units, dtype=np.uint64)
+        for u in range(units):
+            unit_hash[u] = _span_hash(data, starts[u], ends[u])
+        shingles = max(units - ngram + 1, 1)
+        span = min(ngram, units)
+        out = raw[bounds[d]:bounds[d] + shingles]
+        for s in range(shingles):
+            h = _FNV_OFFSET
+            for u in range(s, s + span):
+                h = (h ^ unit_hash[u]) * _FNV_PRIME
+            out[s] = np.uint32((h >> np.uint64(32)) ^ (h & _MASK32))
+        out.sort()
+        unique = 1
+        for s in range(1, shingles):
+            if out[s] != out[unique - 1]:
+                out[unique] = out[s]
+                unique += 1
+        kept[d] = unique
+    set_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    set_offsets[1:] = np.cumsum(kept)
+    values = np.empty(set_offsets[-1], dtype=np.uint32)
+    for d in prange(n_docs):
+        values[set_offsets[d]:set_offsets[d + 1]] = raw[bounds[d]:bounds[d] + kept[d]]
+    return values, set_offsets
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def signatures(values, offsets, a, b):
+    """MinHash signature of each shingle set: (docs, num_perm) uint32; an empty set gives all 2^32-1."""
+    n_docs, num_perm = len(offsets) - 1, len(a)
+    out = np.full((n_docs, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    a64, b64 = a.astype(np.uint64), b.astype(np.uint64)
+    for d in prange(n_docs):
+        row = out[d]
+        for s in range(offsets[d], offsets[d + 1]):
+            m = fmix32(values[s])
+            for k in range(num_perm):
+                v = np.uint32((a64[k] * m + b64[k]) & _MASK32)
+                if v < row[k]:
+                    row[k] = v
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def band_keys(sig, bands, rows):
+    """One 64-bit key per (band, document): documents sharing a key in any band are candidates."""
+    n_docs = sig.shape[0]
+    keys = np.empty((bands, n_docs), dtype=np.uint64)
+    for d in prange(n_docs):
+        for band in range(bands):
+            h = _FNV_OFFSET ^ np.uint64(band)
+            for k in range(band * rows, (band + 1) * rows):
+                h = (h ^ np.uint64(sig[d, k])) * _FNV_PRIME
+                h ^= h >> np.uint64(29)
+            keys[band, d] = h
+    return keys
+
+
+@njit(cache=True, nogil=True)
+def bucket_pairs(keys, order, link):
+    """Candidate pairs (i < j) of documents that share a key, given the keys' sorting `order`.
+
+    In a bucket, each member is paired with the bucket's first `link` members and its `link`
+    predecessors (members in document order): enough to tie every near-duplicate to the document
+    that will be kept, without the quadratic cost of a bucket of thousands.
+    """
+    n = len(order)
+    count = 0
+    capacity = max(16, n)
+    left = np.empty(capacity, dtype=np.int64)
+    right = np.empty(capacity, dtype=np.int64)
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and keys[order[end]] == keys[order[start]]:
+            end += 1
+        members = np.sort(order[start:end])
+        for m in range(1, end - start):
+            for p in range(m):
+                if p >= link and p < m - link:
+                    continue
+                if count == capacity:
+                    capacity *= 2
+                    grown_left = np.empty(capacity, dtype=np.int64)
+                    grown_right = np.empty(capacity, dtype=np.int64)
+                    grown_left[:count] = left[:count]
+                    grown_right[:count] = right[:count]
+                    left, right = grown_left, grown_right
+                left[count] = members[p]
+                right[count] = members[m]
+                count += 1
+        start = end
+    return left[:count], right[:count]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def jaccard_pairs(values, offsets, left, right):
+    """True Jaccard similarity of the shingle sets of each pair (merge of two sorted arrays)."""
+    out = np.empty(len(left), dtype=np.float32)
+    for p in prange(len(left)):
+        i, j = left[p], right[p]
+        x, x_end = offsets[i], offsets[i + 1]
+        y, y_end = offsets[j], offsets[j + 1]
+        size = (x_end - x) + (y_end - y)
+        common = 0
+        while x < x_end and y < y_end:
+            if values[x] == values[y]:
+                common += 1
+                x += 1
+                y += 1
+            elif values[x] < values[y]:
+                x += 1
+            else:
+                y += 1
+        union = size - common
+        out[p] = common / union if union > 0 else 0.0
+    return out

@@ -1,0 +1,97 @@
+"""The MinHash kernels against datasketch and against plain Python references."""
+
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from datasketch import MinHash
+
+from cltool.dedup.near import utf8_buffers
+from cltool.kernels.minhash import CHAR, WORD, jaccard_pairs, permutations, shingle_sets, signatures
+from cltool.kernels.select import keep_first, keep_first_dense
+
+WORDS = [f"w{i}" for i in range(300)]
+
+
+def texts(n, seed=0, length=(1, 60)):
+    rng = random.Random(seed)
+    return [" ".join(rng.choices(WORDS, k=rng.randint(*length))) for _ in range(n)]
+
+
+def sets_of(docs, ngram=5, mode=WORD):
+    data, offsets = utf8_buffers(pa.array(docs))
+    values, set_offsets = shingle_sets(data, offsets, ngram, mode)
+    return values, set_offsets, [set(values[set_offsets[i]:set_offsets[i + 1]].tolist()) for i in range(len(docs))]
+
+
+def test_signatures_equal_datasketch_minhash_bit_for_bit():
+    docs = texts(40)
+    values, offsets, _ = sets_of(docs)
+    a, b = permutations(128, seed=7)
+    ours = signatures(values, offsets, a, b)
+    for i in range(len(docs)):
+        reference = MinHash(num_perm=128, seed=7, hashfunc=lambda x: x)  # the shingle hash is given
+        reference.update_batch(values[offsets[i]:offsets[i + 1]].tolist())
+        assert reference.scheme == "affine32"
+        np.testing.assert_array_equal(ours[i], reference.hashvalues)
+
+
+def test_shingles_are_the_distinct_word_ngrams():
+    docs = ["a b c d e f", "a b c d e f a b c d e", "x y", "", "  spaced   out   words here now  "]
+    _, _, sets = sets_of(docs)
+    expected = []
+    for doc in docs:
+        words = doc.split()
+        grams = {tuple(words[i:i + 5]) for i in range(max(len(words) - 4, 1))} if words else set()
+        expected.append(len(grams))
+    assert [len(s) for s in sets] == expected
+    assert sets[0] <= sets[1]  # the same 5-grams hash the same
+    _, _, chars = sets_of(["héllo wörld", "héllo wörld"], ngram=3, mode=CHAR)
+    assert chars[0] == chars[1] and len(chars[0]) == len({"héllo wörld"[i:i + 3] for i in range(9)})
+
+
+def test_jaccard_of_shingle_sets_equals_python_sets():
+    docs = texts(60, seed=3)
+    values, offsets, sets = sets_of(docs)
+    rng = np.random.default_rng(0)
+    left, right = rng.integers(0, 60, 300), rng.integers(0, 60, 300)
+    ours = jaccard_pairs(values, offsets, left, right)
+    for p in range(300):
+        x, y = sets[left[p]], sets[right[p]]
+        expected = len(x & y) / len(x | y) if x | y else 0.0
+        assert ours[p] == pytest.approx(expected, abs=1e-6)
+
+
+def reference_keep_first(n, pairs, threshold):
+    kept, dup = [True] * n, [-1] * n
+    for row in range(n):
+        best = None
+        for (i, j), s in pairs.items():
+            if j == row and kept[i] and s >= threshold and (best is None or (s, -i) > (best[0], -best[1])):
+                best = (s, i)
+        if best:
+            kept[row], dup[row] = False, best[1]
+    return kept, dup
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_keep_first_against_a_reference(seed):
+    rng = np.random.default_rng(seed)
+    n = 40
+    pairs = {}
+    for _ in range(120):
+        i, j = sorted(rng.choice(n, 2, replace=False))
+        pairs[(int(i), int(j))] = float(np.float32(rng.random()))
+    left = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    kept, dup, _ = keep_first(n, left[0], left[1], np.array(list(pairs.values()), dtype=np.float32), np.float32(0.5))
+    ref_kept, ref_dup = reference_keep_first(n, pairs, 0.5)
+    assert kept.tolist() == ref_kept and dup.tolist() == ref_dup
+    # the dense variant over the full matrix makes the same choices
+    dense = np.full((n, n), -1.0, dtype=np.float32)
+    for (i, j), s in pairs.items():
+        dense[j, i] = s
+    kept2, dup2, score2 = np.ones(n, bool), np.full(n, -1), np.zeros(n, np.float32)
+    keep_first_dense(dense[:17], 0, kept2, dup2, score2, np.float32(0.5))
+    keep_first_dense(dense[17:], 17, kept2, dup2, score2, np.float32(0.5))
+    assert kept2.tolist() == ref_kept
