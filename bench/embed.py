@@ -72,6 +72,7 @@ class Run:
 
     label: str
     wall_s: float
+    cpu_s: float  # user + system
     peak_rss_mb: float
     result: dict[str, Any] = field(default_factory=dict)
 
@@ -96,8 +97,8 @@ def measure(label: str, command: list[str], env: dict[str, str], log: Path) -> R
     if process.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
         raise SystemExit(f"{label} failed with exit {process.returncode}; end of {log}:\n{tail}")
-    run = Run(label, wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
-    print(f"    {wall:.1f} s, peak RSS {run.peak_rss_mb:,.0f} MiB", flush=True)
+    run = Run(label, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)  # ru_maxrss: KiB on Linux
+    print(f"    {wall:.1f} s wall, {run.cpu_s:.1f} s CPU, peak RSS {run.peak_rss_mb:,.0f} MiB", flush=True)
     return run
 
 
@@ -266,9 +267,10 @@ def summary(n: int, real: int, scale_rows: int, plain: Run, cold: Run, warm: Run
         f"batch size {BATCH_SIZE}; {os.cpu_count()} cores; load average {load[0]:.2f} before, {load[1]:.2f} after",
         f"plain encode      : {plain_tps:9,.1f} texts/s encode-only; load {p['load_s']:.1f} s (imports + model) + "
         f"read {p['read_s']:.1f} s + encode {p['encode_s']:.1f} s = {plain_total:.1f} s; "
-        f"process {plain.wall_s:.1f} s; peak RSS {plain.peak_rss_mb:,.0f} MiB",
+        f"process {plain.wall_s:.1f} s ({plain.cpu_s:.0f} s CPU); peak RSS {plain.peak_rss_mb:,.0f} MiB",
         f"cltool embed      : {cold_summary['texts_per_second']:9,.1f} texts/s encode-only; manifest wall_time_s "
-        f"{cold_wall:.1f} s (encode {cold_summary['encode_seconds']:.1f} s); process {cold.wall_s:.1f} s; "
+        f"{cold_wall:.1f} s (encode {cold_summary['encode_seconds']:.1f} s); process {cold.wall_s:.1f} s "
+        f"({cold.cpu_s:.0f} s CPU); "
         f"peak RSS {cold.peak_rss_mb:,.0f} MiB",
         f"cltool / plain    :   {end_to_end:.3f} (target >= {TARGETS['cltool_vs_plain']}) = plain load+read+encode "
         f"{plain_total:.1f} s / cltool manifest wall_time_s {cold_wall:.1f} s (both include imports and model load, "

@@ -49,9 +49,11 @@ def lsh_params(threshold: float, num_perm: int, bands: int | None = None, rows: 
 
 def utf8_buffers(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """A string array's UTF-8 bytes and offsets as NumPy arrays, without copying the text."""
-    texts = texts.cast(pa.large_string()) if not pa.types.is_large_string(texts.type) else texts
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        texts = texts.cast(pa.large_string())
     _, offsets, data = texts.buffers()
-    offsets = np.frombuffer(offsets, dtype=np.int64)[texts.offset:texts.offset + len(texts) + 1]
+    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=width)[texts.offset:texts.offset + len(texts) + 1].astype(np.int64)
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
     return data, np.ascontiguousarray(offsets)
 
@@ -75,6 +77,7 @@ def near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_ngram
 
     data, offsets = utf8_buffers(texts)
     values, set_offsets = shingle_sets(data, offsets, ngram, CHAR if char_ngrams else WORD)
+    del data, offsets
     a, b = permutations(num_perm, seed)
     sig = signatures(values, set_offsets, a, b)
     keys = band_keys(sig, params.bands, params.rows)
@@ -95,5 +98,6 @@ def near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_ngram
     jaccard = jaccard_pairs(values, set_offsets, left, right)
     kept, duplicate_of, score = keep_first(len(texts), left, right, jaccard, np.float32(threshold))
     removed = np.nonzero(~kept)[0]
+    del values
     return NearResult(removed=removed, duplicate_of=duplicate_of[removed], jaccard=score[removed],
                       candidates=len(left), verified=int((jaccard >= threshold).sum()))

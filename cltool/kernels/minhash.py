@@ -81,34 +81,51 @@ def _span_hash(data, start, end):
     return h
 
 
+@njit(cache=True, nogil=True)
+def _count_units(data, start, end, mode):
+    n = 0
+    if mode == WORD:
+        in_word = False
+        for i in range(start, end):
+            space = _is_space(data[i])
+            if not space and not in_word:
+                n += 1
+            in_word = not space
+    else:
+        for i in range(start, end):
+            if (data[i] & 0xC0) != 0x80:
+                n += 1
+    return n
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def shingle_sets(data, offsets, ngram, mode):
     """Each text's set of n-gram hashes (uint32), sorted and unique, as CSR (values, offsets).
 
     A text with fewer than `ngram` units is one shingle of all its units, so short texts still
-    compare; an empty text has no shingles.
+    compare; an empty text has no shingles. Memory: one uint32 per shingle, counted exactly first.
     """
     n_docs = len(offsets) - 1
     counts = np.zeros(n_docs, dtype=np.int64)
     for d in prange(n_docs):
-        width = offsets[d + 1] - offsets[d]
-        counts[d] = max(width, 1)  # an upper bound on units, hence on shingles
+        units = _count_units(data, offsets[d], offsets[d + 1], mode)
+        counts[d] = max(units - ngram + 1, 1) if units > 0 else 0
     bounds = np.zeros(n_docs + 1, dtype=np.int64)
     bounds[1:] = np.cumsum(counts)
     raw = np.empty(bounds[-1], dtype=np.uint32)
     kept = np.zeros(n_docs, dtype=np.int64)
     for d in prange(n_docs):
-        start, end = offsets[d], offsets[d + 1]
-        width = end - start
-        starts = np.empty(max(width, 1), dtype=np.int64)
-        ends = np.empty(max(width, 1), dtype=np.int64)
-        units = _units(data, start, end, mode, starts, ends)
-        if units == 0:
+        shingles = counts[d]
+        if shingles == 0:
             continue
+        start, end = offsets[d], offsets[d + 1]
+        units_bound = shingles + ngram
+        starts = np.empty(units_bound, dtype=np.int64)
+        ends = np.empty(units_bound, dtype=np.int64)
+        units = _units(data, start, end, mode, starts, ends)
         unit_hash = np.empty(units, dtype=np.uint64)
         for u in range(units):
             unit_hash[u] = _span_hash(data, starts[u], ends[u])
-        shingles = max(units - ngram + 1, 1)
         span = min(ngram, units)
         out = raw[bounds[d]:bounds[d] + shingles]
         for s in range(shingles):
