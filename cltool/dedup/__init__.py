@@ -304,7 +304,6 @@ def dedup(
                          hint="write the input to a dataset directory first (-o DIR)")
     dataset = open_dataset(input, stdin=stdin)
     on = settings.on or _default_on(dataset.schema)
-    settings.on = tuple(on)
     semantic = "semantic" in settings.methods
     reference = None
     with_stage = StageTimer()
