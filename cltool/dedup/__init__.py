@@ -28,7 +28,7 @@ from cltool.dataset.pairs import (
     embedding_column,
     embedding_info,
     is_text_type,
-    text_ids,
+    text_id,
 )
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.dataset.write import Output, StageTimer
@@ -78,16 +78,22 @@ class Settings:
 
 @dataclass
 class _Rows:
-    """The deciding columns of one dataset, in memory: texts, ids (for duplicate_of) and embeddings."""
+    """The deciding columns of one dataset, in memory: texts, given ids and embeddings."""
 
     dataset: Dataset
     texts: list[pa.Array]
-    ids: list[str]
+    given_ids: list[pa.Array | None]  # per deciding column: the user's id column, if there is one
     embeddings: np.ndarray | None = None
     embedding_fields: list[pa.Field] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.texts[0])
+
+    def id_of(self, row: int) -> str:
+        """The row's id in the user's terms (derived from the text where there is none), for duplicate_of."""
+        parts = [str(ids[row].as_py()) if ids is not None else text_id(text[row].as_py() or "")
+                 for ids, text in zip(self.given_ids, self.texts)]
+        return "|".join(parts)
 
 
 def _default_on(schema: pa.Schema) -> tuple[str, ...]:
@@ -128,9 +134,7 @@ def _load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> _Rows:
             parts[c].append(batch.column(c))
     columns = {c: pa.concat_arrays(v) if v else pa.array([], schema.field(c).type) for c, v in parts.items()}
     texts = [pc.cast(columns[c], pa.string()) for c in on]
-    id_parts = [pc.cast(columns[i], pa.string()).to_pylist() if i else text_ids(t.to_pylist())
-                for i, t in zip(id_columns, texts)]
-    ids = ["|".join(str(x) for x in row) for row in zip(*id_parts)] if len(on) > 1 else [str(x) for x in id_parts[0]]
+    given_ids = [pc.cast(columns[i], pa.string()) if i else None for i in id_columns]
     matrix = None
     if vector_columns:
         blocks = []
@@ -142,7 +146,7 @@ def _load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> _Rows:
 
         # several columns: the mean of their cosines is the cosine of the joined unit vectors
         matrix = np.hstack([unit_rows(b) for b in blocks]) / np.sqrt(len(blocks))
-    return _Rows(dataset, texts, ids, matrix, [schema.field(c) for c in vector_columns])
+    return _Rows(dataset, texts, given_ids, matrix, [schema.field(c) for c in vector_columns])
 
 
 def _check_same_model(rows: _Rows, reference: _Rows) -> None:
@@ -190,8 +194,11 @@ class _Decisions:
         self.counts[reason] = self.counts.get(reason, 0) + len(rows)
 
 
-def _normalized(rows: _Rows, settings: Settings) -> pa.Array:
-    return joined([normalize(t, settings.normalization) for t in rows.texts])
+def _normalized(rows: _Rows, settings: Settings, tokenized: bool = False) -> pa.Array:
+    """The texts as a method compares them. For word shingles whitespace needs no normalising: the
+    tokenizer splits on it anyway (and NFKC has already turned the exotic kinds into spaces)."""
+    steps = [s for s in settings.normalization if not (tokenized and s == "whitespace")]
+    return joined([normalize(t, steps) for t in rows.texts])
 
 
 def _run_exact(rows: _Rows, alive: np.ndarray, reference: _Rows | None, settings: Settings, decisions: _Decisions):
@@ -220,10 +227,11 @@ def _run_minhash(rows: _Rows, alive: np.ndarray, reference: _Rows | None, settin
 
     params = lsh_params(settings.threshold, settings.num_perm, settings.bands, settings.rows)
     live = np.nonzero(alive)[0]
-    texts = _normalized(rows, settings).take(pa.array(live))
+    words = not settings.char_ngrams
+    texts = _normalized(rows, settings, tokenized=words).take(pa.array(live))
     offset = 0
     if reference is not None:
-        ref_texts = _normalized(reference, settings)
+        ref_texts = _normalized(reference, settings, tokenized=words)
         offset = len(ref_texts)
         texts = pa.concat_arrays([ref_texts.cast(pa.large_string()), texts.cast(pa.large_string())])
     result = near_duplicates(texts, threshold=settings.threshold, ngram=settings.ngram,
@@ -382,14 +390,15 @@ def _rejected_rows(table: pa.Table, gone: np.ndarray, decisions: _Decisions, row
         reason, target = decisions.reason[i], decisions.duplicate_row[i]
         if target >= 0:
             source = reference if decisions.in_reference[i] else rows
-            duplicate_ids.append(source.ids[target])
+            target_id = source.id_of(int(target))
+            duplicate_ids.append(target_id)
             where = " in the reference" if decisions.in_reference[i] else ""
             measure = {"exact_duplicate": "same normalised text as", "near_duplicate": "Jaccard",
                        "semantic_duplicate": "cosine"}[reason]
             if reason == "exact_duplicate":
-                details.append(f"{measure} {source.ids[target]}{where}")
+                details.append(f"{measure} {target_id}{where}")
             else:
-                details.append(f"{measure} {decisions.similarity[i]:.4f} with {source.ids[target]}{where}")
+                details.append(f"{measure} {decisions.similarity[i]:.4f} with {target_id}{where}")
         else:
             duplicate_ids.append(None)
             details.append(decisions.detail.get(i, ""))

@@ -9,6 +9,8 @@ does no verification.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,12 +84,11 @@ def near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_ngram
     sig = signatures(values, set_offsets, a, b)
     keys = band_keys(sig, params.bands, params.rows)
     del sig
-    lefts, rights = [], []
-    for band in range(params.bands):
-        order = np.argsort(keys[band], kind="stable")
-        left, right = bucket_pairs(keys[band], order, BUCKET_LINK)
-        lefts.append(left)
-        rights.append(right)
+    def pairs_of_band(band: int):  # argsort and the Numba kernel both release the GIL: bands run in parallel
+        return bucket_pairs(keys[band], np.argsort(keys[band]), BUCKET_LINK)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        lefts, rights = zip(*pool.map(pairs_of_band, range(params.bands)))
     del keys
     left, right = np.concatenate(lefts), np.concatenate(rights)
     if reference_rows:

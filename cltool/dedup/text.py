@@ -37,7 +37,8 @@ def normalize(texts: pa.Array, steps: Sequence[str]) -> pa.Array:
     if "punctuation" in steps:
         texts = pc.replace_substring_regex(texts, r"[\p{P}\p{S}]+", " ")
     if "whitespace" in steps:
-        texts = pc.utf8_trim_whitespace(pc.replace_substring_regex(texts, r"\s+", " "))
+        # split + join: several times faster than a \s+ regex over Arrow's RE2
+        texts = pc.utf8_trim_whitespace(pc.binary_join(pc.utf8_split_whitespace(texts), " "))
     return texts
 
 

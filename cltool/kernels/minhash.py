@@ -44,36 +44,6 @@ def _is_space(c):
 
 
 @njit(cache=True, nogil=True)
-def _units(data, start, end, mode, starts, ends):
-    """Split one text into units (words, or characters), writing their byte spans; return the count."""
-    n = 0
-    if mode == WORD:
-        i = start
-        while i < end:
-            while i < end and _is_space(data[i]):
-                i += 1
-            if i >= end:
-                break
-            j = i
-            while j < end and not _is_space(data[j]):
-                j += 1
-            starts[n] = i
-            ends[n] = j
-            n += 1
-            i = j
-    else:
-        for i in range(start, end):
-            if (data[i] & 0xC0) != 0x80:  # the first byte of a UTF-8 code point
-                if n > 0:
-                    ends[n - 1] = i
-                starts[n] = i
-                n += 1
-        if n > 0:
-            ends[n - 1] = end
-    return n
-
-
-@njit(cache=True, nogil=True)
 def _span_hash(data, start, end):
     h = _FNV_OFFSET
     for i in range(start, end):
@@ -98,6 +68,47 @@ def _count_units(data, start, end, mode):
     return n
 
 
+_CHUNK = 256  # documents per parallel task: scratch buffers are allocated per chunk, not per document
+
+
+@njit(cache=True, nogil=True)
+def _fill_shingles(data, start, end, mode, ngram, ring, out):
+    """Hash each unit (word or character) as it is scanned and each n-gram from a ring of the last
+    `ngram` unit hashes; write the shingle hashes to `out`; return how many were written."""
+    units = 0
+    written = 0
+    i = start
+    while i < end:
+        if mode == WORD:
+            while i < end and _is_space(data[i]):
+                i += 1
+            if i >= end:
+                break
+            j = i
+            while j < end and not _is_space(data[j]):
+                j += 1
+        else:
+            j = i + 1
+            while j < end and (data[j] & 0xC0) == 0x80:  # continuation bytes of one code point
+                j += 1
+        ring[units % ngram] = _span_hash(data, i, j)
+        units += 1
+        if units >= ngram:
+            h = _FNV_OFFSET
+            for u in range(units - ngram, units):
+                h = (h ^ ring[u % ngram]) * _FNV_PRIME
+            out[written] = np.uint32((h >> np.uint64(32)) ^ (h & _MASK32))
+            written += 1
+        i = j
+    if 0 < units < ngram:  # a short text is one shingle of all its units
+        h = _FNV_OFFSET
+        for u in range(units):
+            h = (h ^ ring[u]) * _FNV_PRIME
+        out[0] = np.uint32((h >> np.uint64(32)) ^ (h & _MASK32))
+        written = 1
+    return written
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def shingle_sets(data, offsets, ngram, mode):
     """Each text's set of n-gram hashes (uint32), sorted and unique, as CSR (values, offsets).
@@ -106,40 +117,31 @@ def shingle_sets(data, offsets, ngram, mode):
     compare; an empty text has no shingles. Memory: one uint32 per shingle, counted exactly first.
     """
     n_docs = len(offsets) - 1
+    n_chunks = (n_docs + _CHUNK - 1) // _CHUNK
     counts = np.zeros(n_docs, dtype=np.int64)
-    for d in prange(n_docs):
-        units = _count_units(data, offsets[d], offsets[d + 1], mode)
-        counts[d] = max(units - ngram + 1, 1) if units > 0 else 0
+    for c in prange(n_chunks):
+        for d in range(c * _CHUNK, min(n_docs, (c + 1) * _CHUNK)):
+            units = _count_units(data, offsets[d], offsets[d + 1], mode)
+            counts[d] = max(units - ngram + 1, 1) if units > 0 else 0
     bounds = np.zeros(n_docs + 1, dtype=np.int64)
     bounds[1:] = np.cumsum(counts)
     raw = np.empty(bounds[-1], dtype=np.uint32)
     kept = np.zeros(n_docs, dtype=np.int64)
-    for d in prange(n_docs):
-        shingles = counts[d]
-        if shingles == 0:
-            continue
-        start, end = offsets[d], offsets[d + 1]
-        units_bound = shingles + ngram
-        starts = np.empty(units_bound, dtype=np.int64)
-        ends = np.empty(units_bound, dtype=np.int64)
-        units = _units(data, start, end, mode, starts, ends)
-        unit_hash = np.empty(units, dtype=np.uint64)
-        for u in range(units):
-            unit_hash[u] = _span_hash(data, starts[u], ends[u])
-        span = min(ngram, units)
-        out = raw[bounds[d]:bounds[d] + shingles]
-        for s in range(shingles):
-            h = _FNV_OFFSET
-            for u in range(s, s + span):
-                h = (h ^ unit_hash[u]) * _FNV_PRIME
-            out[s] = np.uint32((h >> np.uint64(32)) ^ (h & _MASK32))
-        out.sort()
-        unique = 1
-        for s in range(1, shingles):
-            if out[s] != out[unique - 1]:
-                out[unique] = out[s]
-                unique += 1
-        kept[d] = unique
+    for c in prange(n_chunks):
+        ring = np.empty(ngram, dtype=np.uint64)
+        for d in range(c * _CHUNK, min(n_docs, (c + 1) * _CHUNK)):
+            if counts[d] == 0:
+                continue
+            out = raw[bounds[d]:bounds[d + 1]]
+            written = _fill_shingles(data, offsets[d], offsets[d + 1], mode, ngram, ring, out)
+            out = out[:written]
+            out.sort()
+            unique = 1
+            for k in range(1, written):
+                if out[k] != out[unique - 1]:
+                    out[unique] = out[k]
+                    unique += 1
+            kept[d] = unique
     set_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     set_offsets[1:] = np.cumsum(kept)
     values = np.empty(set_offsets[-1], dtype=np.uint32)
@@ -152,16 +154,19 @@ def shingle_sets(data, offsets, ngram, mode):
 def signatures(values, offsets, a, b):
     """MinHash signature of each shingle set: (docs, num_perm) uint32; an empty set gives all 2^32-1."""
     n_docs, num_perm = len(offsets) - 1, len(a)
-    out = np.full((n_docs, num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
-    a64, b64 = a.astype(np.uint64), b.astype(np.uint64)
-    for d in prange(n_docs):
-        row = out[d]
-        for s in range(offsets[d], offsets[d + 1]):
-            m = fmix32(values[s])
-            for k in range(num_perm):
-                v = np.uint32((a64[k] * m + b64[k]) & _MASK32)
-                if v < row[k]:
-                    row[k] = v
+    out = np.empty((n_docs, num_perm), dtype=np.uint32)
+    n_chunks = (n_docs + _CHUNK - 1) // _CHUNK
+    for c in prange(n_chunks):
+        acc = np.empty(num_perm, dtype=np.uint32)  # a local accumulator the compiler can keep in vectors
+        for d in range(c * _CHUNK, min(n_docs, (c + 1) * _CHUNK)):
+            acc[:] = np.uint32(0xFFFFFFFF)
+            for s in range(offsets[d], offsets[d + 1]):
+                m = np.uint32(fmix32(values[s]))
+                for k in range(num_perm):
+                    v = np.uint32(a[k] * m + b[k])  # only the low 32 bits: the product mod 2^32
+                    if v < acc[k]:
+                        acc[k] = v
+            out[d, :] = acc
     return out
 
 
