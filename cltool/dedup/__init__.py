@@ -126,26 +126,28 @@ def _load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> _Rows:
         raise InputError(f"semantic dedup needs {', '.join(missing)}, which {dataset.source} does not have; "
                          f"columns found: {', '.join(schema.names)}",
                          hint=f"add it first: cltool embed {dataset.source} --columns {','.join(on)} -o EMBEDDED")
+    dims = [schema.field(c).type.list_size for c in vector_columns]
     id_columns = [_id_column(schema, c) for c in on]
-    wanted = list(dict.fromkeys([*on, *(c for c in id_columns if c), *vector_columns]))
+    wanted = list(dict.fromkeys([*on, *(c for c in id_columns if c)]))
     parts: dict[str, list[pa.Array]] = {c: [] for c in wanted}
-    for batch in dataset.batches(columns=wanted):
+    # Vectors go straight into one preallocated float32 matrix, batch by batch: no Arrow copy of
+    # the whole column, no second full-size array. Several columns sit side by side, each scaled
+    # by 1/sqrt(k), so that the cosine of two rows is the mean of the columns' cosines.
+    matrix = np.empty((dataset.num_rows or 0, sum(dims)), dtype=np.float32) if vector_columns else None
+    row = 0
+    for batch in dataset.batches(columns=wanted + vector_columns):
         for c in wanted:
             parts[c].append(batch.column(c))
+        col = 0
+        for c, dim in zip(vector_columns, dims):
+            values = batch.column(c).flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
+            norms = np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12) * np.sqrt(len(dims))
+            matrix[row:row + batch.num_rows, col:col + dim] = values / norms
+            col += dim
+        row += batch.num_rows
     columns = {c: pa.concat_arrays(v) if v else pa.array([], schema.field(c).type) for c, v in parts.items()}
     texts = [pc.cast(columns[c], pa.string()) for c in on]
     given_ids = [pc.cast(columns[i], pa.string()) if i else None for i in id_columns]
-    matrix = None
-    if vector_columns:
-        blocks = []
-        for c in vector_columns:
-            values = columns[c]
-            dim = values.type.list_size
-            blocks.append(values.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dim))
-        from cltool.dedup.semantic import unit_rows
-
-        # several columns: the mean of their cosines is the cosine of the joined unit vectors
-        matrix = np.hstack([unit_rows(b) for b in blocks]) / np.sqrt(len(blocks))
     return _Rows(dataset, texts, given_ids, matrix, [schema.field(c) for c in vector_columns])
 
 
@@ -248,7 +250,7 @@ def _run_semantic(rows: _Rows, alive: np.ndarray, reference: _Rows | None, setti
     from cltool.dedup.semantic import against_reference, cluster, default_clusters, semantic_duplicates
 
     live = np.nonzero(alive)[0]
-    vectors = rows.embeddings[live]
+    vectors = rows.embeddings if len(live) == len(rows) else rows.embeddings[live]
     if reference is not None:
         found, ref_rows, cosine = against_reference(vectors, reference.embeddings, eps)
         if decisions is not None:
@@ -256,9 +258,7 @@ def _run_semantic(rows: _Rows, alive: np.ndarray, reference: _Rows | None, setti
         return len(found), None, {}
     clusters = settings.clusters or default_clusters(len(live))
     if assignment is None and len(live):
-        from cltool.dedup.semantic import unit_rows
-
-        assignment = cluster(unit_rows(vectors), clusters, settings.seed)
+        assignment = cluster(vectors, clusters, settings.seed)  # rows are unit length already (see _load)
     lengths = None
     if settings.keep == "longest":
         lengths = np.asarray(pc.utf8_length(joined(rows.texts).take(pa.array(live))).to_numpy(zero_copy_only=False))

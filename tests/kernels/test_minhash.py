@@ -95,3 +95,14 @@ def test_keep_first_against_a_reference(seed):
     keep_first_dense(dense[:17], 0, kept2, dup2, score2, np.float32(0.5))
     keep_first_dense(dense[17:], 17, kept2, dup2, score2, np.float32(0.5))
     assert kept2.tolist() == ref_kept
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])
+@pytest.mark.parametrize("num_perm", [64, 128])
+@pytest.mark.parametrize("weights", [(0.5, 0.5), (0.02, 0.98)])
+def test_lsh_parameters_match_datasketch_optimiser(threshold, num_perm, weights):
+    from datasketch.lsh import _optimal_param
+
+    from cltool.dedup.near import optimal_bands_rows
+
+    assert optimal_bands_rows(threshold, num_perm, *weights) == tuple(_optimal_param(threshold, num_perm, *weights))
