@@ -447,7 +447,8 @@ def semantic_scale(work: Path, logs: Path, rows: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--docs", type=int, default=20_000, help="documents for the comparison (default 20,000)")
+    parser.add_argument("--docs", type=int, default=100_000, help="documents for the comparison (default 100,000: "
+                        "enough that start-up costs, about a second, do not decide the ratio)")
     parser.add_argument("--big-docs", type=int, default=1_000_000, help="documents for the scale run (default 1M)")
     parser.add_argument("--semantic-rows", type=int, default=1_000_000, help="embeddings for semantic (default 1M)")
     parser.add_argument("--workdir", type=Path, help="where data, outputs and logs go (kept); default a temporary "
