@@ -75,6 +75,14 @@ class RichReporter:
             yield _RichTask(progress, progress.add_task(description, total=total))
 
 
+def one_thing_on_stdout(json_out: bool, output: str | None) -> None:
+    """stdout carries either the data (-o -) or the JSON report (--json), never both."""
+    if json_out and output == "-":
+        from cltool.errors import UsageError
+
+        raise UsageError("--json and -o - both want stdout", hint="write the data to a directory with -o DIR")
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()

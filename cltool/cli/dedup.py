@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from cltool.cli.common import Json, Quiet, RejectedOpt, RichReporter, argv, example, print_json, report_step
+from cltool.cli.common import (
+    Json,
+    Quiet,
+    RejectedOpt,
+    RichReporter,
+    argv,
+    example,
+    one_thing_on_stdout,
+    print_json,
+    report_step,
+)
 
 EPILOG = example(
     "cltool dedup data/pairs -o data/dedup                       # exact + minhash on the positive",
@@ -69,8 +79,7 @@ def dedup_command(
     from cltool.dedup.text import parse_normalization
     from cltool.errors import UsageError
 
-    if json_out and output == "-":
-        raise UsageError("--json and -o - both want stdout", hint="write the data to a directory with -o DIR")
+    one_thing_on_stdout(json_out, output)
     try:
         eps_values = tuple(float(e) for e in _split(eps))
     except ValueError:

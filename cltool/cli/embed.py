@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from cltool.cli.common import Json, OutputOpt, Quiet, RejectedOpt, RichReporter, argv, example, print_json, report_step
+from cltool.cli.common import (
+    Json,
+    OutputOpt,
+    Quiet,
+    RejectedOpt,
+    RichReporter,
+    argv,
+    example,
+    one_thing_on_stdout,
+    print_json,
+    report_step,
+)
 
 EPILOG = example(
     "cltool embed data/pairs -o data/embedded",
@@ -51,10 +62,8 @@ def embed_command(
     normalisation are written into the manifest and the column's metadata.
     """
     from cltool.embed import embed
-    from cltool.errors import UsageError
 
-    if json_out and output == "-":
-        raise UsageError("--json and -o - both want stdout", hint="write the data to a directory with -o DIR")
+    one_thing_on_stdout(json_out, output)
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     reporter = RichReporter(quiet)
     manifest = embed(input, output, columns=chosen, model=model, batch_size=batch_size, device=device,

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from cltool.cli.common import Json, OutputOpt, Quiet, RejectedOpt, RichReporter, argv, example, print_json, report_step
+from cltool.cli.common import (
+    Json,
+    OutputOpt,
+    Quiet,
+    RejectedOpt,
+    RichReporter,
+    argv,
+    example,
+    one_thing_on_stdout,
+    print_json,
+    report_step,
+)
 
 EPILOG = example(
     "cltool ingest pairs.jsonl -o data/pairs",
@@ -41,11 +52,9 @@ def ingest_command(
     go to OUT/_rejected with reason empty_text.
     """
     from cltool.dataset.pairs import CORPUS_ALIASES, PAIRS_ALIASES, parse_column_overrides
-    from cltool.errors import UsageError
     from cltool.ingest import ingest
 
-    if json_out and output == "-":
-        raise UsageError("--json and -o - both want stdout", hint="write the data to a directory with -o DIR")
+    one_thing_on_stdout(json_out, output)
     allowed = PAIRS_ALIASES if table == "pairs" else CORPUS_ALIASES
     overrides = parse_column_overrides(column or [], allowed)
     reporter = RichReporter(quiet)
