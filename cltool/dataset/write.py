@@ -312,9 +312,7 @@ class Output:
         if table.num_rows == 0:
             return
         if reason is not None:
-            table = _set_column(table, REASON, pa.array([reason] * table.num_rows, pa.string()))
-        if detail is not None or DETAIL not in table.schema.names:
-            table = _set_column(table, DETAIL, pa.array([detail] * table.num_rows, pa.string()))
+            table = with_rejection(table, **{REASON: [reason] * table.num_rows, DETAIL: [detail] * table.num_rows})
         if REASON not in table.schema.names:
             raise CltoolError("internal error: rejected rows without a reason")
         self.rejected_by_reason.update(table.column(REASON).to_pylist())
@@ -383,14 +381,19 @@ class Output:
             d.commit()
 
 
+def with_rejection(table: pa.Table, **columns: pa.Array | list) -> pa.Table:
+    """The removed rows plus `reason`, `detail` and any other rejection columns (duplicate_of, ...).
+    A column of the user's that has one of those names is kept as input_NAME, never overwritten."""
+    for name in columns:
+        if name in table.schema.names:
+            table = table.rename_columns([f"input_{n}" if n == name else n for n in table.schema.names])
+    for name, values in columns.items():
+        table = table.append_column(name, values if isinstance(values, pa.Array) else pa.array(values, pa.string()))
+    return table
+
+
 def _as_table(data: pa.Table | pa.RecordBatch) -> pa.Table:
     return pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
-
-
-def _set_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
-    if name in table.schema.names:
-        return table.set_column(table.schema.get_field_index(name), name, values)
-    return table.append_column(name, values)
 
 
 def _describe_schema(schema: pa.Schema | None) -> dict[str, str]:

@@ -11,8 +11,10 @@ reference are removed, and the reference is never changed.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Sequence
 
 import numpy as np
@@ -31,7 +33,7 @@ from cltool.dataset.pairs import (
     text_id,
 )
 from cltool.dataset.read import Dataset, open_dataset
-from cltool.dataset.write import Output, StageTimer
+from cltool.dataset.write import Output, StageTimer, with_rejection
 from cltool.dedup.text import DEFAULT_NORMALIZATION, exact_keys, joined, low_information, normalize
 from cltool.errors import InputError, UsageError
 from cltool.progress import NullReporter, Reporter
@@ -40,6 +42,7 @@ METHODS = ("exact", "minhash", "semantic", "entropy")
 REASONS = {"exact": "exact_duplicate", "minhash": "near_duplicate", "semantic": "semantic_duplicate",
            "entropy": "low_information"}
 DUPLICATE_OF, SIMILARITY = "duplicate_of", "similarity"
+INVALID_EMBEDDING = "invalid_embedding"
 
 
 @dataclass
@@ -70,6 +73,8 @@ class Settings:
             raise UsageError(f"--threshold must lie strictly between 0 and 1, not {self.threshold}")
         if any(not 0.0 < e < 1.0 for e in self.eps):
             raise UsageError(f"--eps values must lie strictly between 0 and 1, not {', '.join(map(str, self.eps))}")
+        if self.clusters is not None and self.clusters < 1:
+            raise UsageError(f"--clusters must be at least 1, not {self.clusters}")
         if self.ngram < 1 or self.num_perm < 1:
             raise UsageError("--ngram and --num-perm must be at least 1")
         if self.keep not in KEEP_ORDERS:
@@ -85,6 +90,7 @@ class _Rows:
     given_ids: list[pa.Array | None]  # per deciding column: the user's id column, if there is one
     embeddings: np.ndarray | None = None
     embedding_fields: list[pa.Field] = field(default_factory=list)
+    bad_vectors: np.ndarray | None = None  # rows whose embedding is null or not finite (their vector is 0)
 
     def __len__(self) -> int:
         return len(self.texts[0])
@@ -134,28 +140,36 @@ def _load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> _Rows:
     # the whole column, no second full-size array. Several columns sit side by side, each scaled
     # by 1/sqrt(k), so that the cosine of two rows is the mean of the columns' cosines.
     matrix = np.empty((dataset.num_rows or 0, sum(dims)), dtype=np.float32) if vector_columns else None
+    bad = np.zeros(len(matrix), dtype=bool) if matrix is not None else None
     row = 0
     for batch in dataset.batches(columns=wanted + vector_columns):
         for c in wanted:
             parts[c].append(batch.column(c))
         col = 0
         for c, dim in zip(vector_columns, dims):
-            values = batch.column(c).flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
+            array = batch.column(c)
+            # .values keeps the slots of null rows (flatten() would drop them and misalign the rest)
+            values = array.values.to_numpy(zero_copy_only=False)[array.offset * dim:(array.offset + len(array)) * dim]
+            values = values.reshape(-1, dim).astype(np.float32, copy=False)
+            invalid = array.is_null().to_numpy(zero_copy_only=False) | ~np.isfinite(values).all(axis=1)
             norms = np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12) * np.sqrt(len(dims))
-            matrix[row:row + batch.num_rows, col:col + dim] = values / norms
+            block = values / norms
+            block[invalid] = 0.0
+            matrix[row:row + batch.num_rows, col:col + dim] = block
+            bad[row:row + batch.num_rows] |= invalid
             col += dim
         row += batch.num_rows
     columns = {c: pa.concat_arrays(v) if v else pa.array([], schema.field(c).type) for c, v in parts.items()}
     texts = [pc.cast(columns[c], pa.string()) for c in on]
     given_ids = [pc.cast(columns[i], pa.string()) if i else None for i in id_columns]
-    return _Rows(dataset, texts, given_ids, matrix, [schema.field(c) for c in vector_columns])
+    return _Rows(dataset, texts, given_ids, matrix, [schema.field(c) for c in vector_columns], bad)
 
 
 def _check_same_model(rows: _Rows, reference: _Rows) -> None:
     for mine, theirs in zip(rows.embedding_fields, reference.embedding_fields):
-        if mine.type != theirs.type:
-            raise InputError(f"{mine.name} is {mine.type} here but {theirs.type} in the reference",
-                             hint="embed both with the same model and precision")
+        if mine.type.list_size != theirs.type.list_size:  # float16 against float32 is fine: cosines compare
+            raise InputError(f"{mine.name} has {mine.type.list_size} dimensions here but {theirs.type.list_size} in "
+                             f"{theirs.name} of the reference", hint="embed both with the same model")
         a, b = embedding_info(mine), embedding_info(theirs)
         if a and b and a.get("model_fingerprint") != b.get("model_fingerprint"):
             raise InputError(f"{mine.name} comes from {a.get('model_id')} here but from {b.get('model_id')} in the "
@@ -208,8 +222,9 @@ def _run_exact(rows: _Rows, alive: np.ndarray, reference: _Rows | None, settings
     keys = exact_keys(_normalized(rows, settings).take(pa.array(live)))
     seen: dict[bytes, int] = {}
     if reference is not None:
-        for j, key in enumerate(exact_keys(_normalized(reference, settings))):
-            seen.setdefault(key, j)
+        usable = np.nonzero(~_blank(reference.texts))[0]  # a blank text is never anyone's duplicate
+        for j, key in zip(usable, exact_keys(_normalized(reference, settings).take(pa.array(usable)))):
+            seen.setdefault(key, int(j))
     removed, duplicate_of = [], []
     for position, key in enumerate(keys):
         first = seen.get(key)
@@ -307,10 +322,35 @@ def dedup(
         raise UsageError("several --eps values are for --dry-run, which compares them", hint="give one --eps")
     if output is None and not dry_run:
         raise UsageError("an output is needed (-o DIR or -o -), unless --dry-run")
-    if input == "-":
-        raise UsageError("dedup reads its input twice, so it cannot read from stdin",
-                         hint="write the input to a dataset directory first (-o DIR)")
-    dataset = open_dataset(input, stdin=stdin)
+    with tempfile.TemporaryDirectory(prefix="cltool-dedup-") as spool:
+        if input == "-":  # dedup reads its input twice: a stream is kept on disk for the second pass
+            input = _spool(open_dataset("-", stdin=stdin), Path(spool) / "stdin")
+        return _dedup(input, output, settings, against, dry_run, rejected_output, argv, reporter, stdout, started)
+
+
+def _spool(stream: Dataset, path: Path) -> str:
+    with Output(path, command="spool", params={}) as out:
+        out.write(stream.schema.empty_table())
+        for batch in stream.batches():
+            out.write(batch)
+    return str(path)
+
+
+def _reference_columns(reference: Dataset, on: Sequence[str]) -> tuple[str, ...]:
+    """The reference's deciding columns: the same as the input's, or `text` when the reference is a
+    corpus table (decontaminating pairs against a corpus of evaluation documents)."""
+    if all(c in reference.schema.names for c in on):
+        return tuple(on)
+    if len(on) == 1 and CORPUS_TEXT in reference.schema.names:
+        return (CORPUS_TEXT,)
+    raise InputError(f"the reference {reference.source} has no column {', '.join(on)} (and is not a corpus with a "
+                     f"text column); columns found: {', '.join(reference.schema.names)}",
+                     hint="give a reference with the same columns as --on, or a corpus table (id, text)")
+
+
+def _dedup(input: str, output: str | None, settings: Settings, against: str | None, dry_run: bool,
+           rejected_output: str | None, argv, reporter: Reporter, stdout, started: float) -> dict[str, Any]:
+    dataset = open_dataset(input)
     on = settings.on or _default_on(dataset.schema)
     semantic = "semantic" in settings.methods
     reference = None
@@ -318,7 +358,8 @@ def dedup(
     with with_stage("load"):
         rows = _load(dataset, on, semantic)
         if against is not None:
-            reference = _load(open_dataset(against), on, semantic)
+            reference_dataset = open_dataset(against)
+            reference = _load(reference_dataset, _reference_columns(reference_dataset, on), semantic)
             if semantic:
                 _check_same_model(rows, reference)
     if len(rows) == 0:
@@ -328,6 +369,9 @@ def dedup(
     blank = _blank(rows.texts)
     decisions.remove(np.nonzero(blank)[0], EMPTY_TEXT,
                      details=[_blank_detail(rows, i, on) for i in np.nonzero(blank)[0]])
+    if rows.bad_vectors is not None:
+        invalid = np.nonzero(rows.bad_vectors & decisions.alive)[0]
+        decisions.remove(invalid, INVALID_EMBEDDING, details=["embedding is null or not finite"] * len(invalid))
     summary: dict[str, Any] = {"on": list(on), "against": against}
     for method in (m for m in METHODS if m in settings.methods):
         alive = decisions.alive.copy()
@@ -349,8 +393,8 @@ def dedup(
                                       / len(rows), 6) for e in settings.eps}
             else:
                 _run_entropy(rows, alive, settings, decisions)
-    summary["removed"] = {reason: decisions.counts.get(reason, 0) for reason in (EMPTY_TEXT, *REASONS.values())
-                          if reason in decisions.counts}
+    summary["removed"] = {reason: decisions.counts.get(reason, 0)
+                          for reason in (EMPTY_TEXT, INVALID_EMBEDDING, *REASONS.values()) if reason in decisions.counts}
     params = {"methods": list(settings.methods), **{k: v for k, v in vars(settings).items() if k != "methods"},
               "against": against}
     params["on"], params["eps"], params["normalization"] = list(on), list(settings.eps), list(settings.normalization)
@@ -403,7 +447,6 @@ def _rejected_rows(table: pa.Table, gone: np.ndarray, decisions: _Decisions, row
             duplicate_ids.append(None)
             details.append(decisions.detail.get(i, ""))
     similarity = decisions.similarity[gone]
-    return (table.append_column("reason", pa.array(decisions.reason[gone].tolist(), pa.string()))
-            .append_column("detail", pa.array(details, pa.string()))
-            .append_column(DUPLICATE_OF, pa.array(duplicate_ids, pa.string()))
-            .append_column(SIMILARITY, pa.array(similarity, pa.float32(), mask=np.isnan(similarity))))
+    return with_rejection(table, reason=decisions.reason[gone].tolist(), detail=details,
+                          **{DUPLICATE_OF: duplicate_ids,
+                             SIMILARITY: pa.array(similarity, pa.float32(), mask=np.isnan(similarity))})

@@ -16,7 +16,7 @@ from cltool.errors import UsageError
 
 NORMALIZATIONS = ("nfkc", "case", "whitespace", "punctuation")
 DEFAULT_NORMALIZATION = ("nfkc", "case", "whitespace")
-JOIN = "\x1f"  # between the columns of a multi-column key: no text contains it by accident
+JOIN = " \x1f "  # between the columns of a multi-column key: a token of its own, in no text by accident
 
 
 def parse_normalization(spec: str | Sequence[str]) -> tuple[str, ...]:
@@ -55,8 +55,12 @@ def exact_keys(texts: pa.Array) -> list[bytes]:
 
 
 def token_entropy(text: str) -> float:
-    """Shannon entropy in bits of the distribution of whitespace tokens: 0 for one repeated token."""
-    counts = Counter(text.split())
+    """Shannon entropy in bits of the distribution of whitespace tokens: 0 for one repeated token.
+    A text of one token (a word, or a sentence in a script written without spaces) is measured by
+    its characters instead, so that "Shakespeare" and a Japanese sentence are not "low information"
+    while "aaaaaaaa" is."""
+    tokens = text.split()
+    counts = Counter(tokens if len(tokens) > 1 else text.strip())
     total = sum(counts.values())
     if total == 0:
         return 0.0

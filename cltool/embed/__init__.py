@@ -33,7 +33,7 @@ from cltool.dataset.pairs import (
     is_text_type,
 )
 from cltool.dataset.read import open_dataset
-from cltool.dataset.write import Output
+from cltool.dataset.write import Output, with_rejection
 from cltool.embed.cache import EmbeddingCache, default_cache_dir, space_key, text_keys
 from cltool.embed.model import Encoder, ModelSpec, resolve_model
 from cltool.errors import InputError, UsageError
@@ -225,8 +225,8 @@ def embed(
                     out.count_input(table.num_rows)
                     bad, details = _blank_rows(table, columns)
                     if bad.any():
-                        out.reject(table.filter(pa.array(bad)).append_column("reason", pa.array([EMPTY_TEXT] * len(details)))
-                                   .append_column("detail", pa.array(details, pa.string())))
+                        out.reject(with_rejection(table.filter(pa.array(bad)), reason=[EMPTY_TEXT] * len(details),
+                                                  detail=details))
                         table = table.filter(pa.array(~bad))
                     progress = _RowProgress(task, batch.num_rows, _count_texts(table, columns))
                     embedder.on_encoded = progress

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 import random
 
 import numpy as np
@@ -166,19 +168,37 @@ def test_semantic_on_an_embedding_column_and_keep_orders(tmp_path):
 
 
 def test_entropy(tmp_path):
-    src = write(tmp_path / "in", {"positive": ["N/A", "test test test test", "Return self.", "a real sentence here",
-                                               "ab" * 200]})
+    texts = ["aaaaaaaa", "test test test test", "Return self.", "a real sentence here", "ab " * 200,
+             "Shakespeare", "東京は日本の首都であり最大の都市です", "N/A"]
+    src = write(tmp_path / "in", {"positive": texts})
     manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("entropy",)))
     rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
-    assert [r["positive"][:4] for r in rejected] == ["N/A", "test", "abab"]
+    assert [r["positive"][:4] for r in rejected] == ["aaaa", "test", "ab a"]
     assert all(r["reason"] == "low_information" and r["detail"] for r in rejected)
     assert manifest["summary"]["removed"]["low_information"] == 3
+
+
+def test_rows_that_cannot_be_compared_are_rejected_not_crashed_on(tmp_path):
+    vectors = pa.array([[1.0, 0.0], None, [float("nan"), 1.0], [1.0, 0.001]], pa.list_(pa.float32(), 2))
+    src = write(tmp_path / "in", {"positive": ["a", "b", "c", "d"], "positive_embedding": vectors,
+                                  "reason": ["mine"] * 4, "similarity": [1, 2, 3, 4]})
+    manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("semantic",), keep="first", clusters=1))
+    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    assert [(r["positive"], r["reason"]) for r in rejected] == [
+        ("b", "invalid_embedding"), ("c", "invalid_embedding"), ("d", "semantic_duplicate")]
+    assert rejected[0]["input_reason"] == "mine" and rejected[2]["input_similarity"] == 4  # the user's columns stay
+    assert manifest["rows"] == {"input": 4, "output": 1, "rejected": 3}
+    reference = write(tmp_path / "ref", {"positive": ["a", None, " "]})
+    manifest = dedup(str(src), str(tmp_path / "against"), Settings(methods=("exact",)), against=str(reference))
+    assert manifest["rows"]["rejected"] == 1  # "a"; the blank reference rows match nothing
 
 
 def test_bad_settings_and_inputs(tmp_path):
     src = write(tmp_path / "in", {"positive": ["a b c"]})
     with pytest.raises(UsageError, match="strictly between 0 and 1"):
         dedup(str(src), str(tmp_path / "o"), Settings(threshold=1.0))
+    with pytest.raises(UsageError, match="--clusters must be at least 1"):
+        dedup(str(src), str(tmp_path / "o"), Settings(clusters=-1))
     with pytest.raises(UsageError, match="--method takes"):
         dedup(str(src), str(tmp_path / "o"), Settings(methods=("fuzzy",)))
     with pytest.raises(InputError) as err:
@@ -203,3 +223,18 @@ def test_cli_dedup(tmp_path):
     dry = run_cltool("dedup", str(src), "--dry-run", "--json")
     assert dry.returncode == 0 and json.loads(dry.stdout)["dry_run"] is True
     assert not (tmp_path / "bad").exists()
+
+
+def test_decontaminate_pairs_against_a_corpus_table_and_read_stdin(tmp_path):
+    src = write(tmp_path / "in", {"anchor": ["q1", "q2"], "positive": ["an evaluation document", "a training one"]})
+    corpus = write(tmp_path / "eval", {"id": ["e1"], "text": ["An  evaluation document"]})
+    manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("exact",)), against=str(corpus))
+    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    assert [r["duplicate_of"] for r in rejected] == ["e1"] and manifest["rows"]["output"] == 1
+
+    piped = subprocess.run(["bash", "-o", "pipefail", "-c",
+                            f"{sys.executable} -m cltool ingest {src} -o - -q | "
+                            f"{sys.executable} -m cltool dedup - --against {corpus} --method exact -o {tmp_path / 'p'}"],
+                           capture_output=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert read_dataset(tmp_path / "p").column("positive").to_pylist() == ["a training one"]
