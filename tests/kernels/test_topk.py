@@ -1,0 +1,37 @@
+"""The blockwise top-k merge against a full sort of the whole score matrix."""
+
+import numpy as np
+import pytest
+
+from cltool.kernels.topk import empty_topk, merge_block
+
+
+def reference(scores, k):
+    ids = np.arange(scores.shape[1])
+    out_scores, out_ids = [], []
+    for row in scores:
+        order = np.lexsort((ids, -row))[:k]  # best score first, smaller id on ties
+        out_scores.append(row[order])
+        out_ids.append(ids[order])
+    return np.array(out_scores), np.array(out_ids)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("block", [1, 7, 64, 1000])
+def test_blockwise_topk_equals_a_full_sort(seed, block):
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(size=(25, 300)).astype(np.float32)
+    scores[:, 10:20] = scores[:, :10]  # ties: the smaller id must win, whatever the blocks
+    top_scores, top_ids = empty_topk(25, 12)
+    for start in range(0, 300, block):
+        merge_block(np.ascontiguousarray(scores[:, start:start + block]), start, top_scores, top_ids)
+    expected_scores, expected_ids = reference(scores, 12)
+    np.testing.assert_array_equal(top_ids, expected_ids)
+    np.testing.assert_array_equal(top_scores, expected_scores)
+
+
+def test_fewer_candidates_than_k_leave_empty_slots():
+    top_scores, top_ids = empty_topk(2, 5)
+    merge_block(np.array([[0.5, 0.9], [0.1, -0.2]], dtype=np.float32), 0, top_scores, top_ids)
+    assert top_ids.tolist() == [[1, 0, -1, -1, -1], [0, 1, -1, -1, -1]]
+    assert np.isneginf(top_scores[:, 2:]).all()
