@@ -6,7 +6,7 @@ library users get the silent default.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Iterator, Protocol
 
 
@@ -19,7 +19,7 @@ class Reporter(Protocol):
 
     def warn(self, message: str) -> None: ...
 
-    def task(self, description: str, total: int | None = None, unit: str = "rows") -> "contextmanager[Task]": ...
+    def task(self, description: str, total: int | None = None, unit: str = "rows") -> AbstractContextManager[Task]: ...
 
 
 class NullTask:

@@ -318,7 +318,8 @@ def _ids(given: pa.Array | None, texts: pa.Array) -> pa.Array:
     return pa.array([g if g is not None and g != "" else d for g, d in zip(given_text, derived)], pa.string())
 
 
-def _blank(texts: pa.Array) -> np.ndarray:
+def blank_mask(texts: pa.Array) -> np.ndarray:
+    """True where a text is null, empty or only whitespace: the one definition every step uses."""
     trimmed = pc.utf8_trim_whitespace(pc.cast(texts, pa.string()))
     return pc.fill_null(pc.equal(trimmed, ""), True).to_numpy(zero_copy_only=False)
 
@@ -357,7 +358,7 @@ def canonicalize_pairs(table: pa.Table, layout: PairsLayout) -> Canonical:
     _add_passthrough(columns, table, layout.passthrough)
     out = pa.table(columns)
 
-    anchor_blank, positive_blank = _blank(anchor), _blank(positive)
+    anchor_blank, positive_blank = blank_mask(anchor), blank_mask(positive)
     bad = anchor_blank | positive_blank
     kept = out.filter(pa.array(~bad))
     rejected = out.filter(pa.array(bad))
@@ -394,7 +395,7 @@ def canonicalize_corpus(table: pa.Table, layout: CorpusLayout) -> Canonical:
     columns = {CORPUS_ID: _ids(_column(table, layout.id) if layout.id else None, text), CORPUS_TEXT: text}
     _add_passthrough(columns, table, layout.passthrough)
     out = pa.table(columns)
-    blank = _blank(text)
+    blank = blank_mask(text)
     rejected = out.filter(pa.array(blank))
     if rejected.num_rows:
         rejected = rejected.append_column("reason", pa.array([EMPTY_TEXT] * rejected.num_rows, pa.string()))

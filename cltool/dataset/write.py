@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator, Sequence
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -28,6 +28,7 @@ from cltool.dataset.read import STREAM_END, STREAM_MARK, Dataset
 from cltool.errors import CltoolError, OutputClosedError, UsageError
 
 DEFAULT_SHARD_ROWS = 250_000
+_END = object()
 ROW_GROUP_ROWS = 65_536
 REASON, DETAIL = "reason", "detail"
 
@@ -322,6 +323,16 @@ class Output:
     def stage(self, name: str):
         """Time a stage of the step: `with out.stage("read"): ...`."""
         return self._timer(name)
+
+    def timed(self, stage: str, items: Iterable[Any]) -> Iterator[Any]:
+        """Iterate, adding the time spent producing each item (reading, parsing) to `stage`."""
+        iterator = iter(items)
+        while True:
+            with self.stage(stage):
+                item = next(iterator, _END)
+            if item is _END:
+                return
+            yield item
 
     # -- internals ---------------------------------------------------------------------------
     def _finish(self) -> None:

@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cltool.dataset.pairs import (
-    ANCHOR,
     CORPUS_ID,
     CORPUS_TEXT,
     EMPTY_TEXT,
     POSITIVE,
+    blank_mask,
     embedding_column,
     embedding_info,
     is_text_type,
@@ -177,11 +177,8 @@ def _check_same_model(rows: _Rows, reference: _Rows) -> None:
                              hint="embed both with the same --model")
 
 
-def _blank(texts: Sequence[pa.Array]) -> np.ndarray:
-    bad = np.zeros(len(texts[0]), dtype=bool)
-    for text in texts:
-        bad |= pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True).to_numpy(zero_copy_only=False)
-    return bad
+def _any_blank(texts: Sequence[pa.Array]) -> np.ndarray:
+    return np.logical_or.reduce([blank_mask(t) for t in texts])
 
 
 class _Decisions:
@@ -222,7 +219,7 @@ def _run_exact(rows: _Rows, alive: np.ndarray, reference: _Rows | None, settings
     keys = exact_keys(_normalized(rows, settings).take(pa.array(live)))
     seen: dict[bytes, int] = {}
     if reference is not None:
-        usable = np.nonzero(~_blank(reference.texts))[0]  # a blank text is never anyone's duplicate
+        usable = np.nonzero(~_any_blank(reference.texts))[0]  # a blank text is never anyone's duplicate
         for j, key in zip(usable, exact_keys(_normalized(reference, settings).take(pa.array(usable)))):
             seen.setdefault(key, int(j))
     removed, duplicate_of = [], []
@@ -366,9 +363,11 @@ def _dedup(input: str, output: str | None, settings: Settings, against: str | No
         raise InputError(f"{dataset.source} is empty: it has no rows", hint="check that the right input was given")
 
     decisions = _Decisions(len(rows))
-    blank = _blank(rows.texts)
-    decisions.remove(np.nonzero(blank)[0], EMPTY_TEXT,
-                     details=[_blank_detail(rows, i, on) for i in np.nonzero(blank)[0]])
+    masks = [blank_mask(t) for t in rows.texts]
+    blank = np.nonzero(np.logical_or.reduce(masks))[0]
+    decisions.remove(blank, EMPTY_TEXT, details=[
+        f"{', '.join(c for c, m in zip(on, masks) if m[i])} is null or blank: never a duplicate of another blank"
+        for i in blank])
     if rows.bad_vectors is not None:
         invalid = np.nonzero(rows.bad_vectors & decisions.alive)[0]
         decisions.remove(invalid, INVALID_EMBEDDING, details=["embedding is null or not finite"] * len(invalid))
@@ -420,11 +419,6 @@ def _dedup(input: str, output: str | None, settings: Settings, against: str | No
                 task.advance(table.num_rows)
         out.summary.update(summary)
     return out.manifest
-
-
-def _blank_detail(rows: _Rows, i: int, on: Sequence[str]) -> str:
-    names = [c for c, t in zip(on, rows.texts) if not (t[i].as_py() or "").strip()]
-    return f"{', '.join(names)} is null or blank: never a duplicate of another blank"
 
 
 def _rejected_rows(table: pa.Table, gone: np.ndarray, decisions: _Decisions, rows: _Rows,

@@ -108,11 +108,9 @@ def near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_ngram
     sig = signatures(values, set_offsets, a, b)
     keys = band_keys(sig, params.bands, params.rows)
     del sig
-    def pairs_of_band(band: int):  # argsort and the Numba kernel both release the GIL: bands run in parallel
-        return bucket_pairs(keys[band], np.argsort(keys[band]), BUCKET_LINK)
-
+    # argsort and the Numba kernel both release the GIL, so the bands run in parallel threads
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        lefts, rights = zip(*pool.map(pairs_of_band, range(params.bands)))
+        lefts, rights = zip(*pool.map(lambda band: bucket_pairs(band, np.argsort(band), BUCKET_LINK), keys))
     del keys
     left, right = np.concatenate(lefts), np.concatenate(rights)
     if reference_rows:

@@ -27,6 +27,7 @@ from cltool.dataset.pairs import (
     EMPTY_TEXT,
     FIELD_METADATA_KEY,
     POSITIVE,
+    blank_mask,
     embedding_column,
     embedding_info,
     is_text_list_type,
@@ -41,6 +42,7 @@ from cltool.progress import NullReporter, Reporter
 
 PRECISIONS = {"float32": pa.float32(), "float16": pa.float16()}
 QUERY_COLUMNS = (ANCHOR,)  # embedded with the query prompt; every other column with the document prompt
+__all__ = ["embed", "embedding_column", "embedding_info"]
 DEFAULT_CHUNK_ROWS = 8_192
 ENCODE_SLICE = 1_024  # texts per encode call: progress moves, and a killed run keeps what it embedded
 
@@ -140,15 +142,12 @@ def _blank_rows(table: pa.Table, columns: Sequence[str]) -> tuple[np.ndarray, li
     for column in columns:
         values = table.column(column)
         if is_text_list_type(values.type):
-            flat = pc.utf8_trim_whitespace(pc.list_flatten(values))
-            has_blank = pc.fill_null(pc.equal(flat, ""), True)
             parents = pc.list_parent_indices(values).to_numpy()
             blank = np.zeros(table.num_rows, dtype=bool)
-            blank[parents[has_blank.to_numpy(zero_copy_only=False)]] = True
+            blank[parents[blank_mask(pc.list_flatten(values))]] = True
             blank |= pc.is_null(values).to_numpy(zero_copy_only=False)
         else:
-            trimmed = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
-            blank = pc.fill_null(pc.equal(trimmed, ""), True).to_numpy(zero_copy_only=False)
+            blank = blank_mask(values)
         for i in np.nonzero(blank)[0]:
             which[i].append(column)
         bad |= blank
@@ -215,12 +214,7 @@ def embed(
         with Output(output, command="embed", params=params, inputs=[dataset], argv=argv,
                     rejected_target=rejected_output, stdout=stdout) as out:
             with reporter.task(f"embed {', '.join(columns)}", total=dataset.num_rows) as task:
-                batches = dataset.batches(batch_rows=chunk_rows)
-                while True:
-                    with out.stage("read"):
-                        batch = next(batches, None)
-                    if batch is None:
-                        break
+                for batch in out.timed("read", dataset.batches(batch_rows=chunk_rows)):
                     table = pa.Table.from_batches([batch])
                     out.count_input(table.num_rows)
                     bad, details = _blank_rows(table, columns)

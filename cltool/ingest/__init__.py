@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -84,7 +84,7 @@ def convert_all(out: Output, tables: Iterable[pa.Table], convert, reporter: Repo
     """Stream tables through `convert`, writing what it keeps and rejects; record counts and timings."""
     records = rows = blank_negatives = 0
     with reporter.task(label, total=total) as task:
-        for table in timed(out, "read", tables):
+        for table in out.timed("read", tables):
             with out.stage("convert"):
                 result: Canonical = convert(table)
             with out.stage("write"):
@@ -97,15 +97,3 @@ def convert_all(out: Output, tables: Iterable[pa.Table], convert, reporter: Repo
             task.advance(table.num_rows)
     out.summary.update({"records_read": records, "rows_after_spreading_positives": rows,
                         "blank_negatives_dropped": blank_negatives})
-
-
-def timed(out: Output, stage: str, items: Iterable[Any]) -> Iterator[Any]:
-    """Iterate, adding the time spent producing each item to `stage`."""
-    iterator = iter(items)
-    while True:
-        with out.stage(stage):
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-        yield item
