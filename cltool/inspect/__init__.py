@@ -24,7 +24,7 @@ def inspect_dataset(spec: str, head: int = 0, stdin: IO[bytes] | None = None) ->
         "source": dataset.source,
         "schema": [{"name": f.name, "type": str(f.type)} for f in dataset.schema],
     }
-    embeddings = {f.name: embedding_info(f) for f in dataset.schema if embedding_info(f)}
+    embeddings = {f.name: made for f in dataset.schema if (made := embedding_info(f))}
     if embeddings:
         info["embeddings"] = embeddings
     if dataset.is_stream:
