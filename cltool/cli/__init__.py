@@ -20,6 +20,7 @@ from cltool.cli import dedup as dedup_cli
 from cltool.cli import embed as embed_cli
 from cltool.cli import ingest as ingest_cli
 from cltool.cli import inspect as inspect_cli
+from cltool.cli import mine as mine_cli
 from cltool.cli.common import env_flag, stderr
 from cltool.errors import EXIT_INTERNAL, EXIT_USAGE, CltoolError, OutputClosedError
 
@@ -59,6 +60,7 @@ def _root(
 app.command("ingest", epilog=ingest_cli.EPILOG)(ingest_cli.ingest_command)
 app.command("embed", epilog=embed_cli.EPILOG)(embed_cli.embed_command)
 app.command("dedup", epilog=dedup_cli.EPILOG)(dedup_cli.dedup_command)
+app.command("mine", epilog=mine_cli.EPILOG)(mine_cli.mine_command)
 app.command("inspect", epilog=inspect_cli.EPILOG)(inspect_cli.inspect_command)
 
 

@@ -65,6 +65,20 @@ def embedding_info(field: pa.Field) -> dict | None:
     return json.loads(raw) if raw else None
 
 
+def embedding_matrix(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """An embedding column (fixed-size lists) as a float32 (rows, dim) matrix, and a mask of the rows
+    that are unusable (null or not finite), whose row is left as zeros."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    dim = array.type.list_size
+    # .values keeps the slots of null rows (flatten() would drop them and misalign the rest)
+    values = array.values.to_numpy(zero_copy_only=False)[array.offset * dim:(array.offset + len(array)) * dim]
+    values = values.reshape(-1, dim).astype(np.float32, copy=True)
+    invalid = array.is_null().to_numpy(zero_copy_only=False) | ~np.isfinite(values).all(axis=1)
+    values[invalid] = 0.0
+    return values, invalid
+
+
 def normalize_text(text: str) -> str:
     """What makes two texts the same text: Unicode NFKC, whitespace collapsed, ends trimmed."""
     if not unicodedata.is_normalized("NFKC", text):
@@ -74,6 +88,27 @@ def normalize_text(text: str) -> str:
 
 def text_id(text: str) -> str:
     return hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=8).hexdigest()
+
+
+_SURROUNDING = " \t\n.,;:!?'\"`()[]{}"
+
+
+def match_keys(texts: Iterable[str | None]) -> list[int]:
+    """A 64-bit key per text for deciding that two texts are the same passage (0 for None): looser
+    than `text_id`, it also ignores case and the punctuation around the text, so "Use sorted(xs)."
+    matches "use sorted(xs)". Repeated texts are hashed once."""
+    memo: dict[str, int] = {}
+    out: list[int] = []
+    for t in texts:
+        if t is None:
+            out.append(0)
+            continue
+        key = memo.get(t)
+        if key is None:
+            loose = normalize_text(t).casefold().strip(_SURROUNDING)
+            key = memo[t] = int.from_bytes(hashlib.blake2b(loose.encode("utf-8"), digest_size=8).digest(), "big")
+        out.append(key)
+    return out
 
 
 def text_ids(texts: Iterable[str | None]) -> list[str | None]:

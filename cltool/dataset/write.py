@@ -15,9 +15,10 @@ import shutil
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Sequence
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -249,6 +250,7 @@ class Output:
         self.manifest: dict[str, Any] | None = None
         self._kept: ShardWriter | _StreamSink | None = None
         self._rejected: ShardWriter | None = None
+        self._side: dict[str, ShardWriter] = {}
         self._dirs: list[_AtomicDirectory] = []
 
     @property
@@ -256,7 +258,7 @@ class Output:
         return self.target == "-"
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> "Output":
+    def __enter__(self) -> Output:
         if self._started is None:
             self._started = time.perf_counter()
         self._check_rejected_target()
@@ -319,6 +321,17 @@ class Output:
         self.rejected_by_reason.update(table.column(REASON).to_pylist())
         if self._rejected is not None:
             self._rejected.write(table)
+
+    def side_dataset(self, name: str) -> ShardWriter:
+        """A second dataset inside the output directory (OUT/NAME, with its own manifest), written and
+        committed together with the output: for what belongs to it but is not rows of it."""
+        if self.to_stdout:
+            raise UsageError(f"{self.command} writes {name} beside its rows, which a stream on stdout cannot hold",
+                             hint="write to a directory with -o DIR")
+        (self._dirs[0].tmp / name).mkdir()
+        writer = ShardWriter(self._dirs[0].tmp / name, self.rows_per_shard)
+        self._side[name] = writer
+        return writer
 
     def stage(self, name: str):
         """Time a stage of the step: `with out.stage("read"): ...`."""
@@ -386,10 +399,24 @@ class Output:
             self.manifest["rejected_dataset"] = (
                 REJECTED_DIR if self.rejected_target is None else str(Path(self.rejected_target).resolve())
             )
+        for name, writer in self._side.items():
+            side = {**common, "rows": {"output": writer.rows}, "outputs": writer.close(),
+                    "schema": _describe_schema(writer.schema)}
+            write_manifest(writer.directory, side)
+            self.manifest.setdefault("side_datasets", []).append(name)
         if not self.to_stdout:
             write_manifest(self._dirs[0].tmp, self.manifest)
         for d in reversed(self._dirs):
             d.commit()
+
+
+def spool(stream: Dataset, path: Path) -> str:
+    """Keep a stream (stdin) on disk as a dataset, for a step that reads its input twice."""
+    with Output(path, command="spool", params={}) as out:
+        out.write(stream.schema.empty_table())
+        for batch in stream.batches():
+            out.write(batch)
+    return str(path)
 
 
 def with_rejection(table: pa.Table, **columns: pa.Array | list) -> pa.Table:

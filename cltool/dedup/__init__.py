@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,11 +30,12 @@ from cltool.dataset.pairs import (
     blank_mask,
     embedding_column,
     embedding_info,
+    embedding_matrix,
     is_text_type,
     text_id,
 )
 from cltool.dataset.read import Dataset, open_dataset
-from cltool.dataset.write import Output, StageTimer, with_rejection
+from cltool.dataset.write import Output, StageTimer, spool, with_rejection
 from cltool.dedup.text import DEFAULT_NORMALIZATION, exact_keys, joined, low_information, normalize
 from cltool.errors import InputError, UsageError
 from cltool.progress import NullReporter, Reporter
@@ -147,11 +149,7 @@ def _load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> _Rows:
             parts[c].append(batch.column(c))
         col = 0
         for c, dim in zip(vector_columns, dims):
-            array = batch.column(c)
-            # .values keeps the slots of null rows (flatten() would drop them and misalign the rest)
-            values = array.values.to_numpy(zero_copy_only=False)[array.offset * dim:(array.offset + len(array)) * dim]
-            values = values.reshape(-1, dim).astype(np.float32, copy=False)
-            invalid = array.is_null().to_numpy(zero_copy_only=False) | ~np.isfinite(values).all(axis=1)
+            values, invalid = embedding_matrix(batch.column(c))
             norms = np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12) * np.sqrt(len(dims))
             block = values / norms
             block[invalid] = 0.0
@@ -319,18 +317,10 @@ def dedup(
         raise UsageError("several --eps values are for --dry-run, which compares them", hint="give one --eps")
     if output is None and not dry_run:
         raise UsageError("an output is needed (-o DIR or -o -), unless --dry-run")
-    with tempfile.TemporaryDirectory(prefix="cltool-dedup-") as spool:
+    with tempfile.TemporaryDirectory(prefix="cltool-dedup-") as spooled:
         if input == "-":  # dedup reads its input twice: a stream is kept on disk for the second pass
-            input = _spool(open_dataset("-", stdin=stdin), Path(spool) / "stdin")
+            input = spool(open_dataset("-", stdin=stdin), Path(spooled) / "stdin")
         return _dedup(input, output, settings, against, dry_run, rejected_output, argv, reporter, stdout, started)
-
-
-def _spool(stream: Dataset, path: Path) -> str:
-    with Output(path, command="spool", params={}) as out:
-        out.write(stream.schema.empty_table())
-        for batch in stream.batches():
-            out.write(batch)
-    return str(path)
 
 
 def _reference_columns(reference: Dataset, on: Sequence[str]) -> tuple[str, ...]:

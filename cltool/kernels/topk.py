@@ -31,10 +31,14 @@ def merge_block(block, first_id, top_scores, top_ids):
     k = top_scores.shape[1]
     for q in prange(queries):
         scores, ids = top_scores[q], top_ids[q]
+        row = block[q]
+        bar = scores[k - 1]
         for c in range(width):
-            s = block[q, c]
+            s = row[c]
+            if s < bar:  # nearly every score stops here: one comparison
+                continue
             cid = first_id + c
-            if not _better(s, cid, scores[k - 1], ids[k - 1]) or np.isnan(s):
+            if np.isnan(s) or not _better(s, cid, scores[k - 1], ids[k - 1]):
                 continue
             pos = k - 1
             while pos > 0 and _better(s, cid, scores[pos - 1], ids[pos - 1]):
@@ -43,3 +47,4 @@ def merge_block(block, first_id, top_scores, top_ids):
                 pos -= 1
             scores[pos] = s
             ids[pos] = cid
+            bar = scores[k - 1]

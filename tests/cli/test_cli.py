@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import read_dataset, run_cltool, write_jsonl
 
-COMMANDS = ["ingest", "embed", "dedup", "inspect"]
+COMMANDS = ["ingest", "embed", "dedup", "mine", "inspect"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

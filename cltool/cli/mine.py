@@ -1,0 +1,125 @@
+"""`cltool mine`: parse options, call `cltool.mine.mine`, report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cltool.cli.common import (
+    Json,
+    OutputOpt,
+    Quiet,
+    RejectedOpt,
+    RichReporter,
+    argv,
+    example,
+    one_thing_on_stdout,
+    print_json,
+    report_step,
+)
+
+EPILOG = example(
+    "cltool mine data/embedded -o data/mined                  # 3 negatives, below 95% of the positive's score",
+    "cltool mine data/embedded --corpus data/corpus-embedded -n 8 --range-min 10 --sampling random -o data/mined",
+    "cltool mine data/embedded --save-candidates data/candidates -o data/mined",
+    "cltool mine data/embedded --from-candidates data/candidates --relative-margin 0.1 -o data/mined-strict",
+)
+
+
+def _optional(value: str | None, option: str) -> float | None:
+    """A threshold that can be switched off: a number, or off/none."""
+    from cltool.errors import UsageError
+
+    if value is None or value.strip().lower() in ("off", "none", ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"{option} takes a number or 'off', not {value!r}") from None
+
+
+def mine_command(
+    input: Annotated[str, typer.Argument(metavar="INPUT", help="Embedded pairs: dataset directory, Parquet file, "
+                                         "glob, or -.")],
+    output: OutputOpt,
+    corpus: Annotated[list[str] | None, typer.Option("--corpus", metavar="CORPUS", help="Embedded corpus table (id, "
+                                                     "text, text_embedding) whose rows are candidates too; "
+                                                     "repeatable.")] = None,
+    num_negatives: Annotated[int, typer.Option("--num-negatives", "-n", help="Negatives per anchor.")] = 3,
+    range_min: Annotated[int, typer.Option("--range-min", help="Skip the candidates ranked above this (rank 0 is "
+                                           "the most similar, positives included).")] = 0,
+    range_max: Annotated[int | None, typer.Option("--range-max", help="Look no deeper than this rank (default: "
+                                                  "range-min + 10 x num-negatives + 2 x most positives).")] = None,
+    relative_margin: Annotated[str, typer.Option("--relative-margin", help="TopK-PercPos: a negative scores below "
+                                                 "pos - |pos| x m, pos being the anchor's lowest positive score; "
+                                                 "'off' to disable.")] = "0.05",
+    absolute_margin: Annotated[str | None, typer.Option("--absolute-margin", help="TopK-MarginPos: a negative "
+                                                        "scores below pos - m.")] = None,
+    max_score: Annotated[str | None, typer.Option("--max-score", help="TopK-Abs: a negative scores at most "
+                                                  "this.")] = None,
+    min_score: Annotated[str | None, typer.Option("--min-score", help="A negative scores at least this.")] = None,
+    near_duplicate: Annotated[str, typer.Option("--near-duplicate", help="Never a negative: a candidate whose cosine "
+                                                "with one of the anchor's positives reaches this; 'off' to "
+                                                "disable.")] = "0.95",
+    sampling: Annotated[str, typer.Option("--sampling", help="top (hardest first), random (uniform in the window), "
+                                          "simans (weight exp(-a (s - pos - b)^2)).")] = "top",
+    simans_a: Annotated[float, typer.Option("--simans-a", help="SimANS sharpness, on cosine scores.")] = 50.0,
+    simans_b: Annotated[float, typer.Option("--simans-b", help="SimANS offset from the positive's score.")] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", help="Sampling, and IVF training.")] = 1,
+    index: Annotated[str, typer.Option("--index", help="auto (exact unless anchors x candidates is large), flat "
+                                       "(exact), ivf, hnsw.")] = "auto",
+    nprobe: Annotated[int | None, typer.Option("--nprobe", min=1, help="ivf: lists searched per anchor.")] = None,
+    nlist: Annotated[int | None, typer.Option("--nlist", min=1, help="ivf: lists (default 4 sqrt(candidates)).")] = None,
+    min_negatives: Annotated[int, typer.Option("--min-negatives", help="Rows whose anchor got fewer go to _rejected "
+                                               "(default 0: every anchor is kept, short ones counted).")] = 0,
+    save_candidates: Annotated[str | None, typer.Option("--save-candidates", metavar="DIR", help="Keep every "
+                                                        "anchor's ranked candidates, to choose again later without "
+                                                        "searching.")] = None,
+    from_candidates: Annotated[str | None, typer.Option("--from-candidates", metavar="DIR", help="Choose from "
+                                                        "candidates saved by --save-candidates instead of "
+                                                        "searching.")] = None,
+    rejected: RejectedOpt = None,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Mine positive-aware hard negatives: for each anchor, the most similar candidates (the unique
+    positives plus any --corpus) that are not one of its positives (by id, by text, or a
+    near-duplicate), not the anchor, and score safely below its lowest-scoring positive.
+
+    Adds negatives, negative_ids, negative_scores, negative_ranks and positive_score to every row.
+    Rows of the same anchor share its negatives. Anchors short of negatives are kept and counted,
+    unless --min-negatives sends them to OUT/_rejected.
+    """
+    from cltool.mine import Settings, mine
+
+    one_thing_on_stdout(json_out, output)
+    settings = Settings(
+        num_negatives=num_negatives, range_min=range_min, range_max=range_max,
+        max_score=_optional(max_score, "--max-score"), min_score=_optional(min_score, "--min-score"),
+        absolute_margin=_optional(absolute_margin, "--absolute-margin"),
+        relative_margin=_optional(relative_margin, "--relative-margin"),
+        near_duplicate=_optional(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
+        simans_b=simans_b, seed=seed, index=index, nprobe=nprobe, nlist=nlist, min_negatives=min_negatives)
+    reporter = RichReporter(quiet)
+    manifest = mine(input, output, settings, corpus=corpus or (), save_candidates=save_candidates,
+                    from_candidates=from_candidates, rejected_output=rejected, argv=argv(), reporter=reporter)
+    _report(manifest["summary"], settings.num_negatives, reporter)
+    report_step("mine", manifest, output, reporter)
+    if json_out:
+        print_json(manifest)
+
+
+def _report(summary: dict[str, Any], asked: int, reporter: RichReporter) -> None:
+    def spread(stats: dict[str, Any] | None) -> str:
+        if not stats:
+            return "none"
+        return f"median {stats['median']:.3f} (p5 {stats['p5']:.3f}, p95 {stats['p95']:.3f})"
+
+    anchors = summary["anchors"]
+    reporter.info(f"mine: {anchors:,} anchors; {summary['anchors_full']:,} got {asked} negatives, "
+                  f"{summary['anchors_short']:,} fewer, {summary['anchors_without_negatives']:,} none")
+    reporter.info(f"  positive score {spread(summary['positive_score'])}; "
+                  f"negative score {spread(summary['negative_score'])}")
+    removed = ", ".join(f"{rule} {count:,}" for rule, count in summary["removed_by_rule"].items()) or "none"
+    reporter.info(f"  candidates removed in the window {summary['window'][0]}..{summary['window'][1]}: {removed}")

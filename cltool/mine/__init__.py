@@ -1,0 +1,574 @@
+"""`cltool mine`: positive-aware hard negatives for every anchor.
+
+1. Load: the pairs' anchor and positive embeddings are read once. Rows of the same anchor (the
+   same text, ignoring case, spacing and the punctuation around it: `match_keys`) form one anchor,
+   whose positives are all of its rows' positives. Candidates
+   are the unique positives (by id) and the rows of any `--corpus` tables, deduplicated by id.
+2. Search: each anchor's top `range_max` candidates, exact (blockwise) or through FAISS.
+3. Select (`cltool.kernels.mine`): inside the rank window, never a positive (by id, by normalised
+   text, or a near-duplicate of one), never the anchor, never the same text twice; then the score
+   rules against the anchor's lowest-scoring positive; then sampling.
+4. Write: the input is streamed again and every row gets its anchor's negatives, their ids,
+   scores and ranks, and the score of its own positive.
+
+Ranks are positions in the anchor's search results (0 = the most similar candidate), counted
+before anything is excluded, so `--range-min 10` skips the 10 most similar candidates, positives
+among them, as FlagEmbedding's `range_for_sampling` does.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cltool.dataset.pairs import (
+    ANCHOR,
+    ANCHOR_ID,
+    CORPUS_ID,
+    CORPUS_TEXT,
+    EMPTY_TEXT,
+    NEGATIVE_IDS,
+    NEGATIVE_SCORES,
+    NEGATIVES,
+    POSITIVE,
+    POSITIVE_ID,
+    POSITIVE_SCORE,
+    blank_mask,
+    embedding_column,
+    embedding_info,
+    embedding_matrix,
+    is_text_type,
+    match_keys,
+    text_ids,
+)
+from cltool.dataset.read import Dataset, open_dataset
+from cltool.dataset.write import Output, StageTimer, spool, with_rejection
+from cltool.errors import InputError, UsageError
+from cltool.progress import NullReporter, Reporter
+
+NEGATIVE_RANKS = "negative_ranks"
+MINED_COLUMNS = (NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES, NEGATIVE_RANKS, POSITIVE_SCORE)
+INVALID_EMBEDDING, TOO_FEW_NEGATIVES = "invalid_embedding", "too_few_negatives"
+CANDIDATE_TEXTS = "_corpus"  # inside a --save-candidates directory: id and text of every candidate
+ANCHOR_KEY, MATCH_KEY = "anchor_key", "match_key"
+CANDIDATE_IDS, CANDIDATE_SCORES, CANDIDATE_NEAR = "candidate_ids", "candidate_scores", "candidate_positive_similarity"
+SAMPLING = ("top", "random", "simans")
+
+
+@dataclass
+class Settings:
+    num_negatives: int = 3
+    range_min: int = 0
+    range_max: int | None = None  # default: range_min + 10 x num_negatives + 2 x most positives of an anchor
+    max_score: float | None = None
+    min_score: float | None = None
+    absolute_margin: float | None = None
+    relative_margin: float | None = 0.05
+    near_duplicate: float | None = 0.95
+    sampling: str = "top"
+    simans_a: float = 50.0
+    simans_b: float = 0.0
+    seed: int = 1
+    index: str = "auto"
+    nprobe: int | None = None
+    nlist: int | None = None
+    min_negatives: int = 0
+
+    def check(self) -> None:
+        if self.num_negatives < 1:
+            raise UsageError(f"--num-negatives must be at least 1, not {self.num_negatives}")
+        if self.range_min < 0:
+            raise UsageError(f"--range-min must be 0 or more, not {self.range_min}")
+        if self.range_max is not None and self.range_max - self.range_min < self.num_negatives:
+            raise UsageError(f"the window --range-min {self.range_min} .. --range-max {self.range_max} holds fewer "
+                             f"than --num-negatives {self.num_negatives} candidates",
+                             hint="widen the window or ask for fewer negatives")
+        if self.sampling not in SAMPLING:
+            raise UsageError(f"--sampling must be one of {', '.join(SAMPLING)}, not {self.sampling!r}")
+        for name in ("absolute_margin", "relative_margin"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise UsageError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
+        if self.near_duplicate is not None and not -1.0 <= self.near_duplicate <= 1.0:
+            raise UsageError(f"--near-duplicate is a cosine between -1 and 1, not {self.near_duplicate}")
+        if not 0 <= self.min_negatives <= self.num_negatives:
+            raise UsageError(f"--min-negatives must lie between 0 and --num-negatives ({self.num_negatives}), "
+                             f"not {self.min_negatives}")
+        if self.simans_a < 0:
+            raise UsageError(f"--simans-a must be 0 or more, not {self.simans_a}")
+
+    def window(self, most_positives: int) -> tuple[int, int]:
+        if self.range_max is not None:
+            return self.range_min, self.range_max
+        # sentence-transformers' depth when a rule is set: positives take room in raw ranks
+        return self.range_min, self.range_min + 10 * self.num_negatives + 2 * most_positives
+
+
+@dataclass
+class _Pairs:
+    """The input rows as mining sees them: per row its anchor, its positive and why it is unusable."""
+
+    dataset: Dataset
+    row_anchor: np.ndarray  # per row: anchor index, -1 when the row is rejected
+    row_positive: np.ndarray  # per row: candidate index of its positive
+    row_positive_key: np.ndarray  # per row: normalised-text key of its positive
+    row_score: np.ndarray  # per row: cosine of anchor and positive
+    row_reason: np.ndarray  # per row: "" or why it is rejected
+    queries: np.ndarray  # (anchors, dim) unit rows
+    anchor_keys: np.ndarray
+    anchor_texts: list[str]
+    anchor_ids: list[str]
+    dim: int
+    fields: list[pa.Field]
+
+
+@dataclass
+class _Candidates:
+    ids: list[str]
+    texts: list[str]
+    keys: list[int]
+    vectors: np.ndarray | None  # (capacity, dim); rows [:len(ids)] are used
+    index: dict[str, int] = field(default_factory=dict)
+    from_positives: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, cid: str, text: str, key: int, vector: np.ndarray | None) -> int:
+        position = self.index.get(cid)
+        if position is None:
+            position = self.index[cid] = len(self.ids)
+            self.ids.append(cid)
+            self.texts.append(text)
+            self.keys.append(key)
+            if vector is not None:
+                self.vectors[position] = vector
+        return position
+
+
+def _unit(values: np.ndarray) -> np.ndarray:
+    return values / np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12)
+
+
+def _require_columns(dataset: Dataset, text_columns: Sequence[str], hint: str) -> None:
+    schema = dataset.schema
+    for column in text_columns:
+        if column not in schema.names:
+            raise InputError(f"{dataset.source} has no column {column!r}; columns found: {', '.join(schema.names)}",
+                             hint=hint)
+        if not is_text_type(schema.field(column).type):
+            raise InputError(f"column {column!r} of {dataset.source} is {schema.field(column).type}, not text",
+                             hint=hint)
+        vectors = embedding_column(column)
+        if vectors not in schema.names:
+            raise InputError(f"mining needs {vectors}, which {dataset.source} does not have; columns found: "
+                             f"{', '.join(schema.names)}",
+                             hint=f"embed it first: cltool embed {dataset.source} --columns "
+                                  f"{','.join(text_columns)} -o EMBEDDED")
+        kind = schema.field(vectors).type
+        if not pa.types.is_fixed_size_list(kind):
+            raise InputError(f"{vectors} of {dataset.source} is {kind}, not a fixed-size list of floats",
+                             hint="embed it with cltool embed")
+
+
+def check_same_model(fields: Sequence[tuple[str, pa.Field]]) -> None:
+    """Refuse embeddings that cannot be compared: other dimensions, or other weights (when the
+    columns say which model made them)."""
+    (first_source, first), *rest = fields
+    first_info = embedding_info(first)
+    for source, other in rest:
+        if other.type.list_size != first.type.list_size:
+            raise InputError(f"{other.name} of {source} has {other.type.list_size} dimensions but {first.name} of "
+                             f"{first_source} has {first.type.list_size}: they come from different models",
+                             hint="embed every input with the same --model")
+        info = embedding_info(other)
+        if first_info and info and first_info.get("model_fingerprint") != info.get("model_fingerprint"):
+            raise InputError(f"{other.name} of {source} comes from {info.get('model_id')} but {first.name} of "
+                             f"{first_source} from {first_info.get('model_id')} (different weights): their scores "
+                             "are not comparable", hint="embed every input with the same --model")
+
+
+def _load_pairs(dataset: Dataset, candidates_capacity: int, reporter: Reporter) -> tuple[_Pairs, _Candidates]:
+    hint = "mine reads anchor, positive and their embeddings: cltool ingest, then cltool embed"
+    _require_columns(dataset, (ANCHOR, POSITIVE), hint)
+    schema = dataset.schema
+    fields = [schema.field(embedding_column(ANCHOR)), schema.field(embedding_column(POSITIVE))]
+    check_same_model([(dataset.source, f) for f in fields])
+    dim = fields[0].type.list_size
+    n = dataset.num_rows or 0
+    ids = {c: c if c in schema.names else None for c in (ANCHOR_ID, POSITIVE_ID)}
+    wanted = [ANCHOR, POSITIVE, *(c for c in ids.values() if c), *(f.name for f in fields)]
+
+    # np.empty takes no memory until written: only the unique anchors and positives fill these.
+    queries = np.empty((n, dim), dtype=np.float32)
+    candidates = _Candidates([], [], [], np.empty((candidates_capacity, dim), dtype=np.float32))
+    anchor_index: dict[int, int] = {}
+    anchor_keys, anchor_texts, anchor_ids = [], [], []
+    row_anchor = np.full(n, -1, dtype=np.int64)
+    row_positive = np.full(n, -1, dtype=np.int64)
+    row_positive_key = np.zeros(n, dtype=np.uint64)
+    row_score = np.full(n, np.nan, dtype=np.float32)
+    row_reason = np.full(n, "", dtype=object)
+    row = 0
+    for batch in dataset.batches(columns=wanted):
+        size = batch.num_rows
+        anchors, positives = batch.column(ANCHOR), batch.column(POSITIVE)
+        a_vectors, a_bad = embedding_matrix(batch.column(fields[0].name))
+        p_vectors, p_bad = embedding_matrix(batch.column(fields[1].name))
+        blank = blank_mask(anchors) | blank_mask(positives)
+        bad = (a_bad | p_bad) & ~blank
+        row_reason[row:row + size][blank] = EMPTY_TEXT
+        row_reason[row:row + size][bad] = INVALID_EMBEDDING
+        a_vectors, p_vectors = _unit(a_vectors), _unit(p_vectors)
+        row_score[row:row + size] = np.einsum("ij,ij->i", a_vectors, p_vectors)
+        a_texts, p_texts = anchors.to_pylist(), positives.to_pylist()
+        a_keys, p_keys = match_keys(a_texts), match_keys(p_texts)
+        a_ids = (pc.cast(batch.column(ids[ANCHOR_ID]), pa.string()).to_pylist() if ids[ANCHOR_ID]
+                 else text_ids(a_texts))
+        p_ids = (pc.cast(batch.column(ids[POSITIVE_ID]), pa.string()).to_pylist() if ids[POSITIVE_ID]
+                 else text_ids(p_texts))
+        for i in np.nonzero(~(blank | bad))[0].tolist():
+            key = a_keys[i]
+            a = anchor_index.get(key)
+            if a is None:
+                a = anchor_index[key] = len(anchor_keys)
+                queries[a] = a_vectors[i]
+                anchor_keys.append(key)
+                anchor_texts.append(a_texts[i])
+                anchor_ids.append(a_ids[i] if a_ids[i] is not None else text_ids([a_texts[i]])[0])
+            pid = p_ids[i] if p_ids[i] is not None else text_ids([p_texts[i]])[0]
+            row_anchor[row + i] = a
+            row_positive[row + i] = candidates.add(pid, p_texts[i], p_keys[i], p_vectors[i])
+            row_positive_key[row + i] = p_keys[i]
+        row += size
+    candidates.from_positives = len(candidates)
+    pairs = _Pairs(dataset, row_anchor, row_positive, row_positive_key, row_score, row_reason,
+                   queries[:len(anchor_keys)], np.array(anchor_keys, dtype=np.uint64), anchor_texts, anchor_ids, dim,
+                   fields)
+    return pairs, candidates
+
+
+def _corpus_columns(dataset: Dataset) -> tuple[str, str]:
+    from cltool.dataset.pairs import CORPUS_ALIASES
+
+    names = dataset.schema.names
+    text = next((c for c in CORPUS_ALIASES[CORPUS_TEXT] if c in names and embedding_column(c) in names), None)
+    if text is None:
+        raise InputError(f"the corpus {dataset.source} has no text column with an embedding; columns found: "
+                         f"{', '.join(names)}",
+                         hint=f"cltool ingest CORPUS --table corpus -o C && cltool embed C --columns text -o "
+                              f"{dataset.source}")
+    _require_columns(dataset, (text,), "a corpus table has id, text and text_embedding")
+    ident = next((c for c in CORPUS_ALIASES[CORPUS_ID] if c in names), None)
+    return text, ident
+
+
+def _add_corpus(dataset: Dataset, candidates: _Candidates) -> None:
+    text_column, id_column = _corpus_columns(dataset)
+    vectors = embedding_column(text_column)
+    for batch in dataset.batches(columns=[text_column, vectors, *([id_column] if id_column else [])]):
+        texts = batch.column(text_column)
+        values, bad = embedding_matrix(batch.column(vectors))
+        blank = blank_mask(texts)
+        values = _unit(values)
+        text_list = texts.to_pylist()
+        keys = match_keys(text_list)
+        given = pc.cast(batch.column(id_column), pa.string()).to_pylist() if id_column else text_ids(text_list)
+        for reason, mask in ((EMPTY_TEXT, blank), (INVALID_EMBEDDING, bad & ~blank)):
+            if mask.any():
+                candidates.skipped[reason] = candidates.skipped.get(reason, 0) + int(mask.sum())
+        before = len(candidates)
+        usable = np.nonzero(~(blank | bad))[0].tolist()
+        for i in usable:
+            candidates.add(given[i] if given[i] is not None else text_ids([text_list[i]])[0], text_list[i], keys[i],
+                           values[i])
+        repeated = len(usable) - (len(candidates) - before)
+        if repeated:
+            candidates.skipped["duplicate_id"] = candidates.skipped.get("duplicate_id", 0) + repeated
+
+
+def _positives_by_anchor(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per anchor: offsets into (positive candidate indices, their text keys), and the lowest positive score."""
+    valid = pairs.row_anchor >= 0
+    anchor = pairs.row_anchor[valid]
+    order = np.argsort(anchor, kind="stable")
+    offsets = np.zeros(len(pairs.anchor_keys) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(anchor, minlength=len(pairs.anchor_keys)), out=offsets[1:])
+    lowest = np.full(len(pairs.anchor_keys), np.inf, dtype=np.float32)
+    np.minimum.at(lowest, anchor, pairs.row_score[valid])
+    return (offsets, pairs.row_positive[valid][order].astype(np.int64),
+            pairs.row_positive_key[valid][order].astype(np.uint64), lowest)
+
+
+def _off(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def distribution(values: np.ndarray) -> dict[str, float | int] | None:
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    q = np.percentile(values, [0, 5, 25, 50, 75, 95, 100])
+    return {"count": len(values), "mean": round(float(values.mean()), 4),
+            **{name: round(float(v), 4) for name, v in zip(("min", "p5", "p25", "median", "p75", "p95", "max"), q)}}
+
+
+def mine(
+    input: str,
+    output: str,
+    settings: Settings | None = None,
+    *,
+    corpus: Sequence[str] = (),
+    save_candidates: str | None = None,
+    from_candidates: str | None = None,
+    rejected_output: str | None = None,
+    argv: Sequence[str] | None = None,
+    reporter: Reporter | None = None,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[bytes] | None = None,
+) -> dict[str, Any]:
+    """Mine hard negatives for the pairs in `input`; returns the output's manifest."""
+    started = time.perf_counter()
+    reporter = reporter or NullReporter()
+    settings = settings or Settings()
+    settings.check()
+    if from_candidates and (corpus or save_candidates):
+        raise UsageError("--from-candidates reuses a search: --corpus and --save-candidates belong to the search",
+                         hint="give --corpus and --save-candidates to the run that searches")
+    with tempfile.TemporaryDirectory(prefix="cltool-mine-") as spooled:
+        if input == "-":  # read twice: once to mine, once to write
+            input = spool(open_dataset("-", stdin=stdin), Path(spooled) / "stdin")
+        return _mine(input, output, settings, corpus, save_candidates, from_candidates, rejected_output, argv,
+                     reporter, stdout, started)
+
+
+def _mine(input, output, settings: Settings, corpus, save_candidates, from_candidates, rejected_output, argv,
+          reporter: Reporter, stdout, started) -> dict[str, Any]:
+    from cltool.kernels.mine import RULES, positive_similarity, select_negatives
+    from cltool.kernels.mine import SAMPLING as KERNEL_SAMPLING
+    from cltool.mine.search import plan_search, search
+
+    dataset = open_dataset(input)
+    corpora = [open_dataset(c) for c in corpus]
+    stages = StageTimer()
+    with stages("load"):
+        for c in corpora:
+            text_column, _ = _corpus_columns(c)
+            check_same_model([(dataset.source, dataset.schema.field(embedding_column(ANCHOR))),
+                              (c.source, c.schema.field(embedding_column(text_column)))])
+        capacity = (dataset.num_rows or 0) + sum(c.num_rows or 0 for c in corpora)
+        pairs, candidates = _load_pairs(dataset, capacity, reporter)
+        for c in corpora:
+            _add_corpus(c, candidates)
+    if dataset.num_rows == 0:
+        raise InputError(f"{dataset.source} is empty: it has no rows", hint="check that the right input was given")
+    offsets, positive_ids, positive_keys, lowest = _positives_by_anchor(pairs)
+    most_positives = int(np.diff(offsets).max()) if len(offsets) > 1 else 1
+    range_min, range_max = settings.window(most_positives)
+    if range_max - range_min < settings.num_negatives:
+        raise UsageError(f"the window {range_min} .. {range_max} holds fewer than {settings.num_negatives} candidates")
+    anchors = len(pairs.anchor_keys)
+    summary: dict[str, Any] = {"anchors": anchors, "window": [range_min, range_max]}
+
+    saved = None
+    if from_candidates:
+        with stages("load candidates"):
+            saved = _load_saved_candidates(from_candidates, pairs, candidates, range_max)
+        candidates, top_ids, top_scores, near = saved
+        offsets, positive_ids, positive_keys, lowest = _positives_by_anchor(pairs)  # re-indexed positives
+        summary["from_candidates"] = from_candidates
+    elif anchors:
+        k = min(range_max, len(candidates))
+        plan = plan_search(settings.index, anchors, len(candidates), k, settings.nprobe, settings.nlist)
+        reporter.info(f"mine: {anchors:,} anchors x {len(candidates):,} candidates, top {k} by "
+                      + (plan.index if plan.index != "flat" else "exact search"))
+        with stages("search"), reporter.task("mine search", total=anchors, unit="anchors") as task:
+            top_scores, top_ids = search(pairs.queries, candidates.vectors[:len(candidates)], range_max, plan, task,
+                                         settings.seed)
+        summary["search"] = {**plan.describe(), "k": k}
+        with stages("near-duplicates"):
+            if settings.near_duplicate is not None or save_candidates:
+                # positives' own vectors are candidates' rows: positive_ids index them directly
+                near = positive_similarity(top_ids, offsets, positive_ids, candidates.vectors, 0, top_ids.shape[1])
+            else:
+                near = np.full(top_ids.shape, np.nan, dtype=np.float32)
+    else:
+        top_ids = np.full((0, range_max), -1, dtype=np.int64)
+        top_scores, near = np.full((0, range_max), -np.inf, dtype=np.float32), np.full((0, range_max), np.nan)
+    summary["candidates"] = {"total": len(candidates), "positives": candidates.from_positives,
+                             "corpus": len(candidates) - candidates.from_positives, **(
+                                 {"corpus_skipped": candidates.skipped} if candidates.skipped else {})}
+
+    with stages("select"):
+        seeds = pairs.anchor_keys ^ np.uint64((settings.seed * 0x9E3779B97F4A7C15) % (1 << 64))
+        chosen, eligible, removed = select_negatives(
+            top_ids, top_scores, np.ascontiguousarray(near, dtype=np.float32),
+            np.asarray(candidates.keys, dtype=np.uint64), offsets, positive_ids, positive_keys, pairs.anchor_keys,
+            lowest, range_min, range_max, _off(settings.max_score), _off(settings.absolute_margin),
+            _off(settings.relative_margin), _off(settings.min_score), _off(settings.near_duplicate),
+            settings.num_negatives, KERNEL_SAMPLING.index(settings.sampling), settings.simans_a, settings.simans_b,
+            seeds)
+    found = (chosen >= 0).sum(axis=1)
+    rows_chosen = np.take_along_axis(top_scores, np.maximum(chosen, 0), axis=1)[chosen >= 0]
+    summary.update({
+        "removed_by_rule": {rule: int(count) for rule, count in zip(RULES, removed.sum(axis=0)) if count},
+        "eligible_per_anchor": distribution(eligible.astype(np.float64)),
+        "anchors_full": int((found == settings.num_negatives).sum()),
+        "anchors_short": int(((found > 0) & (found < settings.num_negatives)).sum()),
+        "anchors_without_negatives": int((found == 0).sum()),
+        "positive_score": distribution(pairs.row_score[pairs.row_anchor >= 0]),
+        "negative_score": distribution(rows_chosen),
+    })
+
+    params = {**vars(settings), "range_min": range_min, "range_max": range_max, "corpus": list(corpus),
+              "from_candidates": from_candidates, "save_candidates": save_candidates,
+              "embedding": embedding_info(pairs.fields[0])}
+    if save_candidates and saved is None:
+        with stages("save candidates"):
+            _save_candidates(save_candidates, pairs, candidates, top_ids, top_scores, near, params, dataset, corpora)
+    replaced = [c for c in MINED_COLUMNS if c in dataset.schema.names]
+    if replaced:
+        reporter.warn(f"the input's {', '.join(replaced)} are replaced by the mined ones")
+
+    with Output(output, command="mine", params=params, inputs=[dataset, *corpora], argv=argv,
+                rejected_target=rejected_output, stdout=stdout, started=started) as out:
+        out.stages.update(stages.times)
+        with out.stage("write"), reporter.task("mine write", total=dataset.num_rows) as task:
+            _write(out, dataset, pairs, candidates, top_ids, top_scores, chosen, found, eligible, settings, replaced,
+                   task)
+        out.summary.update(summary)
+    return out.manifest
+
+
+def _write(out: Output, dataset: Dataset, pairs: _Pairs, candidates: _Candidates, top_ids, top_scores, chosen,
+           found, eligible, settings: Settings, replaced: list[str], task) -> None:
+    ids = pa.array(candidates.ids, pa.string())
+    texts = pa.array(candidates.texts, pa.large_string())
+    row = 0
+    for batch in dataset.batches():
+        table = pa.Table.from_batches([batch]).drop_columns(replaced)
+        out.count_input(table.num_rows)
+        index = np.arange(row, row + table.num_rows)
+        anchor = pairs.row_anchor[index]
+        short = (anchor >= 0) & (found[np.maximum(anchor, 0)] < settings.min_negatives)
+        keep = (anchor >= 0) & ~short
+        kept = index[keep]
+        a = pairs.row_anchor[kept]
+        ranks = chosen[a]
+        mask = ranks >= 0
+        counts = mask.sum(axis=1)
+        list_offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+        flat_ranks = ranks[mask]
+        flat_rows = np.repeat(a, counts)
+        flat_candidates = pa.array(top_ids[flat_rows, flat_ranks])
+        mined = table.filter(pa.array(keep))
+        mined = mined.append_column(NEGATIVES, pa.ListArray.from_arrays(
+            list_offsets, texts.take(flat_candidates).cast(pa.string())))
+        mined = mined.append_column(NEGATIVE_IDS, pa.ListArray.from_arrays(list_offsets, ids.take(flat_candidates)))
+        mined = mined.append_column(NEGATIVE_SCORES, pa.ListArray.from_arrays(
+            list_offsets, pa.array(top_scores[flat_rows, flat_ranks], pa.float32())))
+        mined = mined.append_column(NEGATIVE_RANKS, pa.ListArray.from_arrays(
+            list_offsets, pa.array(flat_ranks.astype(np.int32), pa.int32())))
+        mined = mined.append_column(POSITIVE_SCORE, pa.array(pairs.row_score[kept], pa.float32()))
+        out.write(mined)
+        gone = index[~keep]
+        if len(gone):
+            reasons = [pairs.row_reason[i] or TOO_FEW_NEGATIVES for i in gone.tolist()]
+            details = [_detail(pairs, i, found, eligible, settings) for i in gone.tolist()]
+            out.reject(with_rejection(table.filter(pa.array(~keep)), reason=reasons, detail=details))
+        row += table.num_rows
+        task.advance(table.num_rows)
+
+
+def _detail(pairs: _Pairs, row: int, found, eligible, settings: Settings) -> str:
+    reason = pairs.row_reason[row]
+    if reason == EMPTY_TEXT:
+        return "anchor or positive is null or blank"
+    if reason == INVALID_EMBEDDING:
+        return "anchor or positive embedding is null or not finite"
+    a = pairs.row_anchor[row]
+    return (f"{int(found[a])} negatives found, --min-negatives {settings.min_negatives} asked "
+            f"({int(eligible[a])} candidates passed every rule)")
+
+
+def _save_candidates(target: str, pairs: _Pairs, candidates: _Candidates, top_ids, top_scores, near, params,
+                     dataset: Dataset, corpora: Sequence[Dataset]) -> None:
+    """One row per anchor with its ranked candidates (ids, scores, cosine to its nearest positive),
+    and OUT/_corpus with every candidate's id and text: enough to choose again without searching."""
+    k = top_ids.shape[1]
+    valid = top_ids >= 0
+    counts = valid.sum(axis=1)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    ids = pa.array(candidates.ids, pa.string())
+    with Output(target, command="mine --save-candidates", params={**params, "k": k},
+                inputs=[dataset, *corpora]) as out:
+        out.write(pa.table({
+            ANCHOR: pa.array(pairs.anchor_texts, pa.string()),
+            ANCHOR_ID: pa.array(pairs.anchor_ids, pa.string()),
+            ANCHOR_KEY: pa.array(pairs.anchor_keys, pa.uint64()),
+            CANDIDATE_IDS: pa.ListArray.from_arrays(offsets, ids.take(pa.array(top_ids[valid]))),
+            CANDIDATE_SCORES: pa.ListArray.from_arrays(offsets, pa.array(top_scores[valid], pa.float32())),
+            CANDIDATE_NEAR: pa.ListArray.from_arrays(offsets, pa.array(near[valid], pa.float32())),
+        }))
+        out.side_dataset(CANDIDATE_TEXTS).write(pa.table({
+            CORPUS_ID: ids, CORPUS_TEXT: pa.array(candidates.texts, pa.large_string()),
+            MATCH_KEY: pa.array(np.asarray(candidates.keys, dtype=np.uint64), pa.uint64())}))
+        out.summary.update({"anchors": len(pairs.anchor_keys), "candidates": len(candidates), "k": k})
+
+
+def _load_saved_candidates(source: str, pairs: _Pairs, current: _Candidates, range_max: int):
+    """The saved search, lined up with this input's anchors; the input's positives re-indexed into
+    the saved candidates (a positive that is not among them cannot come back, and is matched by text)."""
+    saved = open_dataset(source)
+    manifest = saved.manifest or {}
+    if manifest.get("command") != "mine --save-candidates":
+        raise InputError(f"{source} was not written by cltool mine --save-candidates",
+                         hint="give the directory that --save-candidates wrote")
+    k = int(manifest.get("params", {}).get("k", 0))
+    if range_max > k:
+        raise UsageError(f"--range-max {range_max} reaches past the {k} candidates saved per anchor in {source}",
+                         hint=f"use --range-max {k} or less, or search again with a larger --range-max")
+    info = manifest.get("params", {}).get("embedding")
+    mine_info = embedding_info(pairs.fields[0])
+    if info and mine_info and info.get("model_fingerprint") != mine_info.get("model_fingerprint"):
+        raise InputError(f"the candidates in {source} were scored with {info.get('model_id')}, this input's "
+                         f"embeddings come from {mine_info.get('model_id')}", hint="search again")
+    texts = open_dataset(Path(source) / CANDIDATE_TEXTS)
+    table = pa.Table.from_batches(list(texts.batches()), schema=texts.schema)
+    candidates = _Candidates(table.column(CORPUS_ID).to_pylist(), table.column(CORPUS_TEXT).to_pylist(),
+                             table.column(MATCH_KEY).to_pylist(), None)
+    candidates.index = {cid: i for i, cid in enumerate(candidates.ids)}
+    candidates.from_positives = int(manifest.get("summary", {}).get("candidates", len(candidates)))
+
+    rows = pa.Table.from_batches(list(saved.batches()), schema=saved.schema)
+    where = {key: i for i, key in enumerate(rows.column(ANCHOR_KEY).to_numpy())}
+    missing = [t for t, key in zip(pairs.anchor_texts, pairs.anchor_keys.tolist()) if key not in where]
+    if missing:
+        raise InputError(f"{len(missing):,} anchors of this input have no saved candidates in {source}, e.g. "
+                         f"{missing[0][:80]!r}", hint="--from-candidates needs the input the candidates were mined "
+                                                      "for; search again for a different input")
+    take = pa.array([where[key] for key in pairs.anchor_keys.tolist()], pa.int64())
+    rows = rows.take(take)
+    anchors = len(pairs.anchor_keys)
+    top_ids = np.full((anchors, k), -1, dtype=np.int64)
+    top_scores = np.full((anchors, k), -np.inf, dtype=np.float32)
+    near = np.full((anchors, k), np.nan, dtype=np.float32)
+    lists = rows.column(CANDIDATE_IDS).combine_chunks()
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    mask = np.arange(k)[None, :] < lengths[:, None]
+    top_ids[mask] = pc.index_in(lists.flatten(), value_set=pa.array(candidates.ids, pa.string())).to_numpy(zero_copy_only=False)
+    top_scores[mask] = rows.column(CANDIDATE_SCORES).combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    near[mask] = rows.column(CANDIDATE_NEAR).combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    # the positives of this input, as indices into the saved candidates
+    positive_ids = np.array([candidates.index.get(cid, -1) for cid in current.ids], dtype=np.int64)
+    pairs.row_positive = np.where(pairs.row_positive >= 0, positive_ids[np.maximum(pairs.row_positive, 0)], -1)
+    return candidates, top_ids, top_scores, near

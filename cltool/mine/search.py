@@ -1,0 +1,137 @@
+"""Nearest candidates per query: exact (blockwise BLAS + Numba top-k) or FAISS IVF / HNSW.
+
+Exact search scores one block of queries against one block of candidates at a time (a single
+float32 matrix product) and merges it into a running top-k, so memory is bounded by the block, never
+by queries x candidates. Approximate search hands the same unit vectors to FAISS with inner
+product, which is the cosine here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cltool.errors import UsageError
+from cltool.progress import NullTask
+
+INDEXES = ("auto", "flat", "ivf", "hnsw")
+# auto: exact search up to this many query x candidate scores (about 6 minutes on 2 cores), IVF above.
+EXACT_PAIRS_LIMIT = 50_000_000_000
+_QUERY_BLOCK = 4096
+_CANDIDATE_BLOCK = 8192  # a 4096 x 8192 float32 block is 128 MB and keeps BLAS near its peak rate
+
+
+@dataclass
+class SearchPlan:
+    index: str
+    nlist: int | None = None
+    nprobe: int | None = None
+    hnsw_m: int | None = None
+    ef_search: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        plan = {"index": self.index, "nlist": self.nlist, "nprobe": self.nprobe, "hnsw_m": self.hnsw_m,
+                "ef_search": self.ef_search}
+        return {key: value for key, value in plan.items() if value is not None} | self.info
+
+
+def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int | None = None,
+                nlist: int | None = None, ef_search: int | None = None) -> SearchPlan:
+    """Choose the index (auto: exact unless the product is large) and its parameters."""
+    if index not in INDEXES:
+        raise UsageError(f"--index must be one of {', '.join(INDEXES)}, not {index!r}")
+    if index == "auto":
+        index = "flat" if queries * candidates <= EXACT_PAIRS_LIMIT else "ivf"
+    if index == "ivf":
+        # 4 sqrt(n) lists (FAISS's guideline), at least 39 training points per list.
+        lists = nlist or max(1, min(int(4 * math.sqrt(candidates)), candidates // 39))
+        # Enough lists probed that the top-k of a query is nearly always covered: recall of the
+        # candidate lists is measured in bench/mine.py.
+        probes = nprobe or min(lists, max(32, lists // 32))
+        return SearchPlan("ivf", nlist=lists, nprobe=min(probes, lists))
+    if index == "hnsw":
+        return SearchPlan("hnsw", hnsw_m=32, ef_search=ef_search or max(2 * k, 128))
+    return SearchPlan("flat")
+
+
+def search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None,
+           seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k candidates per query, best first: (scores float32, candidate indices int64, -1 when none)."""
+    task = task or NullTask()
+    if plan.index == "flat":
+        return exact_search(queries, candidates, k, task)
+    return _faiss_search(queries, candidates, k, plan, task, seed)
+
+
+def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None) -> tuple[np.ndarray, np.ndarray]:
+    from cltool.kernels.topk import empty_topk, merge_block
+
+    task = task or NullTask()
+    top_scores, top_ids = empty_topk(len(queries), k)
+    block = np.empty((_QUERY_BLOCK, _CANDIDATE_BLOCK), dtype=np.float32)
+    for q0 in range(0, len(queries), _QUERY_BLOCK):
+        q1 = min(q0 + _QUERY_BLOCK, len(queries))
+        query_block = queries[q0:q1]
+        # the running top-k of this query block stays in cache while every candidate block passes
+        scores, ids = top_scores[q0:q1], top_ids[q0:q1]
+        for c0 in range(0, len(candidates), _CANDIDATE_BLOCK):
+            c1 = min(c0 + _CANDIDATE_BLOCK, len(candidates))
+            out = block[:q1 - q0, :c1 - c0]
+            np.matmul(query_block, candidates[c0:c1].T, out=out)
+            merge_block(out, c0, scores, ids)
+        task.advance(q1 - q0)
+    return top_scores, top_ids
+
+
+def _faiss_search(queries, candidates, k, plan: SearchPlan, task, seed) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    dim = candidates.shape[1]
+    if plan.index == "ivf":
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, plan.nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = seed
+        index.cp.max_points_per_centroid = 64  # trains on 64 x nlist points: enough, and fast
+        sample = candidates
+        if len(candidates) > 64 * plan.nlist:
+            rng = np.random.default_rng(seed)
+            sample = candidates[np.sort(rng.choice(len(candidates), 64 * plan.nlist, replace=False))]
+        index.train(sample)
+        index.nprobe = plan.nprobe
+    else:
+        index = faiss.IndexHNSWFlat(dim, plan.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = plan.ef_search
+    index.add(candidates)
+    k_search = min(k, len(candidates))
+    scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    ids = np.full((len(queries), k), -1, dtype=np.int64)
+    step = 16_384
+    for q0 in range(0, len(queries), step):
+        q1 = min(q0 + step, len(queries))
+        block_scores, block_ids = index.search(queries[q0:q1], k_search)
+        block_scores[block_ids < 0] = -np.inf
+        scores[q0:q1, :k_search], ids[q0:q1, :k_search] = block_scores, block_ids
+        task.advance(q1 - q0)
+    return scores, ids
+
+
+def matmul_rate(dim: int = 384, size: int = 4096, repeats: int = 3) -> float:
+    """This machine's float32 matrix-product rate in FLOP/s, on blocks shaped like exact search's."""
+    import time
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, dim), dtype=np.float32)
+    b = rng.standard_normal((_CANDIDATE_BLOCK, dim), dtype=np.float32)
+    out = np.empty((size, _CANDIDATE_BLOCK), dtype=np.float32)
+    np.matmul(a, b.T, out=out)
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b.T, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * size * _CANDIDATE_BLOCK * dim / best

@@ -1,0 +1,299 @@
+"""`cltool mine` on embeddings built to order (the scores are known), against a brute-force reference,
+and once end to end with the real model."""
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from cltool.dataset.pairs import text_id
+from cltool.dataset.write import Output
+from cltool.errors import InputError, UsageError
+from cltool.mine import Settings, mine
+from tests.conftest import read_dataset, run_cltool, write_jsonl
+
+
+def vectors_column(vectors, metadata=None):
+    vectors = np.asarray(vectors, dtype=np.float32)
+    values = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
+    return values, metadata
+
+
+def write(path, columns, metadata=None):
+    arrays, fields = [], []
+    for name, values in columns.items():
+        if name.endswith("_embedding"):
+            values = vectors_column(values)[0]
+            fields.append(pa.field(name, values.type, metadata=metadata))
+        else:
+            values = pa.array(values)
+            fields.append(pa.field(name, values.type))
+        arrays.append(values)
+    with Output(path, command="test", params={}) as out:
+        out.write(pa.Table.from_arrays(arrays, schema=pa.schema(fields)))
+    return str(path)
+
+
+def unit(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def random_pairs(seed, anchors=40, repeats=10, corpus=60, dim=16):
+    """Anchors with one or more positives (a repeated anchor means several), and a corpus."""
+    rng = np.random.default_rng(seed)
+    centres = unit(rng.normal(size=(6, dim)))
+    def near(n):
+        return unit(centres[rng.integers(0, 6, n)] + rng.normal(scale=0.6, size=(n, dim)))
+    anchor_vectors, positive_vectors = near(anchors), near(anchors)
+    rows = list(range(anchors)) + rng.integers(0, anchors, repeats).tolist()
+    pairs = {
+        "anchor": [f"question {r}" for r in rows],
+        "positive": [f"answer {i}" for i in range(len(rows))],
+        "anchor_embedding": anchor_vectors[rows],
+        "positive_embedding": np.concatenate([positive_vectors, near(repeats)]),
+    }
+    docs = {"id": [f"doc{i}" for i in range(corpus)], "text": [f"document {i}" for i in range(corpus)],
+            "text_embedding": near(corpus)}
+    return pairs, docs
+
+
+def brute_force(pairs, docs, settings: Settings, window):
+    """Every anchor against every candidate (a full score matrix), the rules applied in plain Python."""
+    ids = [text_id(p) for p in pairs["positive"]]
+    cand_ids, cand_texts, cand_vectors = [], [], []
+    for cid, text, vector in list(zip(ids, pairs["positive"], pairs["positive_embedding"])) + list(
+            zip(docs["id"], docs["text"], docs["text_embedding"])):
+        if cid not in cand_ids:
+            cand_ids.append(cid), cand_texts.append(text), cand_vectors.append(vector)
+    cand_vectors = unit(np.array(cand_vectors)).astype(np.float32)
+    result = {}
+    for anchor in dict.fromkeys(pairs["anchor"]):
+        rows = [i for i, a in enumerate(pairs["anchor"]) if a == anchor]
+        q = unit(pairs["anchor_embedding"][rows[0]]).astype(np.float32)
+        positives = [cand_ids.index(ids[i]) for i in rows]
+        pos = min(float(q @ unit(pairs["positive_embedding"][i]).astype(np.float32)) for i in rows)
+        scores = cand_vectors @ q
+        order = sorted(range(len(cand_ids)), key=lambda c: (-scores[c], c))
+        chosen = []
+        for rank in range(*window):
+            if rank >= len(order):
+                break
+            c = order[rank]
+            s = scores[c]
+            near = max(float(cand_vectors[c] @ cand_vectors[p]) for p in positives)
+            if c in positives or cand_texts[c] == anchor:
+                continue
+            if settings.near_duplicate is not None and near >= settings.near_duplicate:
+                continue
+            if settings.relative_margin is not None and s > pos - abs(pos) * settings.relative_margin:
+                continue
+            if settings.max_score is not None and s > settings.max_score:
+                continue
+            chosen.append(cand_ids[c])
+        result[anchor] = chosen[:settings.num_negatives]
+    return result
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("rules", [dict(), dict(relative_margin=None, near_duplicate=None, max_score=0.6),
+                                   dict(relative_margin=0.2, near_duplicate=0.8, range_min=3)])
+def test_exact_mining_equals_brute_force(tmp_path, seed, rules):
+    pairs, docs = random_pairs(seed)
+    settings = Settings(num_negatives=4, **rules)
+    manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), settings,
+                    corpus=[write(tmp_path / "docs", docs)])
+    out = read_dataset(tmp_path / "out").to_pylist()
+    expected = brute_force(pairs, docs, settings, (manifest["params"]["range_min"], manifest["params"]["range_max"]))
+    assert len(out) == len(pairs["anchor"])
+    for row in out:
+        assert row["negative_ids"] == expected[row["anchor"]]
+        assert row["negative_scores"] == sorted(row["negative_scores"], reverse=True)
+        assert row["negative_ranks"] == sorted(row["negative_ranks"])
+    assert manifest["summary"]["search"]["index"] == "flat"
+
+
+def test_several_positives_never_come_back_and_margins_use_the_lowest(tmp_path):
+    # One anchor, three rows: its positives score 0.9, 0.8 and 0.3 with it. Other positives and
+    # documents score in between. With a relative margin the bar is 0.3 - 0.015 = 0.285.
+    def at(score):  # a unit vector whose cosine with e0 is `score`
+        return [score, np.sqrt(1 - score**2), 0.0]
+    pairs = {"anchor": ["q", "q", "q", "other"], "positive": ["p1", "p2", "p3", "o1"],
+             "anchor_embedding": [[1, 0, 0]] * 3 + [[0, 0, 1]],
+             "positive_embedding": [at(0.9), at(0.8), at(0.3), [0.28, 0, 0.96]]}
+    docs = {"id": ["d1", "d2", "d3"], "text": ["d1", "d2", "d3"],
+            "text_embedding": [[0.6, 0, 0.8], [0.2, 0, 0.98], [0.1, 0.99, 0]]}
+    mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), Settings(num_negatives=5, near_duplicate=None),
+         corpus=[write(tmp_path / "docs", docs)])
+    rows = read_dataset(tmp_path / "out").to_pylist()
+    got = rows[0]
+    assert got["negatives"] == ["o1", "d2", "d3"]  # d1 scores 0.6, above the bar of the lowest positive
+    assert not {"p1", "p2", "p3"} & set(got["negatives"])
+    assert all(s < 0.3 - 0.3 * 0.05 for s in got["negative_scores"])
+    assert [r["negatives"] for r in rows[:3]] == [got["negatives"]] * 3
+    assert [round(r["positive_score"], 3) for r in rows[:3]] == [0.9, 0.8, 0.3]
+
+
+def test_a_positive_under_another_id_and_a_near_duplicate_are_not_negatives(tmp_path):
+    pairs = {"anchor": ["q", "r"], "positive": ["The answer.", "Something else"],
+             "anchor_embedding": [[1, 0, 0], [0, 1, 0]], "positive_embedding": [[0.9, 0.43, 0], [0, 1, 0]]}
+    docs = {"id": ["copy", "reworded", "plain", "q-itself"],
+            "text": ["  The   answer. ", "The answer, reworded.", "unrelated", "q"],
+            "text_embedding": [[0.9, 0.43, 0], [0.88, 0.45, 0.1], [0.5, 0, 0.86], [1, 0, 0]]}
+    args = (write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs))
+    manifest = mine(args[0], str(tmp_path / "out"), Settings(num_negatives=4, relative_margin=None), corpus=[args[1]])
+    first = read_dataset(tmp_path / "out").to_pylist()[0]
+    assert first["negative_ids"] == ["plain", text_id("Something else")]
+    removed = manifest["summary"]["removed_by_rule"]
+    assert removed["positive_text"] >= 1 and removed["near_duplicate"] >= 1 and removed["anchor"] >= 1
+    mine(args[0], str(tmp_path / "loose"), Settings(num_negatives=4, relative_margin=None, near_duplicate=None),
+         corpus=[args[1]])
+    assert "reworded" in read_dataset(tmp_path / "loose").to_pylist()[0]["negative_ids"]
+
+
+def test_the_relative_margin_is_sign_safe_end_to_end(tmp_path):
+    # The positive scores -0.5: (1 - 0.1) x -0.5 = -0.45 would admit a candidate scoring -0.46,
+    # closer to the anchor than its positive is. The bar is -0.5 - 0.05 = -0.55.
+    def at(score):
+        return [score, np.sqrt(1 - score**2)]
+    pairs = {"anchor": ["q", "z"], "positive": ["p", "pz"], "anchor_embedding": [[1, 0], [-1, 0]],
+             "positive_embedding": [at(-0.5), at(1.0)]}
+    docs = {"id": ["a", "b"], "text": ["a", "b"], "text_embedding": [at(-0.46), at(-0.6)]}
+    mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"),
+         Settings(num_negatives=3, relative_margin=0.1, near_duplicate=None), corpus=[write(tmp_path / "docs", docs)])
+    assert read_dataset(tmp_path / "out").to_pylist()[0]["negative_ids"] == ["b"]
+
+
+def test_short_anchors_are_kept_and_counted_or_rejected_with_min_negatives(tmp_path):
+    pairs, docs = random_pairs(0, anchors=20, repeats=0, corpus=0)
+    source = write(tmp_path / "pairs", pairs)
+    kept = mine(source, str(tmp_path / "kept"), Settings(num_negatives=5, relative_margin=0.3))
+    summary = kept["summary"]
+    assert kept["rows"] == {"input": 20, "output": 20, "rejected": 0}
+    assert summary["anchors_short"] + summary["anchors_without_negatives"] > 0
+    strict = mine(source, str(tmp_path / "strict"), Settings(num_negatives=5, relative_margin=0.3, min_negatives=5))
+    short = summary["anchors_short"] + summary["anchors_without_negatives"]
+    assert strict["rows"] == {"input": 20, "output": 20 - short, "rejected": short}
+    rejected = read_dataset(tmp_path / "strict" / "_rejected").to_pylist()
+    assert {r["reason"] for r in rejected} == {"too_few_negatives"}
+    assert "--min-negatives 5" in rejected[0]["detail"]
+
+
+def test_unusable_rows_are_rejected_with_a_reason(tmp_path):
+    pairs = {"anchor": ["q", " ", "r", "s"], "positive": ["a", "b", None, "d"],
+             "anchor_embedding": [[1, 0], [0, 1], [1, 1], [np.nan, 1]], "positive_embedding": [[1, 0.1]] * 4}
+    manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), Settings(num_negatives=1))
+    assert manifest["rows"] == {"input": 4, "output": 1, "rejected": 3}
+    assert manifest["rejected_by_reason"] == {"empty_text": 2, "invalid_embedding": 1}
+
+
+def test_sampling_is_seeded(tmp_path):
+    pairs, docs = random_pairs(1)
+    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
+    runs = {}
+    for name, sampling, seed in (("a", "random", 1), ("b", "random", 1), ("c", "random", 2), ("s", "simans", 1)):
+        mine(source, str(tmp_path / name), Settings(num_negatives=3, sampling=sampling, seed=seed,
+                                                    relative_margin=None, range_max=40), corpus=[corpus])
+        runs[name] = [r["negative_ids"] for r in read_dataset(tmp_path / name).to_pylist()]
+    assert runs["a"] == runs["b"] != runs["c"]
+    assert all(len(set(n)) == len(n) == 3 for n in runs["c"] + runs["s"])
+
+
+def test_from_candidates_equals_searching_again(tmp_path):
+    pairs, docs = random_pairs(2)
+    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
+    wide = Settings(num_negatives=3, range_max=60)
+    mine(source, str(tmp_path / "first"), wide, corpus=[corpus], save_candidates=str(tmp_path / "cands"))
+    for name, settings in (("same", wide), ("strict", Settings(num_negatives=3, range_max=60, relative_margin=0.3,
+                                                               range_min=2, near_duplicate=0.7))):
+        mine(source, str(tmp_path / f"{name}-reused"), settings, from_candidates=str(tmp_path / "cands"))
+        mine(source, str(tmp_path / f"{name}-searched"), settings, corpus=[corpus])
+        reused = read_dataset(tmp_path / f"{name}-reused").to_pylist()
+        searched = read_dataset(tmp_path / f"{name}-searched").to_pylist()
+        assert [r["negative_ids"] for r in reused] == [r["negative_ids"] for r in searched]
+        assert [r["negatives"] for r in reused] == [r["negatives"] for r in searched]
+    with pytest.raises(UsageError, match="reaches past"):
+        mine(source, str(tmp_path / "deeper"), Settings(range_max=61), from_candidates=str(tmp_path / "cands"))
+    other = dict(pairs, anchor=[a + " again" for a in pairs["anchor"]])
+    with pytest.raises(InputError, match="no saved candidates"):
+        mine(write(tmp_path / "other", other), str(tmp_path / "x"), wide, from_candidates=str(tmp_path / "cands"))
+
+
+def test_embeddings_of_other_models_are_refused(tmp_path):
+    pairs, docs = random_pairs(0)
+    source = write(tmp_path / "pairs", pairs)
+    short = dict(docs, text_embedding=docs["text_embedding"][:, :8])
+    with pytest.raises(InputError, match="dimensions"):
+        mine(source, str(tmp_path / "out"), corpus=[write(tmp_path / "short", short)])
+    made_by = lambda fp: {b"cltool:embedding": json.dumps({"model_id": fp, "model_fingerprint": fp}).encode()}  # noqa: E731
+    tagged = write(tmp_path / "tagged", pairs, metadata=made_by("A"))
+    with pytest.raises(InputError, match="different weights"):
+        mine(tagged, str(tmp_path / "out"), corpus=[write(tmp_path / "docs-b", docs, metadata=made_by("B"))])
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("index", ["ivf", "hnsw"])
+def test_approximate_indexes_find_what_exact_search_finds(tmp_path, index):
+    pairs, docs = random_pairs(3, anchors=200, corpus=800)
+    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
+    exact = mine(source, str(tmp_path / "exact"), Settings(index="flat"), corpus=[corpus])
+    approx = mine(source, str(tmp_path / index), Settings(index=index, nlist=8, nprobe=4), corpus=[corpus])
+    assert approx["summary"]["search"]["index"] == index
+    a = [set(r["negative_ids"]) for r in read_dataset(tmp_path / "exact").to_pylist()]
+    b = [set(r["negative_ids"]) for r in read_dataset(tmp_path / index).to_pylist()]
+    agreement = sum(len(x & y) for x, y in zip(a, b)) / sum(len(x) for x in a)
+    assert agreement > 0.9
+    assert exact["summary"]["anchors"] == approx["summary"]["anchors"]
+
+
+def test_bad_settings(tmp_path):
+    pairs, _ = random_pairs(0)
+    source = write(tmp_path / "pairs", pairs)
+    for settings, message in ((Settings(num_negatives=0), "at least 1"), (Settings(range_max=2), "fewer than"),
+                              (Settings(sampling="hardest"), "--sampling"), (Settings(min_negatives=9), "between")):
+        with pytest.raises(UsageError, match=message):
+            mine(source, str(tmp_path / "out"), settings)
+    with pytest.raises(InputError, match="anchor_embedding"):
+        mine(write(tmp_path / "bare", {"anchor": ["a"], "positive": ["b"]}), str(tmp_path / "out"))
+
+
+def test_cli_end_to_end_with_the_real_model(tmp_path):
+    """ingest (a list of positives per query) -> embed (bundled MiniLM) -> mine from a pipe."""
+    write_jsonl(tmp_path / "pairs.jsonl", [
+        {"query": "how do I sort a list in python", "pos": ["use sorted(xs) to get a new sorted list",
+                                                             "xs.sort() sorts the list in place"]},
+        {"query": "how do I reverse a list", "pos": ["xs[::-1] is the list reversed"]},
+        {"query": "how do I read a file", "pos": ["open(path).read() returns the whole file"]},
+        {"query": "how do I join strings", "pos": ["', '.join(parts) joins them with commas"]},
+        {"query": "how do I get the length of a list", "pos": ["len(xs) is the number of items"]},
+    ])
+    write_jsonl(tmp_path / "corpus.jsonl", [{"_id": f"c{i}", "text": t} for i, t in enumerate([
+        "Use sorted(xs) to get a new sorted list.", "sorting a list: sorted() or list.sort()",
+        "reversed(xs) iterates backwards", "with open(path) as f: data = f.read()", "the weather is nice today"])])
+    assert run_cltool("ingest", str(tmp_path / "pairs.jsonl"), "-o", str(tmp_path / "pairs")).returncode == 0
+    assert run_cltool("ingest", str(tmp_path / "corpus.jsonl"), "--table", "corpus",
+                      "-o", str(tmp_path / "corpus")).returncode == 0
+    for name, extra in (("pairs", []), ("corpus", ["--columns", "text"])):
+        done = run_cltool("embed", str(tmp_path / name), *extra, "-o", str(tmp_path / f"{name}-emb"))
+        assert done.returncode == 0, done.stderr.decode()
+    piped = run_cltool("embed", str(tmp_path / "pairs"), "-o", "-")
+    result = run_cltool("mine", "-", "--corpus", str(tmp_path / "corpus-emb"), "-n", "3", "--relative-margin",
+                        "off", "-o", str(tmp_path / "mined"), "--json", stdin=piped.stdout)
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["summary"]["anchors"] == 5 and report["rows"]["output"] == 6
+    assert "mine: 5 anchors" in result.stderr.decode()
+    rows = read_dataset(tmp_path / "mined").to_pylist()
+    positives_of = {}
+    for row in rows:
+        positives_of.setdefault(row["anchor"], set()).add(row["positive"].strip().lower().rstrip("."))
+    for row in rows:
+        texts = {t.strip().lower().rstrip(".") for t in row["negatives"]}
+        assert not texts & positives_of[row["anchor"]], row
+        assert len(row["negatives"]) == 3
+    sort_row = next(r for r in rows if "sort" in r["anchor"])
+    assert "Use sorted(xs) to get a new sorted list." not in sort_row["negatives"]  # a positive, in other case
+    bad = run_cltool("mine", str(tmp_path / "pairs"), "-o", str(tmp_path / "never"))
+    assert bad.returncode == 2 and "cltool embed" in bad.stderr.decode()
+    assert not (tmp_path / "never").exists()
