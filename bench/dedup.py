@@ -49,21 +49,20 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from common import MANIFEST, Run, cltool_command, measure
 
-ROOT = Path(__file__).resolve().parents[1]
-MANIFEST, REJECTED = "_manifest.json", "_rejected"
+REJECTED = "_rejected"
 TEXT, TEXT_ID, EMBEDDING = "positive", "positive_id", "positive_embedding"
 SEED = 20240604
 VOCABULARY, ZIPF_EXPONENT = 20_000, 1.0
@@ -82,39 +81,6 @@ TARGETS = {"speedup": 25, "precision": 0.99, "recall": 0.95, "big_s": 600, "big_
 
 
 # -- measuring a subprocess ----------------------------------------------------------------------
-
-@dataclass
-class Run:
-    """One measured subprocess: its wall time, peak RSS, and the manifest or result it wrote."""
-
-    label: str
-    wall_s: float
-    peak_rss_mb: float
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-def measure(label: str, command: list[str], log: Path) -> Run:
-    """Run `command` to completion; wall time and peak RSS (os.wait4's ru_maxrss) of that process alone."""
-    print(f"[{time.strftime('%H:%M:%S')}] {label}: {' '.join(command)}  (load average {os.getloadavg()[0]:.2f})",
-          flush=True)
-    with open(log, "wb") as out:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        tail = log.read_text(errors="replace")[-3000:]
-        raise SystemExit(f"{label} failed with exit {code}; end of {log}:\n{tail}")
-    run = Run(label, wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
-    print(f"    {wall:.1f} s, peak RSS {run.peak_rss_mb:,.0f} MiB", flush=True)
-    return run
-
-
-def cltool_command() -> list[str]:
-    script = Path(sys.executable).parent / "cltool"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "cltool"]
-
 
 def run_dedup(label: str, data: Path, out: Path, logs: Path, *options: str) -> Run:
     run = measure(label, cltool_command() + ["dedup", str(data), "-o", str(out), *options], logs / f"{out.name}.log")

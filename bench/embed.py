@@ -44,17 +44,14 @@ import sys
 import sysconfig
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from common import MANIFEST, ROOT, Run, cltool_command, measure
 
-ROOT = Path(__file__).resolve().parents[1]
 EXTRACTOR = ROOT / "examples" / "scripts" / "extract_stdlib_pairs.py"
-MANIFEST = "_manifest.json"
 TEXT, EMBEDDING = "text", "text_embedding"
 BATCH_SIZE = 32
 TOP_K, OVERLAP_QUERIES = 10, 1_000
@@ -66,17 +63,6 @@ TARGETS = {"cltool_vs_plain": 0.9, "cached_speedup": 50, "static_speedup": 20}
 
 # -- measuring a subprocess ----------------------------------------------------------------------
 
-@dataclass
-class Run:
-    """One measured subprocess: its wall time, peak RSS, and the manifest or result it wrote."""
-
-    label: str
-    wall_s: float
-    cpu_s: float  # user + system
-    peak_rss_mb: float
-    result: dict[str, Any] = field(default_factory=dict)
-
-
 def child_env(cache_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CLTOOL_MODEL", "CLTOOL_DEVICE", "CLTOOL_THREADS")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
@@ -84,40 +70,17 @@ def child_env(cache_dir: Path) -> dict[str, str]:
     return env
 
 
-def measure(label: str, command: list[str], env: dict[str, str], log: Path) -> Run:
-    """Run `command` to completion; wall time and peak RSS (os.wait4's ru_maxrss) of that process alone."""
-    print(f"[{time.strftime('%H:%M:%S')}] {label}: {' '.join(command)}  (load average {os.getloadavg()[0]:.2f})",
-          flush=True)
-    with open(log, "wb") as out:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        tail = log.read_text(errors="replace")[-3000:]
-        raise SystemExit(f"{label} failed with exit {process.returncode}; end of {log}:\n{tail}")
-    run = Run(label, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)  # ru_maxrss: KiB on Linux
-    print(f"    {wall:.1f} s wall, {run.cpu_s:.1f} s CPU, peak RSS {run.peak_rss_mb:,.0f} MiB", flush=True)
-    return run
-
-
-def cltool_command() -> list[str]:
-    script = Path(sys.executable).parent / "cltool"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "cltool"]
-
-
 def run_cltool(label: str, data: Path, out: Path, env: dict[str, str], logs: Path, *extra: str) -> Run:
     command = cltool_command() + ["embed", str(data), "-o", str(out), "--columns", TEXT,
                                   "--batch-size", str(BATCH_SIZE), *extra]
-    run = measure(label, command, env, logs / f"{out.name}.log")
+    run = measure(label, command, logs / f"{out.name}.log", env=env)
     run.result = json.loads((out / MANIFEST).read_text())
     return run
 
 
 def run_plain(data: Path, result: Path, env: dict[str, str], logs: Path) -> Run:
     command = [sys.executable, str(Path(__file__).resolve()), "--plain-worker", str(data), str(result)]
-    run = measure("plain sentence-transformers", command, env, logs / "plain.log")
+    run = measure("plain sentence-transformers", command, logs / "plain.log", env=env)
     run.result = json.loads(result.read_text())
     return run
 

@@ -22,29 +22,42 @@ def _better(score_a, id_a, score_b, id_b):
     return score_a > score_b or (score_a == score_b and id_a < id_b and id_a >= 0)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _merge_row(row, candidate_ids, first_id, scores, ids):
+    """Merge one query's scores into its sorted top-k. Column c is candidate candidate_ids[c], or
+    first_id + c when candidate_ids is empty. A candidate enters only if it beats the current k-th,
+    by insertion: O(k) per entering candidate, and few enter once the row is full."""
+    k = scores.shape[0]
+    bar = scores[k - 1]
+    for c in range(row.shape[0]):
+        s = row[c]
+        if s < bar:  # nearly every score stops here: one comparison
+            continue
+        cid = candidate_ids[c] if candidate_ids.shape[0] else first_id + c
+        if np.isnan(s) or not _better(s, cid, scores[k - 1], ids[k - 1]):
+            continue
+        pos = k - 1
+        while pos > 0 and _better(s, cid, scores[pos - 1], ids[pos - 1]):
+            scores[pos] = scores[pos - 1]
+            ids[pos] = ids[pos - 1]
+            pos -= 1
+        scores[pos] = s
+        ids[pos] = cid
+        bar = scores[k - 1]
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def merge_block(block, first_id, top_scores, top_ids):
-    """Merge scores of candidates first_id .. first_id + block.shape[1] - 1 into the running top-k
-    of each query (in place). A candidate enters only if it beats the current k-th, found by
-    insertion into the sorted row: O(k) per entering candidate, and few enter once the row fills."""
-    queries, width = block.shape
-    k = top_scores.shape[1]
-    for q in prange(queries):
-        scores, ids = top_scores[q], top_ids[q]
-        row = block[q]
-        bar = scores[k - 1]
-        for c in range(width):
-            s = row[c]
-            if s < bar:  # nearly every score stops here: one comparison
-                continue
-            cid = first_id + c
-            if np.isnan(s) or not _better(s, cid, scores[k - 1], ids[k - 1]):
-                continue
-            pos = k - 1
-            while pos > 0 and _better(s, cid, scores[pos - 1], ids[pos - 1]):
-                scores[pos] = scores[pos - 1]
-                ids[pos] = ids[pos - 1]
-                pos -= 1
-            scores[pos] = s
-            ids[pos] = cid
-            bar = scores[k - 1]
+    """Merge the scores of candidates first_id .. first_id + block.shape[1] - 1 (columns) into the
+    running top-k of each query (rows), in place."""
+    consecutive = np.empty(0, dtype=np.int64)
+    for q in prange(block.shape[0]):
+        _merge_row(block[q], consecutive, first_id, top_scores[q], top_ids[q])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def merge_rows(block, candidate_ids, rows, top_scores, top_ids):
+    """Like merge_block, for a block whose rows are the queries `rows` (distinct) and whose columns
+    are the candidates `candidate_ids`: one inverted list of an IVF search, scored by one product."""
+    for r in prange(block.shape[0]):
+        _merge_row(block[r], candidate_ids, 0, top_scores[rows[r]], top_ids[rows[r]])

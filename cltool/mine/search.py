@@ -1,9 +1,14 @@
-"""Nearest candidates per query: exact (blockwise BLAS + Numba top-k) or FAISS IVF / HNSW.
+"""Nearest candidates per query: exact (blockwise BLAS + Numba top-k), IVF, or FAISS HNSW.
 
 Exact search scores one block of queries against one block of candidates at a time (a single
 float32 matrix product) and merges it into a running top-k, so memory is bounded by the block, never
-by queries x candidates. Approximate search hands the same unit vectors to FAISS with inner
-product, which is the cosine here.
+by queries x candidates.
+
+IVF clusters the candidates (spherical k-means, FAISS) into inverted lists and sends each query to
+its `nprobe` nearest lists. The lists are then visited one at a time, and all the queries that
+probe a list are scored against its members by one matrix product: the same work as FAISS's
+IndexIVFFlat, but at BLAS speed rather than one query at a time. HNSW is FAISS's, on inner product
+(the cosine, for the unit vectors used here).
 """
 
 from __future__ import annotations
@@ -64,7 +69,9 @@ def search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan
     task = task or NullTask()
     if plan.index == "flat":
         return exact_search(queries, candidates, k, task)
-    return _faiss_search(queries, candidates, k, plan, task, seed)
+    if plan.index == "ivf":
+        return ivf_search(queries, candidates, k, plan.nlist, plan.nprobe, task, seed)
+    return _hnsw_search(queries, candidates, k, plan, task)
 
 
 def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None) -> tuple[np.ndarray, np.ndarray]:
@@ -87,25 +94,61 @@ def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None)
     return top_scores, top_ids
 
 
-def _faiss_search(queries, candidates, k, plan: SearchPlan, task, seed) -> tuple[np.ndarray, np.ndarray]:
+def ivf_search(queries: np.ndarray, candidates: np.ndarray, k: int, nlist: int, nprobe: int, task=None,
+               seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    from cltool.kernels.topk import empty_topk, merge_rows
+
+    task = task or NullTask()
+    centroids = _train_centroids(candidates, nlist, seed)
+    nprobe = min(nprobe, len(centroids))
+    # inverted lists: candidates grouped by their nearest centroid
+    _, home = exact_search(candidates, centroids, 1)
+    members = np.argsort(home[:, 0], kind="stable")
+    list_starts = np.searchsorted(home[members, 0], np.arange(len(centroids) + 1))
+    # and the other way round: for each list, the queries that probe it
+    _, probes = exact_search(queries, centroids, nprobe)
+    probing = np.argsort(probes, axis=None, kind="stable")
+    probe_starts = np.searchsorted(probes.reshape(-1)[probing], np.arange(len(centroids) + 1))
+    probing //= nprobe  # flat position -> query
+
+    top_scores, top_ids = empty_topk(len(queries), k)
+    done = np.zeros(len(queries), dtype=np.int64)
+    for cell in range(len(centroids)):
+        who = probing[probe_starts[cell]:probe_starts[cell + 1]]
+        ids = members[list_starts[cell]:list_starts[cell + 1]]
+        if not len(who) or not len(ids):
+            continue
+        for q0 in range(0, len(who), _QUERY_BLOCK):
+            rows = who[q0:q0 + _QUERY_BLOCK]
+            merge_rows(queries[rows] @ candidates[ids].T, ids, rows, top_scores, top_ids)
+        done[who] += 1
+        finished = int((done[who] == nprobe).sum())
+        if finished:
+            task.advance(finished)
+    return top_scores, top_ids
+
+
+def _train_centroids(candidates: np.ndarray, nlist: int, seed: int) -> np.ndarray:
+    """Spherical k-means on a sample of 40 points per list (FAISS's floor for a stable fit)."""
     import faiss
 
-    dim = candidates.shape[1]
-    if plan.index == "ivf":
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFFlat(quantizer, dim, plan.nlist, faiss.METRIC_INNER_PRODUCT)
-        index.cp.seed = seed
-        index.cp.max_points_per_centroid = 64  # trains on 64 x nlist points: enough, and fast
-        sample = candidates
-        if len(candidates) > 64 * plan.nlist:
-            rng = np.random.default_rng(seed)
-            sample = candidates[np.sort(rng.choice(len(candidates), 64 * plan.nlist, replace=False))]
-        index.train(sample)
-        index.nprobe = plan.nprobe
-    else:
-        index = faiss.IndexHNSWFlat(dim, plan.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = plan.ef_search
+    nlist = max(1, min(nlist, len(candidates)))
+    sample = candidates
+    if len(candidates) > 40 * nlist:
+        rng = np.random.default_rng(seed)
+        sample = candidates[np.sort(rng.choice(len(candidates), 40 * nlist, replace=False))]
+    kmeans = faiss.Kmeans(candidates.shape[1], nlist, niter=10, seed=seed, spherical=True, verbose=False,
+                          max_points_per_centroid=40, min_points_per_centroid=1)
+    kmeans.train(np.ascontiguousarray(sample))
+    return kmeans.centroids
+
+
+def _hnsw_search(queries, candidates, k, plan: SearchPlan, task) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    index = faiss.IndexHNSWFlat(candidates.shape[1], plan.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 80
+    index.hnsw.efSearch = plan.ef_search
     index.add(candidates)
     k_search = min(k, len(candidates))
     scores = np.full((len(queries), k), -np.inf, dtype=np.float32)

@@ -35,3 +35,19 @@ def test_fewer_candidates_than_k_leave_empty_slots():
     merge_block(np.array([[0.5, 0.9], [0.1, -0.2]], dtype=np.float32), 0, top_scores, top_ids)
     assert top_ids.tolist() == [[1, 0, -1, -1, -1], [0, 1, -1, -1, -1]]
     assert np.isneginf(top_scores[:, 2:]).all()
+
+
+def test_merging_scattered_rows_and_columns_equals_a_full_sort():
+    from cltool.kernels.topk import merge_rows
+
+    rng = np.random.default_rng(5)
+    scores = rng.normal(size=(30, 200)).astype(np.float32)
+    top_scores, top_ids = empty_topk(30, 8)
+    # blocks of (some queries) x (some candidates), every (query, candidate) pair exactly once
+    for columns in np.array_split(rng.permutation(200), 7):
+        for rows in np.array_split(rng.permutation(30), 3):
+            merge_rows(np.ascontiguousarray(scores[np.ix_(rows, columns)]), columns.astype(np.int64),
+                       rows.astype(np.int64), top_scores, top_ids)
+    expected_scores, expected_ids = reference(scores, 8)
+    np.testing.assert_array_equal(top_ids, expected_ids)
+    np.testing.assert_array_equal(top_scores, expected_scores)
