@@ -67,7 +67,7 @@ def embedding_info(field: pa.Field) -> dict | None:
 
 def embedding_matrix(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """An embedding column (fixed-size lists) as a float32 (rows, dim) matrix, and a mask of the rows
-    that are unusable (null or not finite), whose row is left as zeros."""
+    that are unusable (null, not finite, or all zeros: no direction, so no cosine), left as zeros."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     dim = array.type.list_size
@@ -76,6 +76,7 @@ def embedding_matrix(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.
     values = values.reshape(-1, dim).astype(np.float32, copy=True)
     invalid = array.is_null().to_numpy(zero_copy_only=False) | ~np.isfinite(values).all(axis=1)
     values[invalid] = 0.0
+    invalid |= ~values.any(axis=1)
     return values, invalid
 
 

@@ -360,7 +360,7 @@ def _dedup(input: str, output: str | None, settings: Settings, against: str | No
         for i in blank])
     if rows.bad_vectors is not None:
         invalid = np.nonzero(rows.bad_vectors & decisions.alive)[0]
-        decisions.remove(invalid, INVALID_EMBEDDING, details=["embedding is null or not finite"] * len(invalid))
+        decisions.remove(invalid, INVALID_EMBEDDING, details=["embedding is null, not finite or zero"] * len(invalid))
     summary: dict[str, Any] = {"on": list(on), "against": against}
     for method in (m for m in METHODS if m in settings.methods):
         alive = decisions.alive.copy()

@@ -13,8 +13,9 @@ from numba import njit, prange
 
 
 def empty_topk(queries: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Running top-k state: scores (-inf when empty) and candidate ids (-1 when empty), best first."""
-    return np.full((queries, k), -np.inf, dtype=np.float32), np.full((queries, k), -1, dtype=np.int64)
+    """Running top-k state: scores (-inf when empty) and candidate ids (-1 when empty), best first.
+    Ids are int32: 2 billion candidates is beyond one machine, and at 1M queries x k=60 it saves 240 MB."""
+    return np.full((queries, k), -np.inf, dtype=np.float32), np.full((queries, k), -1, dtype=np.int32)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -61,3 +62,22 @@ def merge_rows(block, candidate_ids, rows, top_scores, top_ids):
     are the candidates `candidate_ids`: one inverted list of an IVF search, scored by one product."""
     for r in prange(block.shape[0]):
         _merge_row(block[r], candidate_ids, 0, top_scores[rows[r]], top_ids[rows[r]])
+
+
+@njit(cache=True, nogil=True)
+def invert_lists(probes, lists):
+    """For an IVF search: probes[q] are the lists query q visits; returns, for each list, the queries
+    that visit it (queries[starts[l]:starts[l + 1]], ascending), by a counting sort."""
+    counts = np.zeros(lists + 1, dtype=np.int64)
+    for q in range(probes.shape[0]):
+        for j in range(probes.shape[1]):
+            counts[probes[q, j] + 1] += 1
+    starts = np.cumsum(counts)
+    fill = starts[:-1].copy()
+    queries = np.empty(probes.size, dtype=np.int32)
+    for q in range(probes.shape[0]):
+        for j in range(probes.shape[1]):
+            cell = probes[q, j]
+            queries[fill[cell]] = q
+            fill[cell] += 1
+    return starts, queries

@@ -61,6 +61,7 @@ CANDIDATE_TEXTS = "_corpus"  # inside a --save-candidates directory: id and text
 ANCHOR_KEY, MATCH_KEY = "anchor_key", "match_key"
 CANDIDATE_IDS, CANDIDATE_SCORES, CANDIDATE_NEAR = "candidate_ids", "candidate_scores", "candidate_positive_similarity"
 SAMPLING = ("top", "random", "simans")
+_LOAD_ROWS = 16_384  # rows decoded at once while loading: their vectors are copied, so keep the copies small
 
 
 @dataclass
@@ -156,7 +157,9 @@ class _Candidates:
 
 
 def _unit(values: np.ndarray) -> np.ndarray:
-    return values / np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12)
+    """Rows scaled to unit length, in place (zero rows stay zero)."""
+    values /= np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12)
+    return values
 
 
 def _require_columns(dataset: Dataset, text_columns: Sequence[str], hint: str) -> None:
@@ -219,7 +222,7 @@ def _load_pairs(dataset: Dataset, candidates_capacity: int, reporter: Reporter) 
     row_score = np.full(n, np.nan, dtype=np.float32)
     row_reason = np.full(n, "", dtype=object)
     row = 0
-    for batch in dataset.batches(columns=wanted):
+    for batch in dataset.batches(columns=wanted, batch_rows=_LOAD_ROWS):
         size = batch.num_rows
         anchors, positives = batch.column(ANCHOR), batch.column(POSITIVE)
         a_vectors, a_bad = embedding_matrix(batch.column(fields[0].name))
@@ -275,7 +278,8 @@ def _corpus_columns(dataset: Dataset) -> tuple[str, str]:
 def _add_corpus(dataset: Dataset, candidates: _Candidates) -> None:
     text_column, id_column = _corpus_columns(dataset)
     vectors = embedding_column(text_column)
-    for batch in dataset.batches(columns=[text_column, vectors, *([id_column] if id_column else [])]):
+    for batch in dataset.batches(columns=[text_column, vectors, *([id_column] if id_column else [])],
+                                 batch_rows=_LOAD_ROWS):
         texts = batch.column(text_column)
         values, bad = embedding_matrix(batch.column(vectors))
         blank = blank_mask(texts)
@@ -401,8 +405,9 @@ def _mine(input, output, settings: Settings, corpus, save_candidates, from_candi
                 near = positive_similarity(top_ids, offsets, positive_ids, candidates.vectors, 0, top_ids.shape[1])
             else:
                 near = np.full(top_ids.shape, np.nan, dtype=np.float32)
+        pairs.queries = candidates.vectors = None  # the vectors are done with: let the memory go
     else:
-        top_ids = np.full((0, range_max), -1, dtype=np.int64)
+        top_ids = np.full((0, range_max), -1, dtype=np.int32)
         top_scores, near = np.full((0, range_max), -np.inf, dtype=np.float32), np.full((0, range_max), np.nan)
     summary["candidates"] = {"total": len(candidates), "positives": candidates.from_positives,
                              "corpus": len(candidates) - candidates.from_positives, **(
@@ -494,7 +499,7 @@ def _detail(pairs: _Pairs, row: int, found, eligible, settings: Settings) -> str
     if reason == EMPTY_TEXT:
         return "anchor or positive is null or blank"
     if reason == INVALID_EMBEDDING:
-        return "anchor or positive embedding is null or not finite"
+        return "anchor or positive embedding is null, not finite or zero"
     a = pairs.row_anchor[row]
     return (f"{int(found[a])} negatives found, --min-negatives {settings.min_negatives} asked "
             f"({int(eligible[a])} candidates passed every rule)")
@@ -505,20 +510,21 @@ def _save_candidates(target: str, pairs: _Pairs, candidates: _Candidates, top_id
     """One row per anchor with its ranked candidates (ids, scores, cosine to its nearest positive),
     and OUT/_corpus with every candidate's id and text: enough to choose again without searching."""
     k = top_ids.shape[1]
-    valid = top_ids >= 0
-    counts = valid.sum(axis=1)
-    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
     ids = pa.array(candidates.ids, pa.string())
     with Output(target, command="mine --save-candidates", params={**params, "k": k},
                 inputs=[dataset, *corpora]) as out:
-        out.write(pa.table({
-            ANCHOR: pa.array(pairs.anchor_texts, pa.string()),
-            ANCHOR_ID: pa.array(pairs.anchor_ids, pa.string()),
-            ANCHOR_KEY: pa.array(pairs.anchor_keys, pa.uint64()),
-            CANDIDATE_IDS: pa.ListArray.from_arrays(offsets, ids.take(pa.array(top_ids[valid]))),
-            CANDIDATE_SCORES: pa.ListArray.from_arrays(offsets, pa.array(top_scores[valid], pa.float32())),
-            CANDIDATE_NEAR: pa.ListArray.from_arrays(offsets, pa.array(near[valid], pa.float32())),
-        }))
+        for start in range(0, len(top_ids), _LOAD_ROWS):
+            part = slice(start, start + _LOAD_ROWS)
+            valid = top_ids[part] >= 0
+            offsets = pa.array(np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int32))
+            out.write(pa.table({
+                ANCHOR: pa.array(pairs.anchor_texts[part], pa.string()),
+                ANCHOR_ID: pa.array(pairs.anchor_ids[part], pa.string()),
+                ANCHOR_KEY: pa.array(pairs.anchor_keys[part], pa.uint64()),
+                CANDIDATE_IDS: pa.ListArray.from_arrays(offsets, ids.take(pa.array(top_ids[part][valid]))),
+                CANDIDATE_SCORES: pa.ListArray.from_arrays(offsets, pa.array(top_scores[part][valid], pa.float32())),
+                CANDIDATE_NEAR: pa.ListArray.from_arrays(offsets, pa.array(near[part][valid], pa.float32())),
+            }))
         out.side_dataset(CANDIDATE_TEXTS).write(pa.table({
             CORPUS_ID: ids, CORPUS_TEXT: pa.array(candidates.texts, pa.large_string()),
             MATCH_KEY: pa.array(np.asarray(candidates.keys, dtype=np.uint64), pa.uint64())}))
@@ -559,13 +565,14 @@ def _load_saved_candidates(source: str, pairs: _Pairs, current: _Candidates, ran
     take = pa.array([where[key] for key in pairs.anchor_keys.tolist()], pa.int64())
     rows = rows.take(take)
     anchors = len(pairs.anchor_keys)
-    top_ids = np.full((anchors, k), -1, dtype=np.int64)
+    top_ids = np.full((anchors, k), -1, dtype=np.int32)
     top_scores = np.full((anchors, k), -np.inf, dtype=np.float32)
     near = np.full((anchors, k), np.nan, dtype=np.float32)
     lists = rows.column(CANDIDATE_IDS).combine_chunks()
     lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
     mask = np.arange(k)[None, :] < lengths[:, None]
-    top_ids[mask] = pc.index_in(lists.flatten(), value_set=pa.array(candidates.ids, pa.string())).to_numpy(zero_copy_only=False)
+    top_ids[mask] = pc.index_in(lists.flatten(), value_set=pa.array(candidates.ids, pa.string())).fill_null(-1).to_numpy(
+        zero_copy_only=False)
     top_scores[mask] = rows.column(CANDIDATE_SCORES).combine_chunks().flatten().to_numpy(zero_copy_only=False)
     near[mask] = rows.column(CANDIDATE_NEAR).combine_chunks().flatten().to_numpy(zero_copy_only=False)
     # the positives of this input, as indices into the saved candidates

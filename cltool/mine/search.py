@@ -52,11 +52,11 @@ def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int |
     if index == "auto":
         index = "flat" if queries * candidates <= EXACT_PAIRS_LIMIT else "ivf"
     if index == "ivf":
-        # 4 sqrt(n) lists (FAISS's guideline), at least 39 training points per list.
-        lists = nlist or max(1, min(int(4 * math.sqrt(candidates)), candidates // 39))
-        # Enough lists probed that the top-k of a query is nearly always covered: recall of the
-        # candidate lists is measured in bench/mine.py.
-        probes = nprobe or min(lists, max(32, lists // 32))
+        # 4 sqrt(n) lists (FAISS's guideline; it gave the best recall per candidate scored in
+        # bench/mine_scale.py), each with at least 39 members to train on
+        lists = nlist or max(1, min(round(4 * math.sqrt(candidates)), candidates // 39))
+        # about 4% of the lists: a candidate recall of 0.95 at 1M x 1M (bench/mine_scale.py)
+        probes = nprobe or max(32, math.ceil(lists / 24))
         return SearchPlan("ivf", nlist=lists, nprobe=min(probes, lists))
     if index == "hnsw":
         return SearchPlan("hnsw", hnsw_m=32, ef_search=ef_search or max(2 * k, 128))
@@ -65,7 +65,7 @@ def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int |
 
 def search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None,
            seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k candidates per query, best first: (scores float32, candidate indices int64, -1 when none)."""
+    """Top-k candidates per query, best first: (scores float32, candidate indices int32, -1 when none)."""
     task = task or NullTask()
     if plan.index == "flat":
         return exact_search(queries, candidates, k, task)
@@ -96,40 +96,47 @@ def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None)
 
 def ivf_search(queries: np.ndarray, candidates: np.ndarray, k: int, nlist: int, nprobe: int, task=None,
                seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    from cltool.kernels.topk import empty_topk, merge_rows
+    from cltool.kernels.topk import empty_topk, invert_lists, merge_rows
 
     task = task or NullTask()
     centroids = _train_centroids(candidates, nlist, seed)
-    nprobe = min(nprobe, len(centroids))
-    # inverted lists: candidates grouped by their nearest centroid
-    _, home = exact_search(candidates, centroids, 1)
-    members = np.argsort(home[:, 0], kind="stable")
-    list_starts = np.searchsorted(home[members, 0], np.arange(len(centroids) + 1))
-    # and the other way round: for each list, the queries that probe it
-    _, probes = exact_search(queries, centroids, nprobe)
-    probing = np.argsort(probes, axis=None, kind="stable")
-    probe_starts = np.searchsorted(probes.reshape(-1)[probing], np.arange(len(centroids) + 1))
-    probing //= nprobe  # flat position -> query
+    nlist, nprobe = len(centroids), min(nprobe, len(centroids))
+    # inverted lists: candidates grouped by their nearest centroid ...
+    home = _nearest_lists(candidates, centroids, 1)
+    list_starts, members = invert_lists(home, nlist)
+    del home
+    # ... and, the other way round, for each list the queries that probe it
+    probes = _nearest_lists(queries, centroids, nprobe)
+    probe_starts, probing = invert_lists(probes, nlist)
+    del probes
 
     top_scores, top_ids = empty_topk(len(queries), k)
-    done = np.zeros(len(queries), dtype=np.int64)
-    for cell in range(len(centroids)):
-        who = probing[probe_starts[cell]:probe_starts[cell + 1]]
+    reported = 0
+    for cell in range(nlist):
         ids = members[list_starts[cell]:list_starts[cell + 1]]
-        if not len(who) or not len(ids):
-            continue
-        for q0 in range(0, len(who), _QUERY_BLOCK):
-            rows = who[q0:q0 + _QUERY_BLOCK]
-            merge_rows(queries[rows] @ candidates[ids].T, ids, rows, top_scores, top_ids)
-        done[who] += 1
-        finished = int((done[who] == nprobe).sum())
-        if finished:
-            task.advance(finished)
+        who = probing[probe_starts[cell]:probe_starts[cell + 1]]
+        if len(ids) and len(who):
+            block = np.ascontiguousarray(candidates[ids].T)
+            for q0 in range(0, len(who), _QUERY_BLOCK):
+                rows = who[q0:q0 + _QUERY_BLOCK]
+                merge_rows(queries[rows] @ block, ids, rows, top_scores, top_ids)
+        done = len(queries) * (cell + 1) // nlist
+        task.advance(done - reported)
+        reported = done
     return top_scores, top_ids
 
 
+def _nearest_lists(x: np.ndarray, centroids: np.ndarray, n: int) -> np.ndarray:
+    """The n nearest centroids of each row, a chunk of rows at a time: the int32 ids and float32
+    scores of a whole 1M x nprobe search would be 1.3 GB for nothing; uint16 where it fits."""
+    out = np.empty((len(x), n), dtype=np.uint16 if len(centroids) <= np.iinfo(np.uint16).max else np.int32)
+    for start in range(0, len(x), 65_536):
+        out[start:start + 65_536] = exact_search(x[start:start + 65_536], centroids, n)[1]
+    return out
+
+
 def _train_centroids(candidates: np.ndarray, nlist: int, seed: int) -> np.ndarray:
-    """Spherical k-means on a sample of 40 points per list (FAISS's floor for a stable fit)."""
+    """Spherical k-means on a sample of 40 points per list (FAISS's floor for a stable fit), 8 rounds."""
     import faiss
 
     nlist = max(1, min(nlist, len(candidates)))
@@ -137,7 +144,7 @@ def _train_centroids(candidates: np.ndarray, nlist: int, seed: int) -> np.ndarra
     if len(candidates) > 40 * nlist:
         rng = np.random.default_rng(seed)
         sample = candidates[np.sort(rng.choice(len(candidates), 40 * nlist, replace=False))]
-    kmeans = faiss.Kmeans(candidates.shape[1], nlist, niter=10, seed=seed, spherical=True, verbose=False,
+    kmeans = faiss.Kmeans(candidates.shape[1], nlist, niter=8, seed=seed, spherical=True, verbose=False,
                           max_points_per_centroid=40, min_points_per_centroid=1)
     kmeans.train(np.ascontiguousarray(sample))
     return kmeans.centroids
@@ -146,13 +153,14 @@ def _train_centroids(candidates: np.ndarray, nlist: int, seed: int) -> np.ndarra
 def _hnsw_search(queries, candidates, k, plan: SearchPlan, task) -> tuple[np.ndarray, np.ndarray]:
     import faiss
 
+    from cltool.kernels.topk import empty_topk
+
     index = faiss.IndexHNSWFlat(candidates.shape[1], plan.hnsw_m, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = 80
     index.hnsw.efSearch = plan.ef_search
     index.add(candidates)
     k_search = min(k, len(candidates))
-    scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-    ids = np.full((len(queries), k), -1, dtype=np.int64)
+    scores, ids = empty_topk(len(queries), k)
     step = 16_384
     for q0 in range(0, len(queries), step):
         q1 = min(q0 + step, len(queries))

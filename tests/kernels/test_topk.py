@@ -51,3 +51,12 @@ def test_merging_scattered_rows_and_columns_equals_a_full_sort():
     expected_scores, expected_ids = reference(scores, 8)
     np.testing.assert_array_equal(top_ids, expected_ids)
     np.testing.assert_array_equal(top_scores, expected_scores)
+
+
+def test_inverted_lists_hold_each_query_under_each_list_it_probes():
+    from cltool.kernels.topk import invert_lists
+
+    probes = np.random.default_rng(2).integers(0, 6, size=(50, 3)).astype(np.int32)
+    starts, queries = invert_lists(probes, 7)
+    for cell in range(7):
+        assert queries[starts[cell]:starts[cell + 1]].tolist() == [q for q in range(50) for p in probes[q] if p == cell]

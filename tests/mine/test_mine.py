@@ -237,8 +237,9 @@ def test_embeddings_of_other_models_are_refused(tmp_path):
 def test_approximate_indexes_find_what_exact_search_finds(tmp_path, index):
     pairs, docs = random_pairs(3, anchors=200, corpus=800)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
-    exact = mine(source, str(tmp_path / "exact"), Settings(index="flat"), corpus=[corpus])
-    approx = mine(source, str(tmp_path / index), Settings(index=index, nlist=8, nprobe=4), corpus=[corpus])
+    exact = mine(source, str(tmp_path / "exact"), Settings(index="flat", relative_margin=None), corpus=[corpus])
+    approx = mine(source, str(tmp_path / index), Settings(index=index, nlist=8, nprobe=5, relative_margin=None),
+                  corpus=[corpus])
     assert approx["summary"]["search"]["index"] == index
     a = [set(r["negative_ids"]) for r in read_dataset(tmp_path / "exact").to_pylist()]
     b = [set(r["negative_ids"]) for r in read_dataset(tmp_path / index).to_pylist()]
