@@ -30,17 +30,20 @@ What is measured:
            (cosine >= 0.95; "a_near_duplicate", also when the sets agree once the rule is off), a
            loose text match of a positive or the anchor, or a second copy of a text
            ("a_text_rules");
-       (b) ties: every differing negative scores within 1e-5 of the other tool's last negative or
-           of the margin threshold (the two tools' float32 products round differently);
-       (c) sentence-transformers gave fewer than 5 negatives;
+       (b) ties: the lists differ only in negatives scoring within 1e-5 of the margin threshold
+           (and the last negative each pushes out) or of the other list's last negative: the two
+           tools' float32 products round differently, and break exact ties in their own order;
+       (c) sentence-transformers gave fewer than 5 negatives (its rank window counts copies of a
+           text that differ only in spacing one by one: cltool counts them as one candidate);
        (d) anything else, with a few examples printed;
   e. the matrix-product lower bound of exact search, anchors x candidates x dim x 2 / the
      machine's float32 matmul rate (cltool.mine.search.matmul_rate), and cltool's search stage and
      whole mining time as multiples of it; sentence-transformers' time / cltool's; both peak RSS.
 
 Every measured tool runs in its own subprocess, whose peak RSS comes from os.wait4; the benchmark
-itself only prepares data and compares the outputs. Run it (about 10 minutes the first time, on two
-cores, most of it extracting and embedding; --quick: a few thousand stdlib pairs, about a minute):
+itself only prepares data and compares the outputs. Run it (6-8 minutes the first time on two cores,
+2 of them extracting and embedding, which a re-run skips; --quick: 3,000 stdlib pairs, under a
+minute once the static model is built):
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/mine.py [--quick] [--pairs N] [--model static|default] [--work DIR]
 
@@ -61,13 +64,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 import time
 import types
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
@@ -75,10 +78,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from common import MANIFEST, ROOT, Run, cltool_command, measure
 
-ROOT = Path(__file__).resolve().parents[1]
 EXTRACTOR = ROOT / "examples" / "scripts" / "extract_stdlib_pairs.py"
-MANIFEST = "_manifest.json"
 DEFAULT_WORK = Path("/tmp/cltool-bench-mine")
 NUM_NEGATIVES, RELATIVE_MARGIN, NEAR_DUPLICATE = 5, 0.05, 0.95
 TIE = 1e-5  # scores this close are a tie: torch and NumPy round the same float32 products differently
@@ -86,46 +88,13 @@ QUICK_PAIRS, WARMUP_ROWS, EXAMPLES = 3_000, 300, 5
 CAUSES = ("a_near_duplicate", "a_text_rules", "b_ties", "c_st_short", "d_other")
 
 
-# -- measuring a subprocess ----------------------------------------------------------------------
-
-@dataclass
-class Run:
-    """One measured subprocess: its wall time, peak RSS, and the manifest or result it wrote."""
-
-    label: str
-    wall_s: float
-    peak_rss_mb: float
-    result: dict[str, Any] = field(default_factory=dict)
-
+# -- processes ----------------------------------------------------------------------
 
 def child_env(cache_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CLTOOL_MODEL", "CLTOOL_DEVICE", "CLTOOL_THREADS")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
                TOKENIZERS_PARALLELISM="false", CLTOOL_CACHE_DIR=str(cache_dir))
     return env
-
-
-def measure(label: str, command: list[str], env: dict[str, str], log: Path) -> Run:
-    """Run `command` to completion; wall time and peak RSS (os.wait4's ru_maxrss) of that process alone."""
-    print(f"[{time.strftime('%H:%M:%S')}] {label}: {' '.join(command)}  (load average {os.getloadavg()[0]:.2f})",
-          flush=True)
-    with open(log, "wb") as out:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        tail = log.read_text(errors="replace")[-3000:]
-        raise SystemExit(f"{label} failed with exit {code}; end of {log}:\n{tail}")
-    run = Run(label, wall, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
-    print(f"    {wall:.1f} s, peak RSS {run.peak_rss_mb:,.0f} MiB", flush=True)
-    return run
-
-
-def cltool_command() -> list[str]:
-    script = Path(sys.executable).parent / "cltool"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "cltool"]
 
 
 def worker_command(flag: str, *paths: Path) -> list[str]:
@@ -142,7 +111,7 @@ def rss_mb(key: str) -> float:
 
 # -- data: (docstring summary, function source) pairs ---------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def extractor() -> types.ModuleType:
     """examples/scripts/extract_stdlib_pairs.py, imported, with one cost removed: its
     code_without_docstring calls ast.get_source_segment only to test for None (never the case for a
@@ -213,12 +182,11 @@ def build_data(work: Path, pairs: list[tuple[str, str]], name: str, model: str, 
         embedded.parent.mkdir(parents=True, exist_ok=True)
         source = embedded.parent / "pairs.jsonl"
         with open(source, "w", encoding="utf-8") as f:
-            for query, code in pairs:
-                f.write(json.dumps({"anchor": query, "positive": code}, ensure_ascii=False) + "\n")
-        measure("cltool ingest", cltool_command() + ["ingest", str(source), "-o", str(ingested)], env,
-                logs / "ingest.log")
+            f.writelines(json.dumps({"anchor": q, "positive": c}, ensure_ascii=False) + "\n" for q, c in pairs)
+        measure("cltool ingest", cltool_command() + ["ingest", str(source), "-o", str(ingested)],
+                logs / "ingest.log", env)
     measure(f"cltool embed --model {model}", cltool_command() + ["embed", str(ingested), "-o", str(embedded),
-                                                                  "--model", model], env, logs / "embed.log")
+                                                                  "--model", model], logs / "embed.log", env)
     return embedded
 
 
@@ -329,12 +297,12 @@ def run_st(data: Path, work: Path, env: dict[str, str], logs: Path) -> Run:
     cache = data.parent / f"st-cache-{data.name}"
     if not (cache / "primed.json").exists():
         measure("prime sentence-transformers' embedding cache (not timed)", worker_command("--st-prime", data, cache),
-                env, logs / "st-prime.log")
+                logs / "st-prime.log", env)
     result = work / "st"
     shutil.rmtree(result, ignore_errors=True)
     result.mkdir()
     run = measure("sentence-transformers mine_hard_negatives", worker_command("--st-worker", data, cache, result),
-                  env, logs / "st.log")
+                  logs / "st.log", env)
     run.result = json.loads((result / "result.json").read_text())
     return run
 
@@ -347,8 +315,8 @@ MINE_OPTIONS = ["-n", str(NUM_NEGATIVES), "--relative-margin", str(RELATIVE_MARG
 
 def run_mine(label: str, data: Path, out: Path, env: dict[str, str], logs: Path, *extra: str) -> Run:
     shutil.rmtree(out, ignore_errors=True)
-    run = measure(label, cltool_command() + ["mine", str(data), "-o", str(out), *MINE_OPTIONS, *extra], env,
-                  logs / f"{out.name}.log")
+    run = measure(label, cltool_command() + ["mine", str(data), "-o", str(out), *MINE_OPTIONS, *extra],
+                  logs / f"{out.name}.log", env)
     run.result = json.loads((out / MANIFEST).read_text())
     return run
 
@@ -356,8 +324,7 @@ def run_mine(label: str, data: Path, out: Path, env: dict[str, str], logs: Path,
 def warm_up(data: Path, work: Path, env: dict[str, str], logs: Path) -> None:
     """Numba compiles each kernel once per machine (cache=True): time a warm process, not the compiler."""
     tiny = work / "warmup.parquet"
-    first = sorted(data.glob("part-*.parquet"))[0]
-    pq.write_table(pq.read_table(first).slice(0, WARMUP_ROWS), tiny)
+    pq.write_table(pq.read_table(min(data.glob("part-*.parquet"))).slice(0, WARMUP_ROWS), tiny)
     run_mine("warm-up", tiny, work / "out-warmup", env, logs)
 
 
@@ -417,18 +384,20 @@ class Anchors:
         and the positives (and lowest positive score) of both count."""
         return len(self.group_texts[self.key_of[anchor]]) > 1
 
-    def exclusion(self, anchor: str, negative: str, earlier: list[str]) -> str | None:
-        """Why cltool may not choose `negative` for `anchor` when sentence-transformers did, if it may not."""
+    def exclusion(self, anchor: str, negative: str, others: list[str], near_duplicate: bool) -> str | None:
+        """Why cltool may not choose `negative` for `anchor` next to the `others` sentence-transformers
+        chose, if it may not. Of two copies of a text (the same but for spacing or case: one id, or
+        one loose key, for cltool) cltool keeps one, either."""
         positives = self.exact_positives[anchor]
         negative_key = self.key_of[negative]
         if negative_key in {self.key_of[p] for p in positives}:
             return "loose text of a positive"
         if negative_key == self.key_of[anchor]:
             return "loose text of the anchor"
-        if negative_key in {self.key_of[e] for e in earlier}:
+        if negative_key in {self.key_of[e] for e in others}:
             return "second copy of a text"
         vector = self.vector_of[negative]
-        if max(float(vector @ self.vector_of[p]) for p in positives) >= NEAR_DUPLICATE:
+        if near_duplicate and max(float(vector @ self.vector_of[p]) for p in positives) >= NEAR_DUPLICATE:
             return "near-duplicate of a positive"
         return None
 
@@ -467,7 +436,8 @@ def tied(anchor: str, st: Negatives, ours: Negatives, info: Anchors) -> bool:
 
 def cause(anchor: str, st: Negatives, ours: Negatives, near_off: Negatives | None, info: Anchors,
           rules: Counter) -> str:
-    """The first cause that explains why two negative sets of one anchor differ (see the docstring, d)."""
+    """The first cause that explains why two negative sets of one anchor differ (see the docstring, d).
+    near_off: cltool's negatives with --near-duplicate off, when `ours` had the rule on (else None)."""
     if info.merged(anchor):
         rules["anchor merged with a loosely equal anchor (anchors)"] += 1
         return "a_text_rules"
@@ -475,7 +445,7 @@ def cause(anchor: str, st: Negatives, ours: Negatives, near_off: Negatives | Non
         rules["near-duplicate of a positive"] += len(set(st[0]) - set(ours[0]))
         return "a_near_duplicate"
     st_only = [(n, s) for n, s in zip(*st) if n not in set(ours[0])]
-    reasons = [info.exclusion(anchor, n, st[0][:st[0].index(n)]) for n, _ in st_only]
+    reasons = [info.exclusion(anchor, n, [m for m in st[0] if m != n], near_off is not None) for n, _ in st_only]
     if st_only and all(reasons):
         rules.update(reasons)
         return "a_text_rules" if any(r != "near-duplicate of a positive" for r in reasons) else "a_near_duplicate"
@@ -523,7 +493,38 @@ def short_anchors(mined: Mined, anchors: int) -> tuple[int, int]:
 
 # -- the benchmark -------------------------------------------------------------------------------
 
-def benchmark(work: Path, n: int | None, stdlib_only: bool, model: str) -> list[str]:
+@dataclass
+class Results:
+    """Everything the summary prints."""
+
+    counts: dict[str, int]  # pairs extracted (stdlib, site-packages) and distinct
+    pairs_used: int
+    pairs: Pairs
+    info: Anchors
+    model: str
+    rate: float  # float32 matmul FLOP/s
+    load: tuple[float, float]  # load average before and after the measured runs
+    st: list[Run]  # one per repeat
+    ours: list[Run]
+    off: list[Run]
+    with_near: Agreement
+    without_near: Agreement
+    short: dict[str, tuple[int, int]]
+
+
+def measure_tools(data: Path, work: Path, env: dict[str, str], logs: Path, repeat: int) -> tuple[list[Run], ...]:
+    """Each tool `repeat` times, in turns, so that a slow spell of this shared machine does not
+    fall on one tool alone; the outputs are the same every time."""
+    st, ours, off = [], [], []
+    for _ in range(repeat):
+        st.append(run_st(data, work, env, logs))
+        ours.append(run_mine("cltool mine", data, work / "out-mine", env, logs))
+        off.append(run_mine("cltool mine --near-duplicate off", data, work / "out-mine-near-off", env, logs,
+                            "--near-duplicate", "off"))
+    return st, ours, off
+
+
+def benchmark(work: Path, n: int | None, stdlib_only: bool, model: str, repeat: int) -> Results:
     logs = work / "logs"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
@@ -533,29 +534,30 @@ def benchmark(work: Path, n: int | None, stdlib_only: bool, model: str) -> list[
     name = f"{'stdlib' if stdlib_only else 'all'}-{len(chosen)}"
     data = build_data(work, chosen, name, model, env, logs)
     pairs = Pairs.read(data)
-    rate = matmul_rate(pairs.dim)
+    rate_before = matmul_rate(pairs.dim)
 
     warm_up(data, work, env, logs)
-    st = run_st(data, work, env, logs)
-    ours = run_mine("cltool mine", data, work / "out-mine", env, logs)
-    off = run_mine("cltool mine --near-duplicate off", data, work / "out-mine-near-off", env, logs,
-                   "--near-duplicate", "off")
+    load_before = os.getloadavg()[0]
+    st, ours, off = measure_tools(data, work, env, logs, repeat)
+    load = (load_before, os.getloadavg()[0])
 
     info = Anchors.build(pairs)
     st_mined, ours_mined, off_mined = (st_negatives(work / "st"), cltool_negatives(work / "out-mine"),
                                       cltool_negatives(work / "out-mine-near-off"))
-    with_near = agreement(st_mined, ours_mined, off_mined, info)
-    without_near = agreement(st_mined, off_mined, None, info)
-    return summary(counts, len(chosen), pairs, info, model, rate, st, ours, off, with_near, without_near,
-                   {"sentence-transformers": short_anchors(st_mined, len(info.exact_positives)),
-                    "cltool": short_anchors(ours_mined, len(info.exact_positives)),
-                    "cltool --near-duplicate off": short_anchors(off_mined, len(info.exact_positives))})
+    anchors = len(info.exact_positives)
+    short = {"sentence-transformers": short_anchors(st_mined, anchors), "cltool": short_anchors(ours_mined, anchors),
+             "cltool --near-duplicate off": short_anchors(off_mined, anchors)}
+    return Results(counts, len(chosen), pairs, info, model, max(rate_before, matmul_rate(pairs.dim)), load, st, ours,
+                   off, agreement(st_mined, ours_mined, off_mined, info), agreement(st_mined, off_mined, None, info),
+                   short)
 
 
 def matmul_rate(dim: int) -> float:
+    """The machine's float32 matmul rate, best of 10 products: on this shared 2-core machine a
+    single short measurement can come out at half the rate (measured before and after the runs)."""
     from cltool.mine.search import matmul_rate as rate
 
-    return rate(dim)
+    return rate(dim, repeats=10)
 
 
 def stages(manifest: dict[str, Any]) -> str:
@@ -578,45 +580,52 @@ def agreement_lines(label: str, result: Agreement) -> list[str]:
     return lines
 
 
-def summary(counts: dict[str, int], n: int, pairs: Pairs, info: Anchors, model: str, rate: float, st: Run,
-            ours: Run, off: Run, with_near: Agreement, without_near: Agreement,
-            short: dict[str, tuple[int, int]]) -> list[str]:
+def fastest(runs: list[Run], seconds: Callable[[Run], float]) -> tuple[Run, str]:
+    """The fastest run, and every run's time (when there are several)."""
+    best = min(runs, key=seconds)
+    return best, (" (best of " + ", ".join(f"{seconds(r):.2f}" for r in runs) + ")") if len(runs) > 1 else ""
+
+
+def summary(r: Results) -> list[str]:
+    st, st_times = fastest(r.st, lambda run: run.result["mine_s"])
+    ours, ours_times = fastest(r.ours, lambda run: run.result["wall_time_s"])
+    off, off_times = fastest(r.off, lambda run: run.result["wall_time_s"])
     m, s = ours.result, st.result
-    anchors, candidates = m["summary"]["anchors"], m["summary"]["candidates"]["total"]
-    bound = anchors * candidates * pairs.dim * 2 / rate
-    max_positives = max(len(p) for p in info.exact_positives.values())
+    anchors, candidates, dim = m["summary"]["anchors"], m["summary"]["candidates"]["total"], r.pairs.dim
+    bound = anchors * candidates * dim * 2 / r.rate
+    max_positives = max(len(p) for p in r.info.exact_positives.values())
     st_depth = (s["range_max"] or 10 * NUM_NEGATIVES + max_positives) + max_positives
-    search = m["stages"]["search"]
-    wall = m["wall_time_s"]
-    short_line = "; ".join(f"{tool} {k:,} short, {z:,} with none" for tool, (k, z) in short.items())
+    search, wall, off_wall = m["stages"]["search"], m["wall_time_s"], off.result["wall_time_s"]
+    st_model_aside = max(run.result["peak_rss_mb"] - run.result["loaded_rss_mb"] for run in r.st)
+    st_peak, ours_peak, off_peak = (max(run.peak_rss_mb for run in runs) for runs in (r.st, r.ours, r.off))
+    short_line = "; ".join(f"{tool} {k:,} short, {z:,} with none" for tool, (k, z) in r.short.items())
+    spread = "all" if r.pairs_used == r.counts["distinct"] else "an even spread"
     return [
-        f"data              : {n:,} pairs (an even spread of {counts['distinct']:,} distinct: {counts['stdlib']:,} "
-        f"stdlib + {counts['site-packages']:,} site-packages extracted); --model {model} ({pairs.dim} dims); "
-        f"{len(info.exact_positives):,} anchors by exact text, {anchors:,} by cltool's loose text; "
-        f"{candidates:,} candidates; {os.cpu_count()} cores",
+        f"data              : {r.pairs_used:,} pairs ({spread} of the {r.counts['distinct']:,} distinct ones among "
+        f"{r.counts['stdlib']:,} stdlib + {r.counts['site-packages']:,} site-packages pairs extracted); --model "
+        f"{r.model} ({dim} dims); {len(r.info.exact_positives):,} anchors by exact text, {anchors:,} by cltool's "
+        f"loose text; {candidates:,} candidates; {os.cpu_count()} cores, load average {r.load[0]:.2f} before the "
+        f"runs, {r.load[1]:.2f} after; {len(r.st)} run(s) of each tool, in turns, the fastest reported",
         f"settings          : {NUM_NEGATIVES} negatives, relative margin {RELATIVE_MARGIN}, top, exact search, "
         f"range_min 0; depth searched: sentence-transformers {st_depth} (range_max {s['range_max']} + "
-        f"{max_positives} positives), cltool window {m['summary']['window']}",
-        f"sentence-transf.  : mine_hard_negatives {s['mine_s']:.2f} s (both embedding files loaded from its cache, "
-        f"nothing encoded); process {st.wall_s:.1f} s; peak RSS {st.peak_rss_mb:,.0f} MiB, "
-        f"{s['peak_rss_mb'] - s['loaded_rss_mb']:,.0f} MiB over the {s['loaded_rss_mb']:,.0f} MiB after loading "
-        f"the model and pairs",
-        f"cltool mine       : manifest wall_time_s {wall:.2f} s ({stages(m)}); process {ours.wall_s:.1f} s; "
-        f"peak RSS {ours.peak_rss_mb:,.0f} MiB",
-        f"  --near-dup. off : manifest wall_time_s {off.result['wall_time_s']:.2f} s ({stages(off.result)}); "
-        f"process {off.wall_s:.1f} s; peak RSS {off.peak_rss_mb:,.0f} MiB",
+        f"{max_positives} positives, the most of one anchor), cltool window {m['summary']['window']}",
+        f"sentence-transf.  : mine_hard_negatives {s['mine_s']:.2f} s{st_times} (both embedding files loaded from "
+        f"its cache, nothing encoded); process {st.wall_s:.1f} s ({st.cpu_s:.0f} s CPU); peak RSS {st_peak:,.0f} MiB, "
+        f"{st_model_aside:,.0f} MiB over the {s['loaded_rss_mb']:,.0f} MiB after loading the model and pairs",
+        f"cltool mine       : manifest wall_time_s {wall:.2f} s{ours_times} ({stages(m)}); process {ours.wall_s:.1f} s ({ours.cpu_s:.0f} s CPU);"
+        f" peak RSS {ours_peak:,.0f} MiB",
+        f"  --near-dup. off : manifest wall_time_s {off_wall:.2f} s{off_times} ({stages(off.result)}); "
+        f"process {off.wall_s:.1f} s ({off.cpu_s:.0f} s CPU); peak RSS {off_peak:,.0f} MiB",
         f"short anchors     : {short_line} (n-tuple output would drop sentence-transformers' short ones)",
-        *agreement_lines("agreement         ", with_near),
-        *agreement_lines("  --near-dup. off ", without_near),
-        f"lower bound       : {anchors:,} anchors x {candidates:,} candidates x {pairs.dim} x 2 / "
-        f"{rate / 1e9:.1f} GFLOP/s = {bound:.2f} s",
+        *agreement_lines("agreement         ", r.with_near),
+        *agreement_lines("  --near-dup. off ", r.without_near),
+        f"lower bound       : {anchors:,} anchors x {candidates:,} candidates x {dim} x 2 / "
+        f"{r.rate / 1e9:.1f} GFLOP/s = {bound:.2f} s",
         f"ratios            : cltool search {search / bound:.2f}x the bound, whole mining {wall / bound:.2f}x; "
-        f"sentence-transformers / cltool = {s['mine_s'] / wall:.2f}x (mining), "
-        f"{s['mine_s'] / off.result['wall_time_s']:.2f}x (vs --near-duplicate off), "
-        f"{st.wall_s / ours.wall_s:.2f}x (process walls)",
-        f"peak memory       : cltool {ours.peak_rss_mb:,.0f} MiB (--near-duplicate off {off.peak_rss_mb:,.0f} MiB); "
-        f"sentence-transformers {st.peak_rss_mb:,.0f} MiB in all, "
-        f"{s['peak_rss_mb'] - s['loaded_rss_mb']:,.0f} MiB model aside",
+        f"sentence-transformers / cltool = {s['mine_s'] / wall:.2f}x (mining), {s['mine_s'] / off_wall:.2f}x "
+        f"(vs --near-duplicate off), {st.wall_s / ours.wall_s:.2f}x (process walls)",
+        f"peak memory       : cltool {ours_peak:,.0f} MiB (--near-duplicate off {off_peak:,.0f} MiB); "
+        f"sentence-transformers {st_peak:,.0f} MiB in all, {st_model_aside:,.0f} MiB model aside",
     ]
 
 
@@ -628,6 +637,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"data, outputs and logs, kept between "
                         f"runs (default {DEFAULT_WORK})")
     parser.add_argument("--stdlib-only", action="store_true", help="pairs from the standard library alone")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each tool, in turns; the fastest is "
+                        "reported (default 2: this machine's speed varies from one minute to the next)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_PAIRS:,} stdlib pairs (about a minute)")
     parser.add_argument("--st-prime", nargs=2, type=Path, metavar=("DATA", "CACHE"), help=argparse.SUPPRESS)
     parser.add_argument("--st-worker", nargs=3, type=Path, metavar=("DATA", "CACHE", "RESULT"),
@@ -643,10 +654,12 @@ def main() -> None:
         args.stdlib_only, args.pairs = True, args.pairs or QUICK_PAIRS
     if args.pairs is not None and args.pairs < 2 * NUM_NEGATIVES:
         parser.error(f"--pairs must be at least {2 * NUM_NEGATIVES}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     started = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)
-    lines = benchmark(args.work.resolve(), args.pairs, args.stdlib_only, args.model)
+    lines = summary(benchmark(args.work.resolve(), args.pairs, args.stdlib_only, args.model, args.repeat))
     print(f"\n== cltool mine vs sentence-transformers mine_hard_negatives "
           f"({time.perf_counter() - started:.0f} s in all) ==")
     print("\n".join(lines))

@@ -70,7 +70,8 @@ def mine_command(
     index: Annotated[str, typer.Option("--index", help="auto (exact unless anchors x candidates is large), flat "
                                        "(exact), ivf, hnsw.")] = "auto",
     nprobe: Annotated[int | None, typer.Option("--nprobe", min=1, help="ivf: lists searched per anchor.")] = None,
-    nlist: Annotated[int | None, typer.Option("--nlist", min=1, help="ivf: lists (default 4 sqrt(candidates)).")] = None,
+    nlist: Annotated[int | None, typer.Option("--nlist", min=1, help="ivf: lists (default 4 sqrt(candidates)).")] = (
+        None),
     min_negatives: Annotated[int, typer.Option("--min-negatives", help="Rows whose anchor got fewer go to _rejected "
                                                "(default 0: every anchor is kept, short ones counted).")] = 0,
     save_candidates: Annotated[str | None, typer.Option("--save-candidates", metavar="DIR", help="Keep every "

@@ -88,28 +88,43 @@ def normalize_text(text: str) -> str:
 
 
 def text_id(text: str) -> str:
-    return hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=8).hexdigest()
+    return _blake64(normalize_text(text)).hex()
 
 
 _SURROUNDING = " \t\n.,;:!?'\"`()[]{}"
 
 
-def match_keys(texts: Iterable[str | None]) -> list[int]:
-    """A 64-bit key per text for deciding that two texts are the same passage (0 for None): looser
-    than `text_id`, it also ignores case and the punctuation around the text, so "Use sorted(xs)."
-    matches "use sorted(xs)". Repeated texts are hashed once."""
-    memo: dict[str, int] = {}
-    out: list[int] = []
+def _blake64(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+
+
+def ids_and_match_keys(texts: Iterable[str | None]) -> tuple[list[str | None], list[int]]:
+    """Per text, its `text_id` and its match key (None and 0 for None); each distinct text is
+    normalised once and hashed twice.
+
+    The match key decides that two texts are the same passage: looser than the id, it also ignores
+    case and the punctuation around the text, so "Use sorted(xs)." matches "use sorted(xs)"."""
+    memo: dict[str, tuple[str, int]] = {}
+    ids: list[str | None] = []
+    keys: list[int] = []
     for t in texts:
         if t is None:
-            out.append(0)
+            ids.append(None)
+            keys.append(0)
             continue
-        key = memo.get(t)
-        if key is None:
-            loose = normalize_text(t).casefold().strip(_SURROUNDING)
-            key = memo[t] = int.from_bytes(hashlib.blake2b(loose.encode("utf-8"), digest_size=8).digest(), "big")
-        out.append(key)
-    return out
+        known = memo.get(t)
+        if known is None:
+            normal = normalize_text(t)
+            loose = normal.casefold().strip(_SURROUNDING)
+            known = memo[t] = (_blake64(normal).hex(), int.from_bytes(_blake64(loose), "big"))
+        ids.append(known[0])
+        keys.append(known[1])
+    return ids, keys
+
+
+def match_keys(texts: Iterable[str | None]) -> list[int]:
+    """The match key of each text (see `ids_and_match_keys`)."""
+    return ids_and_match_keys(texts)[1]
 
 
 def text_ids(texts: Iterable[str | None]) -> list[str | None]:

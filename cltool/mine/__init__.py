@@ -45,9 +45,8 @@ from cltool.dataset.pairs import (
     embedding_column,
     embedding_info,
     embedding_matrix,
+    ids_and_match_keys,
     is_text_type,
-    match_keys,
-    text_ids,
 )
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.dataset.write import Output, StageTimer, spool, with_rejection
@@ -234,11 +233,13 @@ def _load_pairs(dataset: Dataset, candidates_capacity: int, reporter: Reporter) 
         a_vectors, p_vectors = _unit(a_vectors), _unit(p_vectors)
         row_score[row:row + size] = np.einsum("ij,ij->i", a_vectors, p_vectors)
         a_texts, p_texts = anchors.to_pylist(), positives.to_pylist()
-        a_keys, p_keys = match_keys(a_texts), match_keys(p_texts)
-        a_ids = (pc.cast(batch.column(ids[ANCHOR_ID]), pa.string()).to_pylist() if ids[ANCHOR_ID]
-                 else text_ids(a_texts))
-        p_ids = (pc.cast(batch.column(ids[POSITIVE_ID]), pa.string()).to_pylist() if ids[POSITIVE_ID]
-                 else text_ids(p_texts))
+        (a_ids, a_keys), (p_ids, p_keys) = ids_and_match_keys(a_texts), ids_and_match_keys(p_texts)
+        if ids[ANCHOR_ID]:  # the user's ids where given (a null one falls back to the derived id)
+            a_ids = [g if g is not None else d for g, d in
+                     zip(pc.cast(batch.column(ids[ANCHOR_ID]), pa.string()).to_pylist(), a_ids)]
+        if ids[POSITIVE_ID]:
+            p_ids = [g if g is not None else d for g, d in
+                     zip(pc.cast(batch.column(ids[POSITIVE_ID]), pa.string()).to_pylist(), p_ids)]
         for i in np.nonzero(~(blank | bad))[0].tolist():
             key = a_keys[i]
             a = anchor_index.get(key)
@@ -247,10 +248,9 @@ def _load_pairs(dataset: Dataset, candidates_capacity: int, reporter: Reporter) 
                 queries[a] = a_vectors[i]
                 anchor_keys.append(key)
                 anchor_texts.append(a_texts[i])
-                anchor_ids.append(a_ids[i] if a_ids[i] is not None else text_ids([a_texts[i]])[0])
-            pid = p_ids[i] if p_ids[i] is not None else text_ids([p_texts[i]])[0]
+                anchor_ids.append(a_ids[i])
             row_anchor[row + i] = a
-            row_positive[row + i] = candidates.add(pid, p_texts[i], p_keys[i], p_vectors[i])
+            row_positive[row + i] = candidates.add(p_ids[i], p_texts[i], p_keys[i], p_vectors[i])
             row_positive_key[row + i] = p_keys[i]
         row += size
     candidates.from_positives = len(candidates)
@@ -285,16 +285,18 @@ def _add_corpus(dataset: Dataset, candidates: _Candidates) -> None:
         blank = blank_mask(texts)
         values = _unit(values)
         text_list = texts.to_pylist()
-        keys = match_keys(text_list)
-        given = pc.cast(batch.column(id_column), pa.string()).to_pylist() if id_column else text_ids(text_list)
+        derived, keys = ids_and_match_keys(text_list)
+        given = derived
+        if id_column:
+            given = [g if g is not None else d for g, d in
+                     zip(pc.cast(batch.column(id_column), pa.string()).to_pylist(), derived)]
         for reason, mask in ((EMPTY_TEXT, blank), (INVALID_EMBEDDING, bad & ~blank)):
             if mask.any():
                 candidates.skipped[reason] = candidates.skipped.get(reason, 0) + int(mask.sum())
         before = len(candidates)
         usable = np.nonzero(~(blank | bad))[0].tolist()
         for i in usable:
-            candidates.add(given[i] if given[i] is not None else text_ids([text_list[i]])[0], text_list[i], keys[i],
-                           values[i])
+            candidates.add(given[i], text_list[i], keys[i], values[i])
         repeated = len(usable) - (len(candidates) - before)
         if repeated:
             candidates.skipped["duplicate_id"] = candidates.skipped.get("duplicate_id", 0) + repeated
@@ -571,10 +573,10 @@ def _load_saved_candidates(source: str, pairs: _Pairs, current: _Candidates, ran
     lists = rows.column(CANDIDATE_IDS).combine_chunks()
     lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
     mask = np.arange(k)[None, :] < lengths[:, None]
-    top_ids[mask] = pc.index_in(lists.flatten(), value_set=pa.array(candidates.ids, pa.string())).fill_null(-1).to_numpy(
-        zero_copy_only=False)
-    top_scores[mask] = rows.column(CANDIDATE_SCORES).combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    near[mask] = rows.column(CANDIDATE_NEAR).combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    positions = pc.index_in(lists.flatten(), value_set=pa.array(candidates.ids, pa.string())).fill_null(-1)
+    top_ids[mask] = positions.to_numpy(zero_copy_only=False)
+    for target, column in ((top_scores, CANDIDATE_SCORES), (near, CANDIDATE_NEAR)):
+        target[mask] = rows.column(column).combine_chunks().flatten().to_numpy(zero_copy_only=False)
     # the positives of this input, as indices into the saved candidates
     positive_ids = np.array([candidates.index.get(cid, -1) for cid in current.ids], dtype=np.int64)
     pairs.row_positive = np.where(pairs.row_positive >= 0, positive_ids[np.maximum(pairs.row_positive, 0)], -1)
