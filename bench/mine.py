@@ -41,11 +41,12 @@ What is measured:
      whole mining time as multiples of it; sentence-transformers' time / cltool's; both peak RSS.
 
 Every measured tool runs in its own subprocess, whose peak RSS comes from os.wait4; the benchmark
-itself only prepares data and compares the outputs. Run it (6-8 minutes the first time on two cores,
-2 of them extracting and embedding, which a re-run skips; --quick: 3,000 stdlib pairs, under a
-minute once the static model is built):
+itself only prepares data and compares the outputs. Run it (about 8 minutes the first time on two
+cores, 3 of them extracting, distilling the static model and embedding, which a re-run skips;
+--quick: 3,000 stdlib pairs, under a minute once the static model is built):
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/mine.py [--quick] [--pairs N] [--model static|default] [--work DIR]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/mine.py [--quick] [--pairs N] [--model static|default] [--repeat 2]
+                                                    [--stdlib-only] [--work DIR]
 
 The summary block at the end has one line per measurement, the ratios and peak memory last.
 Nothing is asserted.
@@ -88,7 +89,7 @@ QUICK_PAIRS, WARMUP_ROWS, EXAMPLES = 3_000, 300, 5
 CAUSES = ("a_near_duplicate", "a_text_rules", "b_ties", "c_st_short", "d_other")
 
 
-# -- processes ----------------------------------------------------------------------
+# -- processes ---------------------------------------------------------------------------------
 
 def child_env(cache_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CLTOOL_MODEL", "CLTOOL_DEVICE", "CLTOOL_THREADS")}
@@ -631,7 +632,7 @@ def summary(r: Results) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, help="an even spread of this many pairs (default: all, about 58,000)")
+    parser.add_argument("--pairs", type=int, help="an even spread of this many pairs (default: all, about 55,000)")
     parser.add_argument("--model", default="static", help="cltool embed --model: static (default, fast) or "
                         "default (all-MiniLM-L6-v2: use --pairs of a few thousand)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"data, outputs and logs, kept between "

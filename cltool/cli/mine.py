@@ -123,4 +123,6 @@ def _report(summary: dict[str, Any], asked: int, reporter: RichReporter) -> None
     reporter.info(f"  positive score {spread(summary['positive_score'])}; "
                   f"negative score {spread(summary['negative_score'])}")
     removed = ", ".join(f"{rule} {count:,}" for rule, count in summary["removed_by_rule"].items()) or "none"
-    reporter.info(f"  candidates removed in the window {summary['window'][0]}..{summary['window'][1]}: {removed}")
+    window = summary["window"]
+    deepest = int(window["range_max"]["max"]) if window["range_max"] else window["range_min"]
+    reporter.info(f"  candidates removed in ranks {window['range_min']}..{deepest}: {removed}")

@@ -83,7 +83,7 @@ def positive_similarity(candidate_ids, positive_offsets, positive_rows, vectors,
 @njit(cache=True, nogil=True, parallel=True)
 def select_negatives(candidate_ids, candidate_scores, near_positive, candidate_keys, positive_offsets,
                      positive_ids, positive_keys, anchor_keys, lowest_positive,
-                     range_min, range_max, max_score, absolute_margin, relative_margin, min_score,
+                     range_min, range_maxes, max_score, absolute_margin, relative_margin, min_score,
                      near_duplicate, num_negatives, sampling, simans_a, simans_b, seeds):
     """Choose up to num_negatives negatives per anchor.
 
@@ -92,6 +92,7 @@ def select_negatives(candidate_ids, candidate_scores, near_positive, candidate_k
       positive_keys[same slice]                                 their normalised-text keys
       anchor_keys[a]                                            its own normalised-text key
       lowest_positive[a]                                        the score of its lowest-scoring positive
+    The window is ranks range_min .. range_maxes[a] - 1 (an anchor with many positives may look deeper).
     A rule given as NaN is off. sampling: 0 top, 1 random, 2 SimANS (weight exp(-a (s - pos - b)^2)).
 
     Returns (chosen ranks (anchors, num_negatives) best first, -1 padded; eligible candidates per
@@ -101,8 +102,8 @@ def select_negatives(candidate_ids, candidate_scores, near_positive, candidate_k
     chosen = np.full((anchors, num_negatives), -1, dtype=np.int32)
     eligible_count = np.zeros(anchors, dtype=np.int32)
     removed = np.zeros((anchors, len(RULES)), dtype=np.int32)
-    hi = min(range_max, k)
     for a in prange(anchors):
+        hi = min(range_maxes[a], k)
         eligible = np.empty(max(hi - range_min, 0), dtype=np.int32)
         m = 0
         pos = lowest_positive[a]

@@ -57,7 +57,7 @@ NEGATIVE_RANKS = "negative_ranks"
 MINED_COLUMNS = (NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES, NEGATIVE_RANKS, POSITIVE_SCORE)
 INVALID_EMBEDDING, TOO_FEW_NEGATIVES = "invalid_embedding", "too_few_negatives"
 CANDIDATE_TEXTS = "_corpus"  # inside a --save-candidates directory: id and text of every candidate
-ANCHOR_KEY, MATCH_KEY = "anchor_key", "match_key"
+ANCHOR_KEY, MATCH_KEY, DEPTH = "anchor_key", "match_key", "depth"
 CANDIDATE_IDS, CANDIDATE_SCORES, CANDIDATE_NEAR = "candidate_ids", "candidate_scores", "candidate_positive_similarity"
 SAMPLING = ("top", "random", "simans")
 _LOAD_ROWS = 16_384  # rows decoded at once while loading: their vectors are copied, so keep the copies small
@@ -105,11 +105,12 @@ class Settings:
         if self.simans_a < 0:
             raise UsageError(f"--simans-a must be 0 or more, not {self.simans_a}")
 
-    def window(self, most_positives: int) -> tuple[int, int]:
+    def windows(self, positives: np.ndarray) -> np.ndarray:
+        """Each anchor's range_max: the one given, or sentence-transformers' depth when a rule is set,
+        per anchor (its positives take room among the ranks, so an anchor with many looks deeper)."""
         if self.range_max is not None:
-            return self.range_min, self.range_max
-        # sentence-transformers' depth when a rule is set: positives take room in raw ranks
-        return self.range_min, self.range_min + 10 * self.num_negatives + 2 * most_positives
+            return np.full(len(positives), self.range_max, dtype=np.int64)
+        return self.range_min + 10 * self.num_negatives + 2 * np.maximum(positives, 1).astype(np.int64)
 
 
 @dataclass
@@ -231,7 +232,6 @@ def _load_pairs(dataset: Dataset, candidates_capacity: int, reporter: Reporter) 
         row_reason[row:row + size][blank] = EMPTY_TEXT
         row_reason[row:row + size][bad] = INVALID_EMBEDDING
         a_vectors, p_vectors = _unit(a_vectors), _unit(p_vectors)
-        row_score[row:row + size] = np.einsum("ij,ij->i", a_vectors, p_vectors)
         a_texts, p_texts = anchors.to_pylist(), positives.to_pylist()
         (a_ids, a_keys), (p_ids, p_keys) = ids_and_match_keys(a_texts), ids_and_match_keys(p_texts)
         if ids[ANCHOR_ID]:  # the user's ids where given (a null one falls back to the derived id)
@@ -240,7 +240,8 @@ def _load_pairs(dataset: Dataset, candidates_capacity: int, reporter: Reporter) 
         if ids[POSITIVE_ID]:
             p_ids = [g if g is not None else d for g, d in
                      zip(pc.cast(batch.column(ids[POSITIVE_ID]), pa.string()).to_pylist(), p_ids)]
-        for i in np.nonzero(~(blank | bad))[0].tolist():
+        usable = np.nonzero(~(blank | bad))[0]
+        for i in usable.tolist():
             key = a_keys[i]
             a = anchor_index.get(key)
             if a is None:
@@ -252,6 +253,10 @@ def _load_pairs(dataset: Dataset, candidates_capacity: int, reporter: Reporter) 
             row_anchor[row + i] = a
             row_positive[row + i] = candidates.add(p_ids[i], p_texts[i], p_keys[i], p_vectors[i])
             row_positive_key[row + i] = p_keys[i]
+        # scored with the anchor's searched vector: rows merged into one anchor (same text but for
+        # case or punctuation) must measure their positives and its candidates alike
+        searched = queries[row_anchor[row + usable]]
+        row_score[row + usable] = np.einsum("ij,ij->i", searched, p_vectors[usable])
         row += size
     candidates.from_positives = len(candidates)
     pairs = _Pairs(dataset, row_anchor, row_positive, row_positive_key, row_score, row_reason,
@@ -359,9 +364,7 @@ def mine(
 
 def _mine(input, output, settings: Settings, corpus, save_candidates, from_candidates, rejected_output, argv,
           reporter: Reporter, stdout, started) -> dict[str, Any]:
-    from cltool.kernels.mine import RULES, positive_similarity, select_negatives
-    from cltool.kernels.mine import SAMPLING as KERNEL_SAMPLING
-    from cltool.mine.search import plan_search, search
+    from cltool.kernels.mine import RULES, positive_similarity
 
     dataset = open_dataset(input)
     corpora = [open_dataset(c) for c in corpus]
@@ -378,70 +381,50 @@ def _mine(input, output, settings: Settings, corpus, save_candidates, from_candi
     if dataset.num_rows == 0:
         raise InputError(f"{dataset.source} is empty: it has no rows", hint="check that the right input was given")
     offsets, positive_ids, positive_keys, lowest = _positives_by_anchor(pairs)
-    most_positives = int(np.diff(offsets).max()) if len(offsets) > 1 else 1
-    range_min, range_max = settings.window(most_positives)
-    if range_max - range_min < settings.num_negatives:
-        raise UsageError(f"the window {range_min} .. {range_max} holds fewer than {settings.num_negatives} candidates")
+    range_min, range_maxes = settings.range_min, settings.windows(np.diff(offsets))
     anchors = len(pairs.anchor_keys)
-    summary: dict[str, Any] = {"anchors": anchors, "window": [range_min, range_max]}
+    summary: dict[str, Any] = {"anchors": anchors}
 
-    saved = None
     if from_candidates:
         with stages("load candidates"):
-            saved = _load_saved_candidates(from_candidates, pairs, candidates, range_max)
-        candidates, top_ids, top_scores, near = saved
+            candidates, parts = _load_saved_candidates(from_candidates, pairs, candidates, range_maxes)
         offsets, positive_ids, positive_keys, lowest = _positives_by_anchor(pairs)  # re-indexed positives
         summary["from_candidates"] = from_candidates
-    elif anchors:
-        k = min(range_max, len(candidates))
-        plan = plan_search(settings.index, anchors, len(candidates), k, settings.nprobe, settings.nlist)
-        reporter.info(f"mine: {anchors:,} anchors x {len(candidates):,} candidates, top {k} by "
-                      + (plan.index if plan.index != "flat" else "exact search"))
-        with stages("search"), reporter.task("mine search", total=anchors, unit="anchors") as task:
-            top_scores, top_ids = search(pairs.queries, candidates.vectors[:len(candidates)], range_max, plan, task,
-                                         settings.seed)
-        summary["search"] = {**plan.describe(), "k": k}
-        with stages("near-duplicates"):
-            if settings.near_duplicate is not None or save_candidates:
-                # positives' own vectors are candidates' rows: positive_ids index them directly
-                near = positive_similarity(top_ids, offsets, positive_ids, candidates.vectors, 0, top_ids.shape[1])
-            else:
-                near = np.full(top_ids.shape, np.nan, dtype=np.float32)
-        pairs.queries = candidates.vectors = None  # the vectors are done with: let the memory go
     else:
-        top_ids = np.full((0, range_max), -1, dtype=np.int32)
-        top_scores, near = np.full((0, range_max), -np.inf, dtype=np.float32), np.full((0, range_max), np.nan)
+        with stages("search"):
+            parts, summary["search"] = _search(pairs, candidates, range_maxes, settings, reporter)
+        with stages("near-duplicates"):
+            for part in parts:
+                if settings.near_duplicate is not None or save_candidates:
+                    # positives are candidates: positive_ids index their vectors directly
+                    sub_offsets, sub_ids, _ = _positives_of(part.anchors, offsets, positive_ids, positive_keys)
+                    part.near = positive_similarity(part.ids, sub_offsets, sub_ids, candidates.vectors, 0,
+                                                    part.ids.shape[1])
+        pairs.queries = candidates.vectors = None  # the vectors are done with: let the memory go
+    summary["window"] = {"range_min": range_min, "range_max": distribution(range_maxes.astype(np.float64))}
     summary["candidates"] = {"total": len(candidates), "positives": candidates.from_positives,
                              "corpus": len(candidates) - candidates.from_positives, **(
                                  {"corpus_skipped": candidates.skipped} if candidates.skipped else {})}
 
     with stages("select"):
-        seeds = pairs.anchor_keys ^ np.uint64((settings.seed * 0x9E3779B97F4A7C15) % (1 << 64))
-        chosen, eligible, removed = select_negatives(
-            top_ids, top_scores, np.ascontiguousarray(near, dtype=np.float32),
-            np.asarray(candidates.keys, dtype=np.uint64), offsets, positive_ids, positive_keys, pairs.anchor_keys,
-            lowest, range_min, range_max, _off(settings.max_score), _off(settings.absolute_margin),
-            _off(settings.relative_margin), _off(settings.min_score), _off(settings.near_duplicate),
-            settings.num_negatives, KERNEL_SAMPLING.index(settings.sampling), settings.simans_a, settings.simans_b,
-            seeds)
-    found = (chosen >= 0).sum(axis=1)
-    rows_chosen = np.take_along_axis(top_scores, np.maximum(chosen, 0), axis=1)[chosen >= 0]
+        chosen = _select(parts, candidates, pairs, offsets, positive_ids, positive_keys, lowest, range_maxes,
+                         settings)
+    found = (chosen.ids >= 0).sum(axis=1)
     summary.update({
-        "removed_by_rule": {rule: int(count) for rule, count in zip(RULES, removed.sum(axis=0)) if count},
-        "eligible_per_anchor": distribution(eligible.astype(np.float64)),
+        "removed_by_rule": {rule: int(count) for rule, count in zip(RULES, chosen.removed.sum(axis=0)) if count},
+        "eligible_per_anchor": distribution(chosen.eligible.astype(np.float64)),
         "anchors_full": int((found == settings.num_negatives).sum()),
         "anchors_short": int(((found > 0) & (found < settings.num_negatives)).sum()),
         "anchors_without_negatives": int((found == 0).sum()),
         "positive_score": distribution(pairs.row_score[pairs.row_anchor >= 0]),
-        "negative_score": distribution(rows_chosen),
+        "negative_score": distribution(chosen.scores[chosen.ids >= 0]),
     })
 
-    params = {**vars(settings), "range_min": range_min, "range_max": range_max, "corpus": list(corpus),
-              "from_candidates": from_candidates, "save_candidates": save_candidates,
-              "embedding": embedding_info(pairs.fields[0])}
-    if save_candidates and saved is None:
+    params = {**vars(settings), "corpus": list(corpus), "from_candidates": from_candidates,
+              "save_candidates": save_candidates, "embedding": embedding_info(pairs.fields[0])}
+    if save_candidates:
         with stages("save candidates"):
-            _save_candidates(save_candidates, pairs, candidates, top_ids, top_scores, near, params, dataset, corpora)
+            _save_candidates(save_candidates, pairs, candidates, parts, params, dataset, corpora)
     replaced = [c for c in MINED_COLUMNS if c in dataset.schema.names]
     if replaced:
         reporter.warn(f"the input's {', '.join(replaced)} are replaced by the mined ones")
@@ -450,14 +433,102 @@ def _mine(input, output, settings: Settings, corpus, save_candidates, from_candi
                 rejected_target=rejected_output, stdout=stdout, started=started) as out:
         out.stages.update(stages.times)
         with out.stage("write"), reporter.task("mine write", total=dataset.num_rows) as task:
-            _write(out, dataset, pairs, candidates, top_ids, top_scores, chosen, found, eligible, settings, replaced,
-                   task)
+            _write(out, dataset, pairs, candidates, chosen, found, settings, replaced, task)
         out.summary.update(summary)
     return out.manifest
 
 
-def _write(out: Output, dataset: Dataset, pairs: _Pairs, candidates: _Candidates, top_ids, top_scores, chosen,
-           found, eligible, settings: Settings, replaced: list[str], task) -> None:
+@dataclass
+class _Ranked:
+    """The ranked candidates of some anchors: row i of ids / scores / near is anchor anchors[i]."""
+
+    anchors: np.ndarray  # anchor indices
+    ids: np.ndarray  # (rows, depth) candidate indices, best first, -1 for none
+    scores: np.ndarray  # (rows, depth) float32
+    depth: int  # how deep the search went (a list is shorter only when the candidates ran out)
+    near: np.ndarray | None = None  # (rows, depth) highest cosine with one of the anchor's positives
+
+
+@dataclass
+class _Chosen:
+    """Per anchor: the negatives chosen (candidate index, score, rank; -1 padded), how many candidates
+    passed every rule, and how many each rule removed."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+    ranks: np.ndarray
+    eligible: np.ndarray
+    removed: np.ndarray
+
+
+def _search(pairs: _Pairs, candidates: _Candidates, range_maxes: np.ndarray, settings: Settings,
+            reporter: Reporter) -> tuple[list[_Ranked], dict[str, Any]]:
+    """Every anchor to the depth that 99% of anchors need; the few that need more (many positives)
+    again, exactly and deeper, rather than making every anchor pay for the deepest one."""
+    from cltool.mine.search import exact_search, plan_search, search
+
+    anchors, total = len(pairs.anchor_keys), len(candidates)
+    if not anchors:
+        return [], {}
+    vectors = candidates.vectors[:total]
+    depth = int(np.quantile(range_maxes, 0.99, method="higher"))
+    plan = plan_search(settings.index, anchors, total, min(depth, total), settings.nprobe, settings.nlist)
+    reporter.info(f"mine: {anchors:,} anchors x {total:,} candidates, top {min(depth, total)} by "
+                  + ("exact search" if plan.index == "flat" else plan.index))
+    with reporter.task("mine search", total=anchors, unit="anchors") as task:
+        scores, ids = search(pairs.queries, vectors, depth, plan, task, settings.seed)
+    parts = [_Ranked(np.arange(anchors), ids, scores, depth)]
+    deep = np.nonzero(range_maxes > depth)[0]
+    info = {**plan.describe(), "depth": depth}
+    if len(deep):
+        deeper = int(range_maxes[deep].max())
+        scores, ids = exact_search(pairs.queries[deep], vectors, deeper)
+        parts.append(_Ranked(deep, ids, scores, deeper))
+        info["deeper"] = {"anchors": len(deep), "depth": deeper, "index": "flat"}
+    return parts, info
+
+
+def _positives_of(rows: np.ndarray, offsets: np.ndarray, positive_ids: np.ndarray, positive_keys: np.ndarray):
+    """The positives of the anchors `rows`, as offsets into their own (ids, keys) arrays."""
+    counts = offsets[rows + 1] - offsets[rows]
+    sub_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=sub_offsets[1:])
+    flat = np.repeat(offsets[rows] - sub_offsets[:-1], counts) + np.arange(sub_offsets[-1])
+    return sub_offsets, positive_ids[flat], positive_keys[flat]
+
+
+def _select(parts: list[_Ranked], candidates: _Candidates, pairs: _Pairs, offsets, positive_ids, positive_keys,
+            lowest, range_maxes, settings: Settings) -> _Chosen:
+    """The kernel over each part; a later part (the deeper search) overrides an earlier one."""
+    from cltool.kernels.mine import RULES, SAMPLING as KERNEL_SAMPLING, select_negatives  # noqa: I001
+
+    anchors, n = len(pairs.anchor_keys), settings.num_negatives
+    chosen = _Chosen(np.full((anchors, n), -1, dtype=np.int32), np.full((anchors, n), np.nan, dtype=np.float32),
+                     np.full((anchors, n), -1, dtype=np.int32), np.zeros(anchors, dtype=np.int32),
+                     np.zeros((anchors, len(RULES)), dtype=np.int32))
+    keys = np.asarray(candidates.keys, dtype=np.uint64)
+    seeds = pairs.anchor_keys ^ np.uint64((settings.seed * 0x9E3779B97F4A7C15) % (1 << 64))
+    for part in parts:
+        a = part.anchors
+        sub_offsets, sub_ids, sub_keys = _positives_of(a, offsets, positive_ids, positive_keys)
+        near = part.near if part.near is not None else np.full(part.ids.shape, np.nan, dtype=np.float32)
+        ranks, eligible, removed = select_negatives(
+            part.ids, part.scores, near, keys, sub_offsets, sub_ids, sub_keys, pairs.anchor_keys[a], lowest[a],
+            settings.range_min, range_maxes[a], _off(settings.max_score), _off(settings.absolute_margin),
+            _off(settings.relative_margin), _off(settings.min_score), _off(settings.near_duplicate), n,
+            KERNEL_SAMPLING.index(settings.sampling), settings.simans_a, settings.simans_b, seeds[a])
+        taken = ranks >= 0
+        safe = np.maximum(ranks, 0)
+        chosen.ids[a] = np.where(taken, np.take_along_axis(part.ids, safe, axis=1), -1)
+        chosen.scores[a] = np.where(taken, np.take_along_axis(part.scores, safe, axis=1), np.nan)
+        chosen.ranks[a] = ranks
+        chosen.eligible[a] = eligible
+        chosen.removed[a] = removed
+    return chosen
+
+
+def _write(out: Output, dataset: Dataset, pairs: _Pairs, candidates: _Candidates, chosen: _Chosen, found,
+           settings: Settings, replaced: list[str], task) -> None:
     ids = pa.array(candidates.ids, pa.string())
     texts = pa.array(candidates.texts, pa.large_string())
     row = 0
@@ -470,27 +541,24 @@ def _write(out: Output, dataset: Dataset, pairs: _Pairs, candidates: _Candidates
         keep = (anchor >= 0) & ~short
         kept = index[keep]
         a = pairs.row_anchor[kept]
-        ranks = chosen[a]
-        mask = ranks >= 0
-        counts = mask.sum(axis=1)
-        list_offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
-        flat_ranks = ranks[mask]
-        flat_rows = np.repeat(a, counts)
-        flat_candidates = pa.array(top_ids[flat_rows, flat_ranks])
+        mask = chosen.ids[a] >= 0
+        list_offsets = pa.array(np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).astype(np.int32))
+        negatives = pa.array(chosen.ids[a][mask])
+
+        def lists(values: pa.Array) -> pa.Array:
+            return pa.ListArray.from_arrays(list_offsets, values)
+
         mined = table.filter(pa.array(keep))
-        mined = mined.append_column(NEGATIVES, pa.ListArray.from_arrays(
-            list_offsets, texts.take(flat_candidates).cast(pa.string())))
-        mined = mined.append_column(NEGATIVE_IDS, pa.ListArray.from_arrays(list_offsets, ids.take(flat_candidates)))
-        mined = mined.append_column(NEGATIVE_SCORES, pa.ListArray.from_arrays(
-            list_offsets, pa.array(top_scores[flat_rows, flat_ranks], pa.float32())))
-        mined = mined.append_column(NEGATIVE_RANKS, pa.ListArray.from_arrays(
-            list_offsets, pa.array(flat_ranks.astype(np.int32), pa.int32())))
+        mined = mined.append_column(NEGATIVES, lists(texts.take(negatives).cast(pa.string())))
+        mined = mined.append_column(NEGATIVE_IDS, lists(ids.take(negatives)))
+        mined = mined.append_column(NEGATIVE_SCORES, lists(pa.array(chosen.scores[a][mask], pa.float32())))
+        mined = mined.append_column(NEGATIVE_RANKS, lists(pa.array(chosen.ranks[a][mask], pa.int32())))
         mined = mined.append_column(POSITIVE_SCORE, pa.array(pairs.row_score[kept], pa.float32()))
         out.write(mined)
         gone = index[~keep]
         if len(gone):
             reasons = [pairs.row_reason[i] or TOO_FEW_NEGATIVES for i in gone.tolist()]
-            details = [_detail(pairs, i, found, eligible, settings) for i in gone.tolist()]
+            details = [_detail(pairs, i, found, chosen.eligible, settings) for i in gone.tolist()]
             out.reject(with_rejection(table.filter(pa.array(~keep)), reason=reasons, detail=details))
         row += table.num_rows
         task.advance(table.num_rows)
@@ -507,33 +575,42 @@ def _detail(pairs: _Pairs, row: int, found, eligible, settings: Settings) -> str
             f"({int(eligible[a])} candidates passed every rule)")
 
 
-def _save_candidates(target: str, pairs: _Pairs, candidates: _Candidates, top_ids, top_scores, near, params,
+def _save_candidates(target: str, pairs: _Pairs, candidates: _Candidates, parts: list[_Ranked], params,
                      dataset: Dataset, corpora: Sequence[Dataset]) -> None:
-    """One row per anchor with its ranked candidates (ids, scores, cosine to its nearest positive),
-    and OUT/_corpus with every candidate's id and text: enough to choose again without searching."""
-    k = top_ids.shape[1]
+    """One row per anchor with its ranked candidates (ids, scores, cosine to its nearest positive)
+    and the depth searched, and OUT/_corpus with every candidate's id and text: enough to choose
+    again without searching."""
     ids = pa.array(candidates.ids, pa.string())
-    with Output(target, command="mine --save-candidates", params={**params, "k": k},
-                inputs=[dataset, *corpora]) as out:
-        for start in range(0, len(top_ids), _LOAD_ROWS):
-            part = slice(start, start + _LOAD_ROWS)
-            valid = top_ids[part] >= 0
-            offsets = pa.array(np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int32))
-            out.write(pa.table({
-                ANCHOR: pa.array(pairs.anchor_texts[part], pa.string()),
-                ANCHOR_ID: pa.array(pairs.anchor_ids[part], pa.string()),
-                ANCHOR_KEY: pa.array(pairs.anchor_keys[part], pa.uint64()),
-                CANDIDATE_IDS: pa.ListArray.from_arrays(offsets, ids.take(pa.array(top_ids[part][valid]))),
-                CANDIDATE_SCORES: pa.ListArray.from_arrays(offsets, pa.array(top_scores[part][valid], pa.float32())),
-                CANDIDATE_NEAR: pa.ListArray.from_arrays(offsets, pa.array(near[part][valid], pa.float32())),
-            }))
+    latest = np.full(len(pairs.anchor_keys), -1)
+    for number, part in enumerate(parts):
+        latest[part.anchors] = number  # a deeper search replaces the first
+    with Output(target, command="mine --save-candidates", params=params, inputs=[dataset, *corpora]) as out:
+        for number, part in enumerate(parts):
+            for start in range(0, len(part.anchors), _LOAD_ROWS):
+                rows = np.arange(start, min(start + _LOAD_ROWS, len(part.anchors)))
+                rows = rows[latest[part.anchors[rows]] == number]
+                a = part.anchors[rows]
+                valid = part.ids[rows] >= 0
+                offsets = pa.array(np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int32))
+                out.write(pa.table({
+                    ANCHOR: pa.array([pairs.anchor_texts[i] for i in a], pa.string()),
+                    ANCHOR_ID: pa.array([pairs.anchor_ids[i] for i in a], pa.string()),
+                    ANCHOR_KEY: pa.array(pairs.anchor_keys[a], pa.uint64()),
+                    DEPTH: pa.array(np.full(len(a), part.depth), pa.int32()),
+                    CANDIDATE_IDS: pa.ListArray.from_arrays(offsets, ids.take(pa.array(part.ids[rows][valid]))),
+                    CANDIDATE_SCORES: pa.ListArray.from_arrays(offsets, pa.array(part.scores[rows][valid],
+                                                                                 pa.float32())),
+                    CANDIDATE_NEAR: pa.ListArray.from_arrays(offsets, pa.array(part.near[rows][valid],
+                                                                               pa.float32())),
+                }))
         out.side_dataset(CANDIDATE_TEXTS).write(pa.table({
             CORPUS_ID: ids, CORPUS_TEXT: pa.array(candidates.texts, pa.large_string()),
             MATCH_KEY: pa.array(np.asarray(candidates.keys, dtype=np.uint64), pa.uint64())}))
-        out.summary.update({"anchors": len(pairs.anchor_keys), "candidates": len(candidates), "k": k})
+        out.summary.update({"anchors": len(pairs.anchor_keys), "candidates": len(candidates)})
 
 
-def _load_saved_candidates(source: str, pairs: _Pairs, current: _Candidates, range_max: int):
+def _load_saved_candidates(source: str, pairs: _Pairs, current: _Candidates,
+                           range_maxes: np.ndarray) -> tuple[_Candidates, list[_Ranked]]:
     """The saved search, lined up with this input's anchors; the input's positives re-indexed into
     the saved candidates (a positive that is not among them cannot come back, and is matched by text)."""
     saved = open_dataset(source)
@@ -541,10 +618,6 @@ def _load_saved_candidates(source: str, pairs: _Pairs, current: _Candidates, ran
     if manifest.get("command") != "mine --save-candidates":
         raise InputError(f"{source} was not written by cltool mine --save-candidates",
                          hint="give the directory that --save-candidates wrote")
-    k = int(manifest.get("params", {}).get("k", 0))
-    if range_max > k:
-        raise UsageError(f"--range-max {range_max} reaches past the {k} candidates saved per anchor in {source}",
-                         hint=f"use --range-max {k} or less, or search again with a larger --range-max")
     info = manifest.get("params", {}).get("embedding")
     mine_info = embedding_info(pairs.fields[0])
     if info and mine_info and info.get("model_fingerprint") != mine_info.get("model_fingerprint"):
@@ -564,20 +637,30 @@ def _load_saved_candidates(source: str, pairs: _Pairs, current: _Candidates, ran
         raise InputError(f"{len(missing):,} anchors of this input have no saved candidates in {source}, e.g. "
                          f"{missing[0][:80]!r}", hint="--from-candidates needs the input the candidates were mined "
                                                       "for; search again for a different input")
-    take = pa.array([where[key] for key in pairs.anchor_keys.tolist()], pa.int64())
-    rows = rows.take(take)
-    anchors = len(pairs.anchor_keys)
-    top_ids = np.full((anchors, k), -1, dtype=np.int32)
-    top_scores = np.full((anchors, k), -np.inf, dtype=np.float32)
-    near = np.full((anchors, k), np.nan, dtype=np.float32)
-    lists = rows.column(CANDIDATE_IDS).combine_chunks()
-    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
-    mask = np.arange(k)[None, :] < lengths[:, None]
-    positions = pc.index_in(lists.flatten(), value_set=pa.array(candidates.ids, pa.string())).fill_null(-1)
-    top_ids[mask] = positions.to_numpy(zero_copy_only=False)
-    for target, column in ((top_scores, CANDIDATE_SCORES), (near, CANDIDATE_NEAR)):
-        target[mask] = rows.column(column).combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    rows = rows.take(pa.array([where[key] for key in pairs.anchor_keys.tolist()], pa.int64()))
+    depth = rows.column(DEPTH).to_numpy()
+    too_deep = (range_maxes > depth) & (depth < len(candidates))
+    if too_deep.any():
+        worst = int(np.argmax(np.where(too_deep, range_maxes - depth, -1)))
+        raise UsageError(f"the window reaches rank {int(range_maxes[worst])} but only {int(depth[worst])} candidates "
+                         f"were saved for anchor {pairs.anchor_texts[worst][:60]!r} in {source}",
+                         hint="use a smaller --range-max, or search again with a larger one")
+    value_set = pa.array(candidates.ids, pa.string())
+    parts = []
+    for level in np.unique(depth):  # one part per depth searched: no anchor padded to the deepest
+        a = np.nonzero(depth == level)[0]
+        part_rows = rows.take(pa.array(a))
+        lists = part_rows.column(CANDIDATE_IDS).combine_chunks()
+        width = int(level)
+        mask = np.arange(width)[None, :] < pc.list_value_length(lists).to_numpy(zero_copy_only=False)[:, None]
+        part = _Ranked(a, np.full((len(a), width), -1, dtype=np.int32),
+                       np.full((len(a), width), -np.inf, dtype=np.float32), width,
+                       np.full((len(a), width), np.nan, dtype=np.float32))
+        part.ids[mask] = pc.index_in(lists.flatten(), value_set=value_set).fill_null(-1).to_numpy(zero_copy_only=False)
+        for target, column in ((part.scores, CANDIDATE_SCORES), (part.near, CANDIDATE_NEAR)):
+            target[mask] = part_rows.column(column).combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        parts.append(part)
     # the positives of this input, as indices into the saved candidates
     positive_ids = np.array([candidates.index.get(cid, -1) for cid in current.ids], dtype=np.int64)
     pairs.row_positive = np.where(pairs.row_positive >= 0, positive_ids[np.maximum(pairs.row_positive, 0)], -1)
-    return candidates, top_ids, top_scores, near
+    return candidates, parts

@@ -34,7 +34,7 @@ def reference(case, range_min, range_max, max_score, absolute_margin, relative_m
         positive_keys = set(pos_keys[offsets[a]:offsets[a + 1]].tolist())
         pos = lowest[a]
         eligible = []
-        for r in range(range_min, min(range_max, ids.shape[1])):
+        for r in range(range_min, min(int(np.broadcast_to(range_max, len(ids))[a]), ids.shape[1])):
             c, s = ids[a, r], scores[a, r]
             if c < 0:
                 break
@@ -84,7 +84,8 @@ def run(case, range_min=0, range_max=10**6, max_score=NAN, absolute_margin=NAN, 
         near_duplicate=NAN, n=3, sampling=0, simans_a=1.0, simans_b=0.0):
     args = (range_min, range_max, max_score, absolute_margin, relative_margin, min_score, near_duplicate, n,
             sampling, simans_a, simans_b)
-    got = select_negatives(*case[:9], *args, case[9])
+    per_anchor = np.broadcast_to(np.asarray(range_max, dtype=np.int64), (len(case[0]),)).copy()
+    got = select_negatives(*case[:9], range_min, per_anchor, *args[2:], case[9])
     return got, reference(case, *args)
 
 
@@ -98,9 +99,11 @@ rule_values = st.one_of(st.just(NAN), st.floats(-1, 1))
        near_duplicate=st.one_of(st.just(NAN), st.floats(0.5, 1)), n=st.integers(1, 6), sampling=st.integers(0, 2))
 def test_select_negatives_equals_the_reference(seed, range_min, width, max_score, absolute_margin, relative_margin,
                                                min_score, near_duplicate, n, sampling):
-    case = random_case(np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    case = random_case(rng)
+    depth = range_min + width + rng.integers(0, 6, size=len(case[0]))  # anchors with more positives look deeper
     (chosen, counts, removed), (want_chosen, want_counts, want_removed) = run(
-        case, range_min, range_min + width, max_score, absolute_margin, relative_margin, min_score, near_duplicate,
+        case, range_min, depth, max_score, absolute_margin, relative_margin, min_score, near_duplicate,
         n, sampling, simans_a=20.0, simans_b=0.1)
     np.testing.assert_array_equal(counts, want_counts)
     np.testing.assert_array_equal(removed, want_removed)

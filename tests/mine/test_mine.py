@@ -59,7 +59,7 @@ def random_pairs(seed, anchors=40, repeats=10, corpus=60, dim=16):
     return pairs, docs
 
 
-def brute_force(pairs, docs, settings: Settings, window):
+def brute_force(pairs, docs, settings: Settings):
     """Every anchor against every candidate (a full score matrix), the rules applied in plain Python."""
     ids = [text_id(p) for p in pairs["positive"]]
     cand_ids, cand_texts, cand_vectors = [], [], []
@@ -77,7 +77,8 @@ def brute_force(pairs, docs, settings: Settings, window):
         scores = cand_vectors @ q
         order = sorted(range(len(cand_ids)), key=lambda c: (-scores[c], c))
         chosen = []
-        for rank in range(*window):
+        depth = settings.range_max or settings.range_min + 10 * settings.num_negatives + 2 * len(rows)
+        for rank in range(settings.range_min, depth):
             if rank >= len(order):
                 break
             c = order[rank]
@@ -105,7 +106,7 @@ def test_exact_mining_equals_brute_force(tmp_path, seed, rules):
     manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), settings,
                     corpus=[write(tmp_path / "docs", docs)])
     out = read_dataset(tmp_path / "out").to_pylist()
-    expected = brute_force(pairs, docs, settings, (manifest["params"]["range_min"], manifest["params"]["range_max"]))
+    expected = brute_force(pairs, docs, settings)
     assert len(out) == len(pairs["anchor"])
     for row in out:
         assert row["negative_ids"] == expected[row["anchor"]]
@@ -213,7 +214,7 @@ def test_from_candidates_equals_searching_again(tmp_path):
         searched = read_dataset(tmp_path / f"{name}-searched").to_pylist()
         assert [r["negative_ids"] for r in reused] == [r["negative_ids"] for r in searched]
         assert [r["negatives"] for r in reused] == [r["negatives"] for r in searched]
-    with pytest.raises(UsageError, match="reaches past"):
+    with pytest.raises(UsageError, match="reaches rank 61 but only 60 candidates were saved"):
         mine(source, str(tmp_path / "deeper"), Settings(range_max=61), from_candidates=str(tmp_path / "cands"))
     other = dict(pairs, anchor=[a + " again" for a in pairs["anchor"]])
     with pytest.raises(InputError, match="no saved candidates"):
@@ -298,3 +299,33 @@ def test_cli_end_to_end_with_the_real_model(tmp_path):
     bad = run_cltool("mine", str(tmp_path / "pairs"), "-o", str(tmp_path / "never"))
     assert bad.returncode == 2 and "cltool embed" in bad.stderr.decode()
     assert not (tmp_path / "never").exists()
+
+
+def test_anchors_merged_by_loose_text_are_scored_with_the_vector_searched(tmp_path):
+    # "Close it." and "close it" are one anchor, searched with the first one's vector; the margin
+    # must come from positive scores under that same vector (0.9 and 0.7: bar 0.665), not 0.3.
+    pairs = {"anchor": ["Close it.", "close it", "other"], "positive": ["p1", "p2", "p3"],
+             "anchor_embedding": [[1, 0, 0], [0.3, np.sqrt(1 - 0.09), 0], [0, 0, 1]],
+             "positive_embedding": [[0.9, np.sqrt(1 - 0.81), 0], [0.7, 0, np.sqrt(1 - 0.49)], [0, 0.6, 0.8]]}
+    docs = {"id": ["d"], "text": ["d"], "text_embedding": [[0.5, -np.sqrt(0.75), 0]]}
+    mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), Settings(num_negatives=1, near_duplicate=None),
+         corpus=[write(tmp_path / "docs", docs)])
+    rows = read_dataset(tmp_path / "out").to_pylist()
+    assert [r["negative_ids"] for r in rows[:2]] == [["d"], ["d"]]
+    assert [round(r["positive_score"], 3) for r in rows[:2]] == [0.9, 0.7]
+
+
+def test_an_anchor_with_many_positives_is_searched_deeper_alone(tmp_path):
+    rng = np.random.default_rng(7)
+    others = unit(rng.normal(size=(100, 8)))
+    crowd = unit(np.array([1.0] + [0] * 7) + rng.normal(scale=0.05, size=(30, 8)))  # 30 positives of one anchor
+    pairs = {"anchor": ["many"] * 30 + [f"q{i}" for i in range(100)],
+             "positive": [f"pos of many {i}" for i in range(30)] + [f"p{i}" for i in range(100)],
+             "anchor_embedding": np.concatenate([np.tile([[1.0] + [0] * 7], (30, 1)), others]),
+             "positive_embedding": np.concatenate([crowd, unit(others + rng.normal(scale=0.3, size=others.shape))])}
+    manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"),
+                    Settings(num_negatives=1, relative_margin=None, near_duplicate=None))
+    search = manifest["summary"]["search"]
+    assert search["depth"] == 12 and search["deeper"] == {"anchors": 1, "depth": 70, "index": "flat"}
+    many = next(r for r in read_dataset(tmp_path / "out").to_pylist() if r["anchor"] == "many")
+    assert many["negative_ranks"][0] >= 30 and not many["negatives"][0].startswith("pos of many")
