@@ -28,6 +28,14 @@ class Run:
     result: dict[str, Any] = field(default_factory=dict)
 
 
+def child_env(cache_dir: Path) -> dict[str, str]:
+    """The environment of a measured process: offline, quiet, its own cache, no CLTOOL_ defaults."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CLTOOL_MODEL", "CLTOOL_DEVICE", "CLTOOL_THREADS")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
+               TOKENIZERS_PARALLELISM="false", CLTOOL_CACHE_DIR=str(cache_dir))
+    return env
+
+
 def measure(label: str, command: list[str], log: Path, env: dict[str, str] | None = None) -> Run:
     """Run `command` to completion; wall time and peak RSS (os.wait4's ru_maxrss) of that process alone."""
     print(f"[{time.strftime('%H:%M:%S')}] {label}: {' '.join(command)}  (load average {os.getloadavg()[0]:.2f})",

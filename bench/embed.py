@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from common import MANIFEST, ROOT, Run, cltool_command, measure
+from common import MANIFEST, ROOT, Run, child_env, cltool_command, measure
 
 EXTRACTOR = ROOT / "examples" / "scripts" / "extract_stdlib_pairs.py"
 TEXT, EMBEDDING = "text", "text_embedding"
@@ -62,13 +62,6 @@ TARGETS = {"cltool_vs_plain": 0.9, "cached_speedup": 50, "static_speedup": 20}
 
 
 # -- measuring a subprocess ----------------------------------------------------------------------
-
-def child_env(cache_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CLTOOL_MODEL", "CLTOOL_DEVICE", "CLTOOL_THREADS")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
-               TOKENIZERS_PARALLELISM="false", CLTOOL_CACHE_DIR=str(cache_dir))
-    return env
-
 
 def run_cltool(label: str, data: Path, out: Path, env: dict[str, str], logs: Path, *extra: str) -> Run:
     command = cltool_command() + ["embed", str(data), "-o", str(out), "--columns", TEXT,

@@ -79,7 +79,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from common import MANIFEST, ROOT, Run, cltool_command, measure
+from common import MANIFEST, ROOT, Run, child_env, cltool_command, measure
 
 EXTRACTOR = ROOT / "examples" / "scripts" / "extract_stdlib_pairs.py"
 DEFAULT_WORK = Path("/tmp/cltool-bench-mine")
@@ -90,13 +90,6 @@ CAUSES = ("a_near_duplicate", "a_text_rules", "b_ties", "c_st_short", "d_other")
 
 
 # -- processes ---------------------------------------------------------------------------------
-
-def child_env(cache_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CLTOOL_MODEL", "CLTOOL_DEVICE", "CLTOOL_THREADS")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
-               TOKENIZERS_PARALLELISM="false", CLTOOL_CACHE_DIR=str(cache_dir))
-    return env
-
 
 def worker_command(flag: str, *paths: Path) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), flag, *map(str, paths)]

@@ -23,19 +23,33 @@ def _better(score_a, id_a, score_b, id_b):
     return score_a > score_b or (score_a == score_b and id_a < id_b and id_a >= 0)
 
 
-@njit(cache=True, nogil=True)
-def _flush(new_scores, new_ids, count, scores, ids):
-    """Merge `count` buffered (score, id) pairs into the sorted top-k (scores, ids), in place."""
-    k = scores.shape[0]
+@njit(cache=True, nogil=True, inline="always")
+def _sort_buffer(new_scores, new_ids, count):
+    """Sort the first `count` buffered pairs best first (score descending, then smaller id)."""
+    if count <= 32:  # insertion sort: a few entrants, the usual case
+        for j in range(1, count):
+            s, c = new_scores[j], new_ids[j]
+            i = j
+            while i > 0 and _better(s, c, new_scores[i - 1], new_ids[i - 1]):
+                new_scores[i], new_ids[i] = new_scores[i - 1], new_ids[i - 1]
+                i -= 1
+            new_scores[i], new_ids[i] = s, c
+        return
     order = np.argsort(-new_scores[:count], kind="mergesort")
-    new_scores, new_ids = new_scores[:count][order], new_ids[:count][order]
+    sorted_scores, sorted_ids = new_scores[:count][order], new_ids[:count][order]
+    new_scores[:count], new_ids[:count] = sorted_scores, sorted_ids
     for j in range(1, count):  # equal scores: the smaller id first (runs of ties are short)
         i = j
         while i > 0 and new_scores[i] == new_scores[i - 1] and new_ids[i] < new_ids[i - 1]:
             new_ids[i], new_ids[i - 1] = new_ids[i - 1], new_ids[i]
             i -= 1
-    merged_scores = np.empty(k, dtype=scores.dtype)
-    merged_ids = np.empty(k, dtype=ids.dtype)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _flush(new_scores, new_ids, count, scores, ids, merged_scores, merged_ids):
+    """Merge `count` buffered (score, id) pairs into the sorted top-k (scores, ids), in place."""
+    _sort_buffer(new_scores, new_ids, count)
+    k = scores.shape[0]
     a = b = 0
     for t in range(k):
         if b < count and _better(new_scores[b], new_ids[b], scores[a], ids[a]):
@@ -49,13 +63,13 @@ def _flush(new_scores, new_ids, count, scores, ids):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _merge_row(row, candidate_ids, first_id, scores, ids):
+def _merge_row(row, candidate_ids, first_id, scores, ids, new_scores, new_ids, merged_scores, merged_ids):
     """Merge one query's scores into its sorted top-k (scores, ids). Column c is candidate
     candidate_ids[c], or first_id + c when candidate_ids is empty.
 
     Nearly every score fails one comparison with the current k-th and costs nothing more. The few
-    that pass are buffered and merged 2k at a time (a sort and one merge pass), not inserted one by
-    one at O(k) each, which made a deep top-k (k in the hundreds) several times slower."""
+    that pass are buffered (new_*, 2k long) and merged 2k at a time (a sort and one merge pass), not
+    inserted one by one at O(k) each, which made a deep top-k (k in the hundreds) several times slower."""
     k = scores.shape[0]
     width = row.shape[0]
     bar = scores[k - 1]
@@ -71,9 +85,7 @@ def _merge_row(row, candidate_ids, first_id, scores, ids):
             if top < floor:
                 floor = top
         bar = floor
-    capacity = 2 * k
-    new_scores = np.empty(capacity, dtype=scores.dtype)
-    new_ids = np.empty(capacity, dtype=np.int64)
+    capacity = new_scores.shape[0]
     count = 0
     for c in range(width):
         s = row[c]
@@ -83,28 +95,43 @@ def _merge_row(row, candidate_ids, first_id, scores, ids):
         new_ids[count] = candidate_ids[c] if candidate_ids.shape[0] else first_id + c
         count += 1
         if count == capacity:
-            _flush(new_scores, new_ids, count, scores, ids)
+            _flush(new_scores, new_ids, count, scores, ids, merged_scores, merged_ids)
             count = 0
             bar = max(bar, scores[k - 1])
     if count:
-        _flush(new_scores, new_ids, count, scores, ids)
+        _flush(new_scores, new_ids, count, scores, ids, merged_scores, merged_ids)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def merge_block(block, first_id, top_scores, top_ids):
+def _merge(block, candidate_ids, first_id, rows, top_scores, top_ids):
+    """Rows are split into a few chunks per thread; each chunk allocates its buffers once."""
+    n, k = block.shape[0], top_scores.shape[1]
+    chunks = min(n, 64)
+    for chunk in prange(chunks):
+        new_scores = np.empty(2 * k, dtype=top_scores.dtype)
+        new_ids = np.empty(2 * k, dtype=np.int64)
+        merged_scores = np.empty(k, dtype=top_scores.dtype)
+        merged_ids = np.empty(k, dtype=top_ids.dtype)
+        for r in range(chunk * n // chunks, (chunk + 1) * n // chunks):
+            q = rows[r] if rows.shape[0] else r
+            _merge_row(block[r], candidate_ids, first_id, top_scores[q], top_ids[q], new_scores, new_ids,
+                       merged_scores, merged_ids)
+
+
+_NONE = np.empty(0, dtype=np.int64)
+
+
+def merge_block(block: np.ndarray, first_id: int, top_scores: np.ndarray, top_ids: np.ndarray) -> None:
     """Merge the scores of candidates first_id .. first_id + block.shape[1] - 1 (columns) into the
     running top-k of each query (rows), in place."""
-    consecutive = np.empty(0, dtype=np.int64)
-    for q in prange(block.shape[0]):
-        _merge_row(block[q], consecutive, first_id, top_scores[q], top_ids[q])
+    _merge(block, _NONE, first_id, _NONE, top_scores, top_ids)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def merge_rows(block, candidate_ids, rows, top_scores, top_ids):
+def merge_rows(block: np.ndarray, candidate_ids: np.ndarray, rows: np.ndarray, top_scores: np.ndarray,
+               top_ids: np.ndarray) -> None:
     """Like merge_block, for a block whose rows are the queries `rows` (distinct) and whose columns
     are the candidates `candidate_ids`: one inverted list of an IVF search, scored by one product."""
-    for r in prange(block.shape[0]):
-        _merge_row(block[r], candidate_ids, 0, top_scores[rows[r]], top_ids[rows[r]])
+    _merge(block, candidate_ids, 0, rows, top_scores, top_ids)
 
 
 @njit(cache=True, nogil=True)

@@ -79,7 +79,7 @@ def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None)
 
     task = task or NullTask()
     top_scores, top_ids = empty_topk(len(queries), k)
-    block = np.empty((_QUERY_BLOCK, _CANDIDATE_BLOCK), dtype=np.float32)
+    block = np.empty((min(_QUERY_BLOCK, len(queries)), min(_CANDIDATE_BLOCK, len(candidates))), dtype=np.float32)
     for q0 in range(0, len(queries), _QUERY_BLOCK):
         q1 = min(q0 + _QUERY_BLOCK, len(queries))
         query_block = queries[q0:q1]
