@@ -127,7 +127,6 @@ class _Pairs:
     anchor_keys: np.ndarray
     anchor_texts: list[str]
     anchor_ids: list[str]
-    dim: int
     fields: list[pa.Field]
 
 
@@ -200,7 +199,7 @@ def check_same_model(fields: Sequence[tuple[str, pa.Field]]) -> None:
                              "are not comparable", hint="embed every input with the same --model")
 
 
-def _load_pairs(dataset: Dataset, candidates_capacity: int, reporter: Reporter) -> tuple[_Pairs, _Candidates]:
+def _load_pairs(dataset: Dataset, candidates_capacity: int) -> tuple[_Pairs, _Candidates]:
     hint = "mine reads anchor, positive and their embeddings: cltool ingest, then cltool embed"
     _require_columns(dataset, (ANCHOR, POSITIVE), hint)
     schema = dataset.schema
@@ -260,7 +259,7 @@ def _load_pairs(dataset: Dataset, candidates_capacity: int, reporter: Reporter) 
         row += size
     candidates.from_positives = len(candidates)
     pairs = _Pairs(dataset, row_anchor, row_positive, row_positive_key, row_score, row_reason,
-                   queries[:len(anchor_keys)], np.array(anchor_keys, dtype=np.uint64), anchor_texts, anchor_ids, dim,
+                   queries[:len(anchor_keys)], np.array(anchor_keys, dtype=np.uint64), anchor_texts, anchor_ids,
                    fields)
     return pairs, candidates
 
@@ -375,7 +374,7 @@ def _mine(input, output, settings: Settings, corpus, save_candidates, from_candi
             check_same_model([(dataset.source, dataset.schema.field(embedding_column(ANCHOR))),
                               (c.source, c.schema.field(embedding_column(text_column)))])
         capacity = (dataset.num_rows or 0) + sum(c.num_rows or 0 for c in corpora)
-        pairs, candidates = _load_pairs(dataset, capacity, reporter)
+        pairs, candidates = _load_pairs(dataset, capacity)
         for c in corpora:
             _add_corpus(c, candidates)
     if dataset.num_rows == 0:

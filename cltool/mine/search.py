@@ -14,7 +14,7 @@ IndexIVFFlat, but at BLAS speed rather than one query at a time. HNSW is FAISS's
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,12 +36,11 @@ class SearchPlan:
     nprobe: int | None = None
     hnsw_m: int | None = None
     ef_search: int | None = None
-    info: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         plan = {"index": self.index, "nlist": self.nlist, "nprobe": self.nprobe, "hnsw_m": self.hnsw_m,
                 "ef_search": self.ef_search}
-        return {key: value for key, value in plan.items() if value is not None} | self.info
+        return {key: value for key, value in plan.items() if value is not None}
 
 
 def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int | None = None,
