@@ -151,3 +151,19 @@ def invert_lists(probes, lists):
             queries[fill[cell]] = q
             fill[cell] += 1
     return starts, queries
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _gather(matrix, rows, out):
+    for i in prange(rows.shape[0]):
+        source = rows[i]
+        for j in range(matrix.shape[1]):
+            out[i, j] = matrix[source, j]
+
+
+def gather_rows(matrix: np.ndarray, rows: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+    """matrix[rows], written into the front of the flat `buffer` (reused, so never faulted in again)
+    by both cores: an IVF scan gathers every query once per list it probes."""
+    out = buffer[:len(rows) * matrix.shape[1]].reshape(len(rows), matrix.shape[1])
+    _gather(matrix, rows, out)
+    return out

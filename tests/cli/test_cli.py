@@ -1,6 +1,7 @@
 """The cltool process as a user meets it: exit codes, stderr, stdout, pipes, start-up imports."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -163,3 +164,15 @@ def test_a_reader_that_goes_away_is_reported_not_hidden(tmp_path):
     err = result.stderr.decode()
     assert "error: the program reading cltool's output closed the pipe" in err and "Traceback" not in err
     assert "Exception ignored" not in err
+
+
+def test_idle_thread_spinning_is_off_where_kernels_run_and_the_users_setting_wins():
+    # must hold before numpy (OpenBLAS) and Numba's thread pool (OpenMP) load: each reads it once
+    code = ("import os, cltool, numpy; a = os.environ.get('OMP_WAIT_POLICY', '-'); import cltool.kernels; "
+            "print(os.environ['OPENBLAS_THREAD_TIMEOUT'], a, os.environ['OMP_WAIT_POLICY'])")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["4", "-", "PASSIVE"]  # torch (embed) keeps OpenMP's default
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["4", "ACTIVE", "ACTIVE"]

@@ -60,3 +60,16 @@ def test_inverted_lists_hold_each_query_under_each_list_it_probes():
     starts, queries = invert_lists(probes, 7)
     for cell in range(7):
         assert queries[starts[cell]:starts[cell + 1]].tolist() == [q for q in range(50) for p in probes[q] if p == cell]
+
+
+def test_gathered_rows_equal_fancy_indexing_and_reuse_the_buffer():
+    from cltool.kernels.topk import gather_rows
+
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((50, 7)).astype(np.float32)
+    buffer = np.empty(40 * 7, dtype=np.float32)
+    for rows in (np.array([49, 0, 3, 3], dtype=np.int32), rng.integers(0, 50, 40), np.array([], dtype=np.int64)):
+        out = gather_rows(matrix, rows, buffer)
+        assert out.shape == (len(rows), 7)
+        np.testing.assert_array_equal(out, matrix[rows])
+        assert out.size == 0 or np.shares_memory(out, buffer)
