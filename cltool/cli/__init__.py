@@ -18,6 +18,8 @@ import typer
 from cltool import __version__
 from cltool.cli import dedup as dedup_cli
 from cltool.cli import embed as embed_cli
+from cltool.cli import emit as emit_cli
+from cltool.cli import filter as filter_cli
 from cltool.cli import ingest as ingest_cli
 from cltool.cli import inspect as inspect_cli
 from cltool.cli import mine as mine_cli
@@ -61,6 +63,8 @@ app.command("ingest", epilog=ingest_cli.EPILOG)(ingest_cli.ingest_command)
 app.command("embed", epilog=embed_cli.EPILOG)(embed_cli.embed_command)
 app.command("dedup", epilog=dedup_cli.EPILOG)(dedup_cli.dedup_command)
 app.command("mine", epilog=mine_cli.EPILOG)(mine_cli.mine_command)
+app.command("filter", epilog=filter_cli.EPILOG)(filter_cli.filter_command)
+app.command("emit", epilog=emit_cli.EPILOG)(emit_cli.emit_command)
 app.command("inspect", epilog=inspect_cli.EPILOG)(inspect_cli.inspect_command)
 
 

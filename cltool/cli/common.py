@@ -75,6 +75,18 @@ class RichReporter:
             yield _RichTask(progress, progress.add_task(description, total=total))
 
 
+def optional_number(value: str | None, option: str) -> float | None:
+    """A threshold that can be switched off: a number, or off/none."""
+    from cltool.errors import UsageError
+
+    if value is None or value.strip().lower() in ("off", "none", ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"{option} takes a number or 'off', not {value!r}") from None
+
+
 def one_thing_on_stdout(json_out: bool, output: str | None) -> None:
     """stdout carries either the data (-o -) or the JSON report (--json), never both."""
     if json_out and output == "-":

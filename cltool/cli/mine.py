@@ -15,6 +15,7 @@ from cltool.cli.common import (
     argv,
     example,
     one_thing_on_stdout,
+    optional_number,
     print_json,
     report_step,
 )
@@ -25,18 +26,6 @@ EPILOG = example(
     "cltool mine data/embedded --save-candidates data/candidates -o data/mined",
     "cltool mine data/embedded --from-candidates data/candidates --relative-margin 0.1 -o data/mined-strict",
 )
-
-
-def _optional(value: str | None, option: str) -> float | None:
-    """A threshold that can be switched off: a number, or off/none."""
-    from cltool.errors import UsageError
-
-    if value is None or value.strip().lower() in ("off", "none", ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise UsageError(f"{option} takes a number or 'off', not {value!r}") from None
 
 
 def mine_command(
@@ -97,10 +86,10 @@ def mine_command(
     one_thing_on_stdout(json_out, output)
     settings = Settings(
         num_negatives=num_negatives, range_min=range_min, range_max=range_max,
-        max_score=_optional(max_score, "--max-score"), min_score=_optional(min_score, "--min-score"),
-        absolute_margin=_optional(absolute_margin, "--absolute-margin"),
-        relative_margin=_optional(relative_margin, "--relative-margin"),
-        near_duplicate=_optional(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
+        max_score=optional_number(max_score, "--max-score"), min_score=optional_number(min_score, "--min-score"),
+        absolute_margin=optional_number(absolute_margin, "--absolute-margin"),
+        relative_margin=optional_number(relative_margin, "--relative-margin"),
+        near_duplicate=optional_number(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
         simans_b=simans_b, seed=seed, index=index, nprobe=nprobe, nlist=nlist, min_negatives=min_negatives)
     reporter = RichReporter(quiet)
     manifest = mine(input, output, settings, corpus=corpus or (), save_candidates=save_candidates,

@@ -333,6 +333,18 @@ class Output:
         self._side[name] = writer
         return writer
 
+    def rejected_side_dataset(self, name: str) -> ShardWriter | None:
+        """A dataset inside the rejected one (REJECTED/NAME, with its own manifest), for removed
+        things that are not rows of the input (filter's removed negatives); None where rejected
+        rows have nowhere to go (-o - without --rejected)."""
+        if self._rejected is None:
+            return None
+        (self._rejected.directory / name).mkdir()
+        writer = ShardWriter(self._rejected.directory / name, self.rows_per_shard)
+        label = f"{REJECTED_DIR}/{name}" if self.rejected_target is None else str(Path(self.rejected_target) / name)
+        self._side[label] = writer
+        return writer
+
     def stage(self, name: str):
         """Time a stage of the step: `with out.stage("read"): ...`."""
         return self._timer(name)

@@ -108,7 +108,7 @@ def _hub_snapshot(name: str) -> Path | None:
     return None
 
 
-def _folder_for(name: str) -> tuple[Path, str]:
+def model_folder(name: str) -> tuple[Path, str]:
     if name == DEFAULT_MODEL:
         return bundled_model_path(), DEFAULT_MODEL_ID
     path = Path(name).expanduser()
@@ -137,7 +137,7 @@ def resolve_model(name: str | None, cache_dir: Path) -> ModelSpec:
 
         base = resolve_model(name.partition(":")[2] or DEFAULT_MODEL, cache_dir)
         return static_model_spec(name, base, cache_dir)
-    path, model_id = _folder_for(name)
+    path, model_id = model_folder(name)
     if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
         kind = "sentence-transformers"
     elif (path / "config.json").is_file() and _read_json(path / "config.json").get("model_type") == "model2vec":

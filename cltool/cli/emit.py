@@ -1,0 +1,77 @@
+"""`cltool emit`: parse options, call `cltool.emit.emit`, report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cltool.cli.common import Json, Quiet, RichReporter, argv, example, one_thing_on_stdout, print_json
+
+EPILOG = example(
+    "cltool emit data/filtered -o train/data.jsonl                         # n-tuple, for MultipleNegativesRankingLoss",
+    "cltool emit data/filtered --format bge --include-scores --split dev=0.05 -o train/{split}.jsonl",
+    "cltool emit data/filtered --format labeled-pair --shuffle --max-rows 100000 -o train/pairs.parquet",
+)
+
+
+def emit_command(
+    input: Annotated[str, typer.Argument(metavar="INPUT", help="Mined (or filtered) pairs: dataset directory, "
+                                         "Parquet file, glob, or -.")],
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FILE|-", help="PATH.jsonl, PATH.jsonl.gz or "
+                                        "PATH.parquet ({split} in the path names each split's file), or - for "
+                                        "JSONL on stdout.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="triplet, n-tuple, labeled-pair, labeled-list "
+                                     "(sentence-transformers), bge (FlagEmbedding JSONL).")] = "n-tuple",
+    num_negatives: Annotated[int | None, typer.Option("--num-negatives", "-n", help="Negatives per anchor "
+                                                      "(default: what mine was asked for).")] = None,
+    short: Annotated[str, typer.Option("--short", help="Anchors with fewer negatives: fill (from other anchors' "
+                                       "positives), drop (to the rejected rows), pairs (a separate anchor, "
+                                       "positive file).")] = "fill",
+    split: Annotated[str | None, typer.Option("--split", metavar="NAME=SHARE,...", help="Held-out splits, e.g. "
+                                              "dev=0.05; no anchor or positive text is in two splits.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Splits, shuffling and filling.")] = 1,
+    shuffle: Annotated[bool, typer.Option("--shuffle", help="Shuffle the rows (seeded).")] = False,
+    include_scores: Annotated[bool, typer.Option("--include-scores", help="Add the scores (cross-encoder's where "
+                                                 "filter computed them) for distillation losses.")] = False,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Emit at most this many pairs (after "
+                                                 "--shuffle).")] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", help="bge: the prompt field of every line.")] = None,
+    rejected: Annotated[str | None, typer.Option("--rejected", metavar="DIR", help="Where rows not emitted go "
+                                                 "(default OUT.rejected beside the file).")] = None,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Write training files: sentence-transformers formats (columns in the order its losses take
+    them) or FlagEmbedding JSONL, with a grouped, leak-free train/dev split.
+
+    Beside the file go OUT.manifest.json (counts, splits, what was filled or dropped, checksums)
+    and, when rows were not emitted, OUT.rejected with their reasons.
+    """
+    from cltool.emit import Settings, emit, parse_split
+
+    one_thing_on_stdout(json_out, output)
+    settings = Settings(format=fmt, num_negatives=num_negatives, split=parse_split(split), seed=seed,
+                        shuffle=shuffle, include_scores=include_scores, max_rows=max_rows, short=short,
+                        prompt=prompt)
+    reporter = RichReporter(quiet)
+    manifest = emit(input, output, settings, rejected_output=rejected, argv=argv(), reporter=reporter)
+    _report(manifest, reporter)
+    if json_out:
+        print_json(manifest)
+
+
+def _report(manifest: dict[str, Any], reporter: RichReporter) -> None:
+    rows, summary = manifest["rows"], manifest["summary"]
+    files = ", ".join(f"{f['path']} ({f['rows']:,} rows)" for f in manifest["outputs"])
+    reporter.info(f"emit: {rows['input']:,} pairs -> {summary['format']}: {files}")
+    if "fill" in summary:
+        reporter.info(f"  {summary['rows_short']:,} rows short of {summary['num_negatives']} negatives: "
+                      f"{summary['fill']['negatives_added']:,} negatives filled from other anchors' texts")
+    reasons = ", ".join(f"{reason} {count:,}" for reason, count in manifest["rejected_by_reason"].items())
+    if rows["rejected"]:
+        where = manifest.get("rejected_dataset", "not kept")
+        reporter.info(f"  {rows['rejected']:,} rows not emitted ({reasons}) -> {where}")
+    if rows["pairs_file"]:
+        reporter.info(f"  {rows['pairs_file']:,} short rows written as (anchor, positive) pairs")
+    reporter.info(f"  {manifest['wall_time_s']:.1f}s")

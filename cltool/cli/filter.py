@@ -1,0 +1,97 @@
+"""`cltool filter`: parse options, call `cltool.filter.filter_negatives`, report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cltool.cli.common import (
+    Json,
+    OutputOpt,
+    Quiet,
+    RejectedOpt,
+    RichReporter,
+    argv,
+    example,
+    one_thing_on_stdout,
+    optional_number,
+    print_json,
+    report_step,
+)
+
+EPILOG = example(
+    "cltool filter data/mined -o data/filtered                       # lexical overlap and near-duplicate clusters",
+    "cltool filter data/mined --judge cross-encoder:models/reranker --judge lexical --vote any -o data/filtered",
+    "cltool filter data/mined --judge bi-encoder:models/bge-small --min-negatives 3 --candidates data/candidates "
+    "-o data/filtered",
+)
+
+
+def filter_command(
+    input: Annotated[str, typer.Argument(metavar="INPUT", help="Mined pairs (cltool mine output): dataset "
+                                         "directory, Parquet file, glob, or -.")],
+    output: OutputOpt,
+    judge: Annotated[list[str] | None, typer.Option("--judge", metavar="JUDGE", help="cross-encoder:MODEL, "
+                                                    "bi-encoder[:MODEL], lexical, duplicate-cluster; repeatable "
+                                                    "(default: lexical and duplicate-cluster).")] = None,
+    vote: Annotated[str, typer.Option("--vote", help="A negative is false when any, all, or this many judges "
+                                      "flag it.")] = "any",
+    ratio: Annotated[float, typer.Option("--ratio", help="cross-encoder, bi-encoder: false when the negative "
+                                         "scores at least this share of the lowest positive's score "
+                                         "(sign-safe: pos - |pos| x (1 - ratio)).")] = 0.95,
+    max_score: Annotated[str | None, typer.Option("--max-score", help="cross-encoder: false at or above this "
+                                                  "score too.")] = None,
+    lexical_threshold: Annotated[float, typer.Option("--lexical-threshold", help="lexical: false when the word "
+                                                     "sets' Jaccard with a positive reaches this.")] = 0.7,
+    cluster_threshold: Annotated[float, typer.Option("--cluster-threshold", help="duplicate-cluster: MinHash "
+                                                     "Jaccard that makes two texts one cluster.")] = 0.8,
+    cluster_ngram: Annotated[int, typer.Option("--cluster-ngram", min=1, help="duplicate-cluster: words per "
+                                               "shingle.")] = 5,
+    clusters: Annotated[str | None, typer.Option("--clusters", metavar="DEDUP_OUTPUT", help="duplicate-cluster: "
+                                                 "read the clusters from a cltool dedup output instead.")] = None,
+    min_negatives: Annotated[int, typer.Option("--min-negatives", help="Anchors left with fewer are refilled from "
+                                               "--candidates, or their rows go to _rejected.")] = 0,
+    candidates: Annotated[str | None, typer.Option("--candidates", metavar="DIR", help="Saved candidates (cltool "
+                                                   "mine --save-candidates) to refill from.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Pairs per model batch.")] = 32,
+    device: Annotated[str, typer.Option("--device", envvar="CLTOOL_DEVICE", help="cpu, cuda, cuda:N.")] = "cpu",
+    seed: Annotated[int, typer.Option("--seed", help="MinHash permutations.")] = 1,
+    rejected: RejectedOpt = None,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Remove false negatives: mined negatives that independent judges say are really positives.
+
+    Each removed negative is kept in OUT/_rejected/_negatives with the judges that flagged it and
+    their scores. With a cross-encoder, negative_ce_scores and positive_ce_score are added for
+    distillation. Models are loaded offline only.
+    """
+    from cltool.embed.cache import default_cache_dir
+    from cltool.filter import Settings, filter_negatives
+
+    one_thing_on_stdout(json_out, output)
+    settings = Settings(judges=tuple(judge or Settings.judges), vote=vote, ratio=ratio,
+                        max_score=optional_number(max_score, "--max-score"), lexical_threshold=lexical_threshold,
+                        cluster_threshold=cluster_threshold, cluster_ngram=cluster_ngram, clusters_from=clusters,
+                        min_negatives=min_negatives, candidates=candidates, batch_size=batch_size, device=device,
+                        seed=seed)
+    reporter = RichReporter(quiet)
+    manifest = filter_negatives(input, output, settings, cache_dir=default_cache_dir(), rejected_output=rejected,
+                                argv=argv(), reporter=reporter)
+    _report(manifest["summary"], reporter)
+    report_step("filter", manifest, output, reporter)
+    if json_out:
+        print_json(manifest)
+
+
+def _report(summary: dict[str, Any], reporter: RichReporter) -> None:
+    negatives = summary["negatives"]
+    flagged = ", ".join(f"{name} {count:,}" for name, count in summary["flagged_by_judge"].items())
+    reporter.info(f"filter: {summary['anchors']:,} anchors; {negatives['judged']:,} negatives judged, "
+                  f"{negatives['removed']:,} removed as false (flagged: {flagged})")
+    if "refill" in summary:
+        refill = summary["refill"]
+        reporter.info(f"  refill: {refill['anchors_short']:,} anchors short, {refill['anchors_refilled']:,} "
+                      f"refilled with {refill['negatives_added']:,} negatives")
+    reporter.info(f"  {summary['anchors_without_negatives']:,} anchors have no negatives left")

@@ -1,0 +1,211 @@
+"""`cltool emit`: every format loads with `datasets` and has the columns its losses take; BGE lines
+follow FlagEmbedding's schema; splits are leak-free; short anchors are filled, dropped or paired,
+never silently lost; and one real training step of the bundled MiniLM runs on an emitted file."""
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cltool.dataset.pairs import match_keys
+from cltool.dataset.write import Output
+from cltool.emit import Settings, emit, parse_split
+from cltool.errors import InputError, UsageError
+from tests.conftest import read_dataset, run_cltool
+
+ROWS = [
+    ("how do I sort a list", "use sorted(xs)", ["reverse with xs[::-1]", "lists are mutable", "use a set"]),
+    ("how do I sort a list", "call xs.sort()", ["reverse with xs[::-1]", "lists are mutable", "use a set"]),
+    ("what is a dict", "a mapping of keys to values", ["a list of pairs", "a tuple"]),  # one short
+    ("how to open a file", "use open(path)", ["read with pathlib", "close the file", "use with"]),
+]
+
+
+def mined(path: Path, rows=ROWS, num_negatives: int | None = 3) -> str:
+    table = pa.table({
+        "anchor": [r[0] for r in rows],
+        "positive": [r[1] for r in rows],
+        "negatives": pa.array([r[2] for r in rows], pa.list_(pa.string())),
+        "negative_scores": pa.array([[0.5 - 0.1 * i for i in range(len(r[2]))] for r in rows], pa.list_(pa.float32())),
+        "positive_score": pa.array([0.9] * len(rows), pa.float32()),
+    })
+    params = {"num_negatives": num_negatives} if num_negatives else {}
+    with Output(path, command="mine" if num_negatives else "test", params=params) as out:
+        out.write(table)
+    return str(path)
+
+
+def jsonl(path: Path) -> list[dict]:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.mark.parametrize("fmt, columns", [
+    ("triplet", ["anchor", "positive", "negative"]),
+    ("n-tuple", ["anchor", "positive", "negative_1", "negative_2", "negative_3"]),
+    ("labeled-pair", ["anchor", "text", "label"]),
+    ("labeled-list", ["anchor", "texts", "labels"]),
+])
+@pytest.mark.parametrize("ext", [".jsonl", ".parquet", ".jsonl.gz"])
+def test_each_format_loads_with_datasets_with_the_columns_in_loss_order(tmp_path, fmt, columns, ext):
+    from datasets import load_dataset
+
+    source = mined(tmp_path / "mined")
+    target = tmp_path / f"out{ext}"
+    manifest = emit(source, str(target), Settings(format=fmt))
+    builder = "parquet" if ext == ".parquet" else "json"
+    data = load_dataset(builder, data_files=str(target), split="train")
+    assert data.column_names == columns
+    first = data[0]
+    if fmt == "triplet":
+        assert len(data) == 12 and first["negative"] == "reverse with xs[::-1]"  # 4 pairs x 3 negatives
+    elif fmt == "n-tuple":
+        assert len(data) == 4 and [first[f"negative_{i}"] for i in (1, 2, 3)] == ROWS[0][2]
+    elif fmt == "labeled-pair":
+        assert first == {"anchor": ROWS[0][0], "text": ROWS[0][1], "label": 1} and data[1]["label"] == 0
+        assert len(data) == 15  # 4 positives + 11 negatives: a labeled row needs no set number of negatives
+    else:
+        assert first["texts"] == [ROWS[0][1], *ROWS[0][2]] and first["labels"] == [1, 0, 0, 0]
+    assert manifest["rows"] == {"input": 4, "emitted": 4, "pairs_file": 0, "rejected": 0}
+    sidecar = json.loads((tmp_path / "out.manifest.json").read_text())
+    assert sidecar["outputs"][0]["rows"] == len(data)
+    filled = sidecar["summary"].get("fill", {}).get("negatives_added", 0)
+    assert filled == (1 if fmt in ("triplet", "n-tuple") else 0)  # the short anchor, topped up to 3
+
+
+def test_include_scores_follows_sentence_transformers(tmp_path):
+    source = mined(tmp_path / "mined")
+    emit(source, str(tmp_path / "t.jsonl"), Settings(format="n-tuple", include_scores=True))
+    line = jsonl(tmp_path / "t.jsonl")[0]
+    assert list(line) == ["anchor", "positive", "negative_1", "negative_2", "negative_3", "scores"]
+    assert line["scores"] == pytest.approx([0.9, 0.5, 0.4, 0.3])
+    emit(source, str(tmp_path / "p.jsonl"), Settings(format="labeled-pair", include_scores=True))
+    assert list(jsonl(tmp_path / "p.jsonl")[0]) == ["anchor", "text", "score"]  # the score replaces the label
+
+
+def test_bge_lines_match_flagembedding_schema(tmp_path):
+    source = mined(tmp_path / "mined")
+    emit(source, str(tmp_path / "bge.jsonl"), Settings(format="bge", include_scores=True, prompt="Represent: "))
+    lines = jsonl(tmp_path / "bge.jsonl")
+    assert len(lines) == 3  # one per anchor: the two rows of "how do I sort a list" are one query
+    for line in lines:
+        assert set(line) == {"query", "pos", "neg", "pos_scores", "neg_scores", "prompt"}
+        assert isinstance(line["query"], str) and line["prompt"] == "Represent: "
+        assert all(isinstance(t, str) for t in line["pos"] + line["neg"])
+        assert len(line["pos_scores"]) == len(line["pos"]) and len(line["neg_scores"]) == len(line["neg"])
+        assert line["neg"]  # FlagEmbedding samples from neg: an empty list would fail there
+    assert lines[0]["pos"] == ["use sorted(xs)", "call xs.sort()"] and lines[0]["neg"] == ROWS[0][2]
+    emit(source, str(tmp_path / "plain.jsonl"), Settings(format="bge"))
+    assert set(jsonl(tmp_path / "plain.jsonl")[0]) == {"query", "pos", "neg"}
+
+
+def test_fill_never_uses_the_anchors_own_positive_and_drop_and_pairs_keep_every_row(tmp_path):
+    rows = [("q1", "Answer One.", []), ("q1", "answer two", ["n1"]), ("q2", "answer one", ["n2", "n3"]),
+            ("q3", "answer three", ["n4", "n5"])]
+    source = mined(tmp_path / "mined", rows, num_negatives=2)
+    emit(source, str(tmp_path / "fill.jsonl"), Settings(format="n-tuple"))
+    out = jsonl(tmp_path / "fill.jsonl")
+    own = set(match_keys(["Answer One.", "answer two", "q1"]))  # "answer one" is q1's positive by match key
+    for line in out[:2]:
+        negatives = [line["negative_1"], line["negative_2"]]
+        assert len(set(negatives)) == 2 and not own & set(match_keys(negatives))
+    assert out[0]["negative_1"] == out[1]["negative_1"] or out[1]["negative_1"] == "n1"
+
+    manifest = emit(source, str(tmp_path / "drop.jsonl"), Settings(format="n-tuple", short="drop"))
+    assert manifest["rows"] == {"input": 4, "emitted": 2, "pairs_file": 0, "rejected": 2}
+    rejected = read_dataset(tmp_path / "drop.rejected")
+    assert rejected.column("reason").to_pylist() == ["too_few_negatives"] * 2
+
+    manifest = emit(source, str(tmp_path / "paired.jsonl"), Settings(format="n-tuple", short="pairs"))
+    assert manifest["rows"]["pairs_file"] == 2
+    assert jsonl(tmp_path / "paired-pairs.jsonl") == [{"anchor": "q1", "positive": "Answer One."},
+                                                      {"anchor": "q1", "positive": "answer two"}]
+
+
+def chained_rows(n=200):
+    """Pairs whose anchors and positives are shared in chains: groups of several rows."""
+    rows = []
+    for i in range(n):
+        group = i // 4
+        rows.append((f"question {group} variant {i % 2}", f"answer {group} part {i % 3}", [f"neg {i}"]))
+    return rows
+
+
+def test_split_is_grouped_seeded_and_leak_free(tmp_path):
+    rows = chained_rows()
+    source = mined(tmp_path / "mined", rows, num_negatives=1)
+    manifest = emit(source, str(tmp_path / "{split}.jsonl"), Settings(format="n-tuple", split={"dev": 0.2},
+                                                                      shuffle=True, seed=7))
+    train, dev = jsonl(tmp_path / "train.jsonl"), jsonl(tmp_path / "dev.jsonl")
+    assert len(train) + len(dev) == 200 and 30 <= len(dev) <= 50
+    for column in ("anchor", "positive"):
+        assert not {r[column] for r in train} & {r[column] for r in dev}
+    assert manifest["summary"]["split_leaks"] == 0
+    assert (tmp_path / "emit.manifest.json").is_file()
+    emit(source, str(tmp_path / "again-{split}.jsonl"), Settings(format="n-tuple", split={"dev": 0.2},
+                                                                 shuffle=True, seed=7))
+    assert (tmp_path / "again-dev.jsonl").read_bytes() == (tmp_path / "dev.jsonl").read_bytes()
+
+
+def test_max_rows_keeps_the_rest_in_rejected(tmp_path):
+    source = mined(tmp_path / "mined")
+    manifest = emit(source, str(tmp_path / "few.jsonl"), Settings(format="n-tuple", max_rows=3))
+    assert len(jsonl(tmp_path / "few.jsonl")) == 3
+    assert manifest["rejected_by_reason"] == {"max_rows": 1}
+
+
+def test_bad_input_and_options(tmp_path):
+    plain = tmp_path / "plain"
+    with Output(plain, command="test", params={}) as out:
+        out.write(pa.table({"anchor": ["a"], "positive": ["b"]}))
+    with pytest.raises(InputError, match="cltool mine"):
+        emit(str(plain), str(tmp_path / "x.jsonl"))
+    source = mined(tmp_path / "mined")
+    with pytest.raises(UsageError, match=r"\.jsonl, \.jsonl\.gz, \.parquet"):
+        emit(source, str(tmp_path / "x.csv"))
+    with pytest.raises(UsageError, match="NAME=SHARE"):
+        parse_split("dev")
+    with pytest.raises(UsageError, match="train"):
+        emit(source, str(tmp_path / "x.jsonl"), Settings(split={"dev": 0.6, "test": 0.5}))
+
+
+def test_cli_writes_jsonl_to_stdout_and_refuses_bad_input(tmp_path):
+    source = mined(tmp_path / "mined")
+    run = run_cltool("emit", source, "-o", "-", "--format", "triplet", "-q")
+    assert run.returncode == 0, run.stderr.decode()
+    lines = [json.loads(line) for line in run.stdout.decode().splitlines()]
+    assert len(lines) == 12 and list(lines[0]) == ["anchor", "positive", "negative"]
+    run = run_cltool("emit", source, "-o", str(tmp_path / "x.txt"))
+    assert run.returncode == 2 and ".jsonl, .jsonl.gz, .parquet" in run.stderr.decode()
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(pa.table({"anchor": ["a"], "positive": ["b"]}), plain)
+    run = run_cltool("emit", str(plain), "-o", str(tmp_path / "x.jsonl"))
+    assert run.returncode == 2 and "cltool mine" in run.stderr.decode()
+
+
+def test_one_real_training_step_of_the_bundled_model_on_an_emitted_n_tuple_file(tmp_path):
+    import torch
+    from datasets import load_dataset
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    from cltool.embed.model import bundled_model_path
+
+    source = mined(tmp_path / "mined")
+    emit(source, str(tmp_path / "train.jsonl"), Settings(format="n-tuple"))
+    data = load_dataset("json", data_files=str(tmp_path / "train.jsonl"), split="train")
+    model = SentenceTransformer(str(bundled_model_path()), device="cpu")
+    loss = MultipleNegativesRankingLoss(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    batch = data[:4]
+    features = [model.tokenize(batch[column]) for column in data.column_names]  # every column is an input
+    before = next(model.parameters()).detach().clone()
+    value = loss(features, None)
+    value.backward()
+    optimizer.step()
+    assert torch.isfinite(value) and value.item() > 0
+    assert not torch.equal(before, next(model.parameters()).detach())
