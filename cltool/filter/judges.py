@@ -102,6 +102,7 @@ class CrossEncoderJudge(_ScoreJudge):
 
         offline()
         path, model_id = model_folder(name)
+        _require_cross_encoder(name, path)
         self.described = {"model": name, "model_id": model_id, "model_path": str(path),
                           "model_fingerprint": fingerprint(path)}
         import torch
@@ -136,6 +137,22 @@ class CrossEncoderJudge(_ScoreJudge):
                                  hint="use a cross-encoder with a single relevance output (num_labels=1)")
             self._cache.update(zip(todo, scores.tolist()))
         return np.array([self._cache[k] for k in keys], dtype=np.float32)
+
+
+def _require_cross_encoder(name: str, path: Path) -> None:
+    """A bi-encoder folder would load as a CrossEncoder with a fresh, random head: refuse it."""
+    import json
+
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(f"cross-encoder {name!r}: {path} has no readable config.json",
+                         hint="pass the folder of a saved sentence-transformers CrossEncoder") from None
+    architectures = config.get("architectures") or []
+    if not any(a.endswith("ForSequenceClassification") for a in architectures):
+        raise InputError(f"{name!r} ({path}) is not a cross-encoder: its architecture is "
+                         f"{', '.join(architectures) or 'not stated'}, with no classification head",
+                         hint="an embedding model belongs to --judge bi-encoder:MODEL")
 
 
 class BiEncoderJudge(_ScoreJudge):

@@ -122,6 +122,8 @@ def test_cli_refuses_a_table_without_negatives_and_a_cross_encoder_it_cannot_loa
     err = run.stderr.decode()
     assert run.returncode == 2 and "no-such/reranker" in err and "tried" in err
     assert not (tmp_path / "out").exists()
+    run = run_cltool("filter", source, "-o", str(tmp_path / "out"), "--judge", "cross-encoder:default")
+    assert run.returncode == 2 and "not a cross-encoder" in run.stderr.decode()  # the bundled bi-encoder
 
 
 @pytest.fixture(scope="module")
@@ -266,3 +268,24 @@ def test_refill_takes_the_next_candidates_that_pass_mines_rules_and_the_judges(t
                                              "proposals_judged": 1}
     assert manifest["rows"] == {"input": 2, "output": 2, "rejected": 0}
     json.dumps(manifest)
+
+
+def test_duplicate_cluster_reads_the_links_of_a_dedup_output(tmp_path):
+    from cltool.dedup import Settings as DedupSettings
+    from cltool.dedup import dedup
+
+    corpus = tmp_path / "corpus"
+    with Output(corpus, command="test", params={}) as out:
+        out.write(pa.table({"id": ["c1", "c2", "c3"], "text": [LONG, LONG.replace("lazy", "sleepy"), "other text"]}))
+    dedup(str(corpus), str(tmp_path / "deduped"), DedupSettings(methods=("minhash",), threshold=0.5, on=("text",)))
+    assert read_dataset(tmp_path / "deduped" / "_rejected").column("duplicate_of").to_pylist() == ["c1"]
+    mined = tmp_path / "mined"
+    with Output(mined, command="test", params={}) as out:
+        out.write(pa.table({"anchor": ["a story"], "positive": [LONG], "positive_id": ["c1"],
+                            "negatives": [["a rewritten story", "other text"]],
+                            "negative_ids": [["c2", "c3"]]}))
+    manifest = filter_negatives(str(mined), str(tmp_path / "out"),
+                                Settings(judges=("duplicate-cluster",), clusters_from=str(tmp_path / "deduped")))
+    # the negative's text differs, but dedup linked its id to the positive's
+    assert read_dataset(tmp_path / "out").column("negative_ids").to_pylist() == [["c3"]]
+    assert manifest["params"]["judge_models"]["duplicate-cluster"] == {"from": str(tmp_path / "deduped")}
