@@ -43,7 +43,7 @@ def filter_command(
     max_score: Annotated[str | None, typer.Option("--max-score", help="cross-encoder: false at or above this "
                                                   "score too.")] = None,
     lexical_threshold: Annotated[float, typer.Option("--lexical-threshold", help="lexical: false when the word "
-                                                     "sets' Jaccard with a positive reaches this.")] = 0.7,
+                                                     "sets' Jaccard with a positive reaches this.")] = 0.9,
     cluster_threshold: Annotated[float, typer.Option("--cluster-threshold", help="duplicate-cluster: MinHash "
                                                      "Jaccard that makes two texts one cluster.")] = 0.8,
     cluster_ngram: Annotated[int, typer.Option("--cluster-ngram", min=1, help="duplicate-cluster: words per "

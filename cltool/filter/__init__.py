@@ -61,7 +61,7 @@ class Settings:
     vote: str = "any"
     ratio: float = 0.95
     max_score: float | None = None
-    lexical_threshold: float = 0.7
+    lexical_threshold: float = 0.9
     cluster_threshold: float = 0.8
     cluster_ngram: int = 5
     num_perm: int = 128

@@ -61,7 +61,7 @@ def test_lexical_removes_a_reworded_positive_for_every_row_of_the_anchor(tmp_pat
     assert sorted(removed.column("negative").to_pylist()) == sorted([ROWS[0]["negatives"][0],
                                                                      ROWS[2]["negatives"][0]])
     assert removed.column("judges").to_pylist() == [["lexical"], ["lexical"]]
-    assert all(s >= 0.7 for s in removed.column("lexical_score").to_pylist())
+    assert all(s >= 0.9 for s in removed.column("lexical_score").to_pylist())
     assert set(removed.column("reason").to_pylist()) == {"false_negative"}
     summary = manifest["summary"]
     assert summary["negatives"] == {"judged": 5, "removed": 2, "kept": 3}  # 5 distinct (anchor, negative)
