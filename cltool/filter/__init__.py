@@ -342,6 +342,8 @@ def filter_negatives(
             with out.stage("write"), reporter.task("filter write", total=dataset.num_rows) as task:
                 kept_per_anchor = _write(out, dataset, loaded, judges, judged, false, refills, settings, task)
             removed = _write_removed(out, loaded, judges, judged, false)
+            if removed and out.rejected_target is None and out.to_stdout:
+                reporter.warn(f"{removed:,} removed negatives were not kept: with -o - add --rejected DIR to keep them")
             out.summary.update(_summary(loaded, judges, judged, false, kept_per_anchor, removed, refill_summary,
                                         settings))
         return out.manifest

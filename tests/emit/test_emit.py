@@ -187,24 +187,30 @@ def test_cli_writes_jsonl_to_stdout_and_refuses_bad_input(tmp_path):
     assert run.returncode == 2 and "cltool mine" in run.stderr.decode()
 
 
-def test_one_real_training_step_of_the_bundled_model_on_an_emitted_n_tuple_file(tmp_path):
+@pytest.mark.parametrize("fmt, loss_name", [("n-tuple", "MultipleNegativesRankingLoss"),
+                                             ("triplet", "TripletLoss"), ("labeled-pair", "ContrastiveLoss")])
+def test_one_real_training_step_of_the_bundled_model_on_an_emitted_file(tmp_path, fmt, loss_name):
+    """The loss sentence-transformers documents for the format takes the file's columns as they are:
+    the label column (if any) as labels, every other column, in order, as inputs."""
     import torch
     from datasets import load_dataset
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer import losses
 
     from cltool.embed.model import bundled_model_path
 
     source = mined(tmp_path / "mined")
-    emit(source, str(tmp_path / "train.jsonl"), Settings(format="n-tuple"))
+    emit(source, str(tmp_path / "train.jsonl"), Settings(format=fmt))
     data = load_dataset("json", data_files=str(tmp_path / "train.jsonl"), split="train")
     model = SentenceTransformer(str(bundled_model_path()), device="cpu")
-    loss = MultipleNegativesRankingLoss(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    loss = getattr(losses, loss_name)(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
     batch = data[:4]
-    features = [model.tokenize(batch[column]) for column in data.column_names]  # every column is an input
+    inputs = [c for c in data.column_names if c not in ("label", "labels", "score", "scores")]
+    labels = torch.tensor(batch["label"]) if "label" in data.column_names else None
+    features = [model.tokenize(batch[column]) for column in inputs]
     before = next(model.parameters()).detach().clone()
-    value = loss(features, None)
+    value = loss(features, labels)
     value.backward()
     optimizer.step()
     assert torch.isfinite(value) and value.item() > 0
