@@ -1,0 +1,75 @@
+"""`cltool validate`: parse options, call `cltool.validate.validate`, report; exit 1 on a failed check."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cltool.cli.common import Json, Quiet, example, print_json, stderr
+
+EPILOG = example(
+    "cltool validate data/mined                                   # every check, default limits",
+    "cltool validate data/train --against data/eval --rules rules.toml --junit validate.xml",
+    "cltool validate data/mined --limit max_near_duplicate_rate=0.01 --limit min_negatives=1 --json",
+)
+
+
+def validate_command(
+    input: Annotated[str, typer.Argument(metavar="DATASET", help="Dataset directory, Parquet file, glob, or -.")],
+    rules: Annotated[str | None, typer.Option("--rules", metavar="FILE", help="TOML file: [limits] NAME = VALUE, "
+                                              "and checks = [...] to run only some.")] = None,
+    limit: Annotated[list[str] | None, typer.Option("--limit", metavar="NAME=VALUE", help="Set one limit (after "
+                                                    "--rules); repeatable.")] = None,
+    against: Annotated[str | None, typer.Option("--against", metavar="OTHER", help="Check contamination: no anchor "
+                                                "or positive shared with this dataset (e.g. the evaluation set), "
+                                                "exactly or as a near-duplicate.")] = None,
+    junit: Annotated[str | None, typer.Option("--junit", metavar="FILE", help="Also write JUnit XML, one test "
+                                              "case per check.")] = None,
+    examples: Annotated[int, typer.Option("--examples", min=0, help="Offending rows kept per check.")] = 3,
+    json_out: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Check a dataset for CI: schema, empty text, duplicates, positives among negatives, near-duplicate
+    negatives, negatives per anchor, score sanity, manifest integrity and (with --against)
+    contamination. Exit 0 when every check passes, 1 when one fails, 2 when the input is unusable.
+    """
+    from pathlib import Path
+
+    from cltool.errors import DataCheckError
+    from cltool.validate import junit_xml, load_rules, validate
+
+    report = validate(input, load_rules(rules, limit or []), against=against, examples=examples)
+    if junit:
+        Path(junit).write_text(junit_xml(report), encoding="utf-8")
+    if not quiet:
+        _table(report)
+    if json_out:
+        print_json(report)
+    failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
+    if failed:
+        raise DataCheckError(f"{len(failed)} of {len(report['checks'])} checks failed: {', '.join(failed)}",
+                             hint="the offending rows are listed above (and in --json)")
+
+
+def _table(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"cltool validate {report['dataset']} ({report['rows']:,} rows)", title_justify="left")
+    for column in ("check", "status", "value", "limit", "detail"):
+        table.add_column(column, overflow="fold")
+    colour = {"pass": "green", "fail": "bold red", "skip": "dim"}
+    for c in report["checks"]:
+        table.add_row(c["name"], f"[{colour[c['status']]}]{c['status']}[/]", _short(c["value"]), _short(c["limit"]),
+                      c["detail"])
+    stderr.print(table)
+    for c in report["checks"]:
+        if c["status"] == "fail" and c["examples"]:
+            stderr.print(f"[bold]{c['name']}[/]: e.g.")
+            for e in c["examples"]:
+                stderr.print("  " + ", ".join(f"{k}={v!r}" for k, v in e.items()), markup=False)
+
+
+def _short(value: Any) -> str:
+    text = str(value) if value is not None else "-"
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,146 @@
+"""`cltool validate`: every check passes on a good dataset and fails on one crafted to break it; exit
+codes; the JSON and JUnit outputs parse."""
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from cltool.dataset.write import Output
+from cltool.errors import UsageError
+from cltool.validate import Rules, load_rules, validate
+from tests.conftest import run_cltool
+
+LONG = "the quick brown fox jumps over the lazy dog near the river bank on a sunny day in may"
+
+
+def good_rows() -> list[dict]:
+    return [
+        {"anchor": f"question {i} about topic {i}", "positive": f"answer {i} explains topic {i} in detail",
+         "negatives": [f"unrelated passage {(i + 1) % 6} on its own subject", f"another text {(i + 2) % 6} here"],
+         "negative_scores": [0.5, 0.4], "positive_score": 0.8}
+        for i in range(6)
+    ]
+
+
+def write(path: Path, rows: list[dict], vectors: np.ndarray | None = None) -> str:
+    columns = {k: [r[k] for r in rows] for k in rows[0]}
+    table = pa.table({k: pa.array(v, pa.list_(pa.float32()) if k == "negative_scores" else None)
+                      for k, v in columns.items()})
+    if vectors is not None:
+        table = table.append_column("anchor_embedding", pa.FixedSizeListArray.from_arrays(
+            pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]))
+    with Output(path, command="test", params={}) as out:
+        out.count_input(len(rows))
+        out.write(table)
+    return str(path)
+
+
+def statuses(report) -> dict[str, str]:
+    return {c["name"]: c["status"] for c in report["checks"]}
+
+
+def test_a_good_dataset_passes_every_check(tmp_path):
+    report = validate(write(tmp_path / "good", good_rows()), Rules(min_negatives=2))
+    assert report["passed"]
+    assert set(statuses(report).values()) == {"pass", "skip"}
+    assert statuses(report)["contamination"] == "skip"
+
+
+@pytest.mark.parametrize("check, change", [
+    ("empty_text", lambda rows: rows[2].update(positive="   ")),
+    ("exact_duplicates", lambda rows: rows.append({**rows[0], "anchor": "Question 0 about topic 0."})),
+    ("near_duplicates", lambda rows: rows.extend([{**rows[0], "anchor": LONG, "positive": LONG + " again"},
+                                                  {**rows[1], "anchor": LONG, "positive": LONG + " once more"}])),
+    ("positive_in_negatives", lambda rows: rows[1]["negatives"].__setitem__(0, "Answer 1 explains topic 1 in detail.")),
+    ("near_duplicate_negatives", lambda rows: (rows[3].update(positive=LONG),
+                                               rows[3]["negatives"].__setitem__(0, LONG + " too"))),
+    ("negatives_per_anchor", lambda rows: rows[4].update(negatives=["only one"], negative_scores=[0.1])),
+    ("score_sanity", lambda rows: [r.update(negative_scores=[0.9, 0.4]) for r in rows[:2]]),
+])
+def test_each_check_fails_on_a_dataset_crafted_to_break_it(tmp_path, check, change):
+    rows = good_rows()
+    change(rows)
+    report = validate(write(tmp_path / "bad", rows), Rules(min_negatives=2))
+    failed = [c for c in report["checks"] if c["status"] == "fail"]
+    assert [c["name"] for c in failed] == [check]
+    assert not report["passed"] and failed[0]["examples"]
+
+
+def test_schema_checks_columns_and_embedding_dimensions(tmp_path):
+    rows = good_rows()
+    source = write(tmp_path / "vec", rows, np.ones((len(rows), 4), dtype=np.float32))
+    assert statuses(validate(source))["schema"] == "pass"
+    report = validate(source, Rules(embedding_dim=8, required_columns=["anchor", "positive", "label"]))
+    schema = next(c for c in report["checks"] if c["name"] == "schema")
+    assert schema["status"] == "fail" and "label" in schema["detail"] and "4 dimensions" in schema["detail"]
+
+
+def test_manifest_integrity_catches_a_changed_file(tmp_path):
+    source = write(tmp_path / "data", good_rows())
+    part = next((tmp_path / "data").glob("part-*.parquet"))
+    part.write_bytes(part.read_bytes())  # same bytes: still fine
+    assert statuses(validate(source))["manifest"] == "pass"
+    manifest = json.loads((tmp_path / "data" / "_manifest.json").read_text())
+    manifest["outputs"][0]["sha256"] = "0" * 64
+    manifest["rows"]["input"] = 99
+    (tmp_path / "data" / "_manifest.json").write_text(json.dumps(manifest))
+    check = next(c for c in validate(source)["checks"] if c["name"] == "manifest")
+    assert check["status"] == "fail" and "sha256" in check["detail"] and "do not add up" in check["detail"]
+
+
+def test_contamination_finds_shared_and_near_duplicate_texts(tmp_path):
+    train = good_rows()
+    train[0].update(anchor=LONG)
+    source = write(tmp_path / "train", train)
+    clean = write(tmp_path / "clean", [{**r, "anchor": f"evaluation question {i}", "positive": f"held-out answer {i}"}
+                                       for i, r in enumerate(good_rows())])
+    assert statuses(validate(source, against=clean))["contamination"] == "pass"
+    dirty = good_rows()
+    dirty[0].update(anchor="Evaluation", positive="answer 3 explains topic 3 in detail")  # exact, by match key
+    dirty[1].update(anchor=LONG + " today", positive="a held-out answer")  # near: 13 of 14 word 5-grams
+    for i in range(2, 6):
+        dirty[i].update(anchor=f"evaluation question {i}", positive=f"held-out answer {i}")
+    report = validate(source, against=write(tmp_path / "eval", dirty))
+    check = next(c for c in report["checks"] if c["name"] == "contamination")
+    assert check["status"] == "fail" and check["value"] == 2
+    assert sorted(e["match"].split()[0] for e in check["examples"]) == ["exact", "near"]
+
+
+def test_rules_file_and_limit_flags(tmp_path):
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text('checks = ["negatives_per_anchor", "score_sanity"]\n[limits]\nmin_negatives = 3\n'
+                          'max_hardest_negative_above_positive = 0.5\n')
+    rules = load_rules(str(rules_file), ["min_negatives=1"])
+    assert rules.checks == ["negatives_per_anchor", "score_sanity"] and rules.min_negatives == 1
+    assert rules.max_hardest_negative_above_positive == 0.5
+    with pytest.raises(UsageError, match="unknown limit"):
+        load_rules(None, ["max_everything=1"])
+
+
+def test_cli_exit_codes_json_and_junit(tmp_path):
+    good = write(tmp_path / "good", good_rows())
+    run = run_cltool("validate", good, "--json", "--junit", str(tmp_path / "good.xml"))
+    assert run.returncode == 0, run.stderr.decode()
+    assert json.loads(run.stdout)["passed"] is True
+    suite = ElementTree.parse(tmp_path / "good.xml").getroot()
+    assert suite.get("failures") == "0" and len(suite.findall("testcase")) == 10
+
+    rows = good_rows()
+    rows[1]["negatives"][0] = rows[1]["positive"]
+    bad = write(tmp_path / "bad", rows)
+    run = run_cltool("validate", bad, "--json", "--junit", str(tmp_path / "bad.xml"))
+    assert run.returncode == 1
+    assert "positive_in_negatives" in run.stderr.decode()
+    report = json.loads(run.stdout)
+    assert report["passed"] is False
+    suite = ElementTree.parse(tmp_path / "bad.xml").getroot()
+    failed = [case.get("name") for case in suite.findall("testcase") if case.find("failure") is not None]
+    # a copy of the positive is also (trivially) its near-duplicate
+    assert failed == ["positive_in_negatives", "near_duplicate_negatives"] and suite.get("failures") == "2"
+
+    assert run_cltool("validate", str(tmp_path / "missing")).returncode == 2
+    assert run_cltool("validate", good, "--limit", "nonsense=1").returncode == 2
