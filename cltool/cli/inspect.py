@@ -56,6 +56,15 @@ def _show(info: dict[str, Any]) -> None:
         for key, value in manifest.get("summary", {}).items():
             if not isinstance(value, (dict, list)):
                 stderr.print(f"  {key}: {value}", markup=False)
+    scores = info.get("scores")
+    if scores:
+        stderr.print("\nscores:")
+        for name, stats in scores.items():
+            if isinstance(stats, dict):
+                stderr.print(f"  {name}: median {stats['median']:.4g} (p5 {stats['p5']:.4g}, p95 {stats['p95']:.4g}, "
+                             f"min {stats['min']:.4g}, max {stats['max']:.4g}; {stats['count']:,} values)", markup=False)
+            elif stats is not None:
+                stderr.print(f"  {name}: {stats:,}", markup=False)
     rejected = info.get("rejected")
     if rejected and "error" in rejected:
         stderr.print(f"[yellow]warning:[/] rejected rows unreadable: {rejected['error']}")

@@ -38,6 +38,9 @@ def inspect_dataset(spec: str, head: int = 0, stdin: IO[bytes] | None = None) ->
         return info
 
     info.update(rows=dataset.num_rows, files=len(dataset.files), bytes=sum(f.bytes for f in dataset.files))
+    scores = score_statistics(dataset)
+    if scores:
+        info["scores"] = scores
     if head:
         rows: list[dict[str, Any]] = []
         for batch in dataset.batches(batch_rows=max(head, 1)):
@@ -56,6 +59,48 @@ def inspect_dataset(spec: str, head: int = 0, stdin: IO[bytes] | None = None) ->
         if rejected_path is not None:
             info["rejected"] = _rejected_reasons(Path(dataset.source) / rejected_path)
     return info
+
+
+SCORE_COLUMNS = ("positive_score", "negative_scores", "positive_ce_score", "negative_ce_scores")
+
+
+def score_statistics(dataset) -> dict[str, Any] | None:
+    """For a mined table: the distributions of the positive and negative scores (and cross-encoder
+    scores), negatives per row, and the share of rows whose hardest negative outscores the positive.
+    Reads only those columns."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from cltool.mine import distribution
+
+    columns = [c for c in (*SCORE_COLUMNS, "negatives") if c in dataset.schema.names]
+    if "negative_scores" not in columns and "negatives" not in columns:
+        return None
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
+    per_row, above = [], []
+    for batch in dataset.batches(columns=columns):
+        for c in columns:
+            values = batch.column(c)
+            if c == "negatives":
+                per_row.append(pc.list_value_length(values).fill_null(0).to_numpy(zero_copy_only=False))
+            elif c.startswith("negative"):
+                parts[c].append(pc.list_flatten(values).to_numpy(zero_copy_only=False).astype(np.float64))
+            else:
+                parts[c].append(values.to_numpy(zero_copy_only=False).astype(np.float64))
+        if "negative_scores" in columns and "positive_score" in columns:
+            top = np.array([max(x) if x else np.nan for x in batch.column("negative_scores").to_pylist()])
+            above.append(top > batch.column("positive_score").to_numpy(zero_copy_only=False).astype(np.float64))
+    out: dict[str, Any] = {}
+    for c in SCORE_COLUMNS:
+        if c in columns and parts[c]:
+            values = np.concatenate(parts[c])
+            out[c] = distribution(values[np.isfinite(values)])
+    if per_row:
+        out["negatives_per_row"] = distribution(np.concatenate(per_row).astype(np.float64))
+    if above:
+        flags = np.concatenate(above)
+        out["rows_hardest_negative_above_positive"] = int(flags.sum())
+    return out
 
 
 def _rejected_reasons(path: Path) -> dict[str, Any]:

@@ -28,3 +28,18 @@ def test_inspect_a_stream():
         w.write_table(table)
     info = inspect_dataset("-", head=1, stdin=io.BytesIO(sink.getvalue()))
     assert info["rows"] == 3 and info["head"] == [{"a": 1}]
+
+
+def test_inspect_gives_score_statistics_for_a_mined_table(tmp_path):
+    from cltool.dataset.write import Output
+
+    with Output(tmp_path / "mined", command="mine", params={}) as out:
+        out.write(pa.table({"anchor": ["a", "b", "c"], "positive": ["x", "y", "z"],
+                            "negatives": [["n1", "n2"], ["n3"], []],
+                            "negative_scores": pa.array([[0.5, 0.3], [0.9], []], pa.list_(pa.float32())),
+                            "positive_score": pa.array([0.8, 0.7, 0.6], pa.float32())}))
+    scores = inspect_dataset(str(tmp_path / "mined"))["scores"]
+    assert scores["negative_scores"]["count"] == 3 and scores["negative_scores"]["max"] == 0.9
+    assert scores["positive_score"]["median"] == 0.7
+    assert scores["negatives_per_row"]["min"] == 0 and scores["negatives_per_row"]["max"] == 2
+    assert scores["rows_hardest_negative_above_positive"] == 1  # b: 0.9 > 0.7

@@ -144,3 +144,8 @@ def test_cli_exit_codes_json_and_junit(tmp_path):
 
     assert run_cltool("validate", str(tmp_path / "missing")).returncode == 2
     assert run_cltool("validate", good, "--limit", "nonsense=1").returncode == 2
+
+
+def test_the_example_rules_file_loads():
+    rules = load_rules(str(Path(__file__).parents[2] / "examples" / "rules.toml"))
+    assert rules.embedding_dim == 384 and rules.max_positive_in_negatives == 0 and "negatives" in rules.required_columns
