@@ -24,6 +24,7 @@ from cltool.cli import ingest as ingest_cli
 from cltool.cli import inspect as inspect_cli
 from cltool.cli import mine as mine_cli
 from cltool.cli import report as report_cli
+from cltool.cli import run as run_cli
 from cltool.cli import validate as validate_cli
 from cltool.cli.common import env_flag, stderr
 from cltool.errors import EXIT_INTERNAL, EXIT_USAGE, CltoolError, OutputClosedError
@@ -69,6 +70,7 @@ app.command("filter", epilog=filter_cli.EPILOG)(filter_cli.filter_command)
 app.command("emit", epilog=emit_cli.EPILOG)(emit_cli.emit_command)
 app.command("validate", epilog=validate_cli.EPILOG)(validate_cli.validate_command)
 app.command("report", epilog=report_cli.EPILOG)(report_cli.report_command)
+app.command("run", epilog=run_cli.EPILOG)(run_cli.run_command)
 app.command("inspect", epilog=inspect_cli.EPILOG)(inspect_cli.inspect_command)
 
 

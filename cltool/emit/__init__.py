@@ -463,7 +463,7 @@ def emit(
         "summary": {**summary, "splits": {f["split"]: f["pairs"] for f in files}, "split_leaks": leaks},
     }
     if gone.any():
-        target = rejected_output or (None if to_stdout else str(_sidecar(output, "rejected")))
+        target = rejected_output or (None if to_stdout else str(sidecar(output, "rejected")))
         if target is None:
             reporter.warn(f"{int(gone.sum()):,} rows were not emitted and not kept: with -o - add --rejected DIR")
         else:
@@ -479,7 +479,7 @@ def emit(
         if "tmp" in f:
             os.replace(f["tmp"], f["path"])
     if not to_stdout:
-        path = _sidecar(output, "manifest.json")
+        path = sidecar(output, "manifest.json")
         tmp = path.parent / f".{path.name}.cltool-tmp-{os.getpid()}"
         tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
         os.replace(tmp, path)
@@ -487,7 +487,7 @@ def emit(
     return manifest
 
 
-def _sidecar(output: str, suffix: str) -> Path:
+def sidecar(output: str, suffix: str) -> Path:
     """OUT.manifest.json / OUT.rejected beside the output ({split} dropped from the name)."""
     ext = output_extension(output)
     base = output[:-len(ext)].replace("-{split}", "").replace("{split}", "emit")
