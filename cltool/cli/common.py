@@ -23,6 +23,10 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", envvar="CLTOOL_QUIET",
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", metavar="DIR|-",
                                         help="Output dataset directory, or - for an Arrow IPC stream on stdout.")]
+EngineOpt = Annotated[str | None, typer.Option("--engine", envvar="CLTOOL_ENGINE", help="local (this process) or "
+                                                "ray (a Ray cluster; pip install 'cltool[ray]').")]
+RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", envvar="RAY_ADDRESS", help="--engine ray: the "
+                                                   "cluster to join (default: start Ray on this machine).")]
 RejectedOpt = Annotated[str | None, typer.Option("--rejected", metavar="DIR",
                                                  help="Where removed rows go (default OUT/_rejected; needed with -o -).")]
 

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 import typer
 
 from cltool.cli.common import (
+    EngineOpt,
     Json,
     OutputOpt,
     Quiet,
+    RayAddressOpt,
     RejectedOpt,
     RichReporter,
     argv,
@@ -69,6 +71,8 @@ def mine_command(
     from_candidates: Annotated[str | None, typer.Option("--from-candidates", metavar="DIR", help="Choose from "
                                                         "candidates saved by --save-candidates instead of "
                                                         "searching.")] = None,
+    engine: EngineOpt = None,
+    ray_address: RayAddressOpt = None,
     rejected: RejectedOpt = None,
     json_out: Json = False,
     quiet: Quiet = False,
@@ -90,7 +94,8 @@ def mine_command(
         absolute_margin=optional_number(absolute_margin, "--absolute-margin"),
         relative_margin=optional_number(relative_margin, "--relative-margin"),
         near_duplicate=optional_number(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
-        simans_b=simans_b, seed=seed, index=index, nprobe=nprobe, nlist=nlist, min_negatives=min_negatives)
+        simans_b=simans_b, seed=seed, index=index, nprobe=nprobe, nlist=nlist, min_negatives=min_negatives,
+        engine=engine, ray_address=ray_address)
     reporter = RichReporter(quiet)
     manifest = mine(input, output, settings, corpus=corpus or (), save_candidates=save_candidates,
                     from_candidates=from_candidates, rejected_output=rejected, argv=argv(), reporter=reporter)

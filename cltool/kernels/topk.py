@@ -167,3 +167,31 @@ def gather_rows(matrix: np.ndarray, rows: np.ndarray, buffer: np.ndarray) -> np.
     out = buffer[:len(rows) * matrix.shape[1]].reshape(len(rows), matrix.shape[1])
     _gather(matrix, rows, out)
     return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def rescore_topk(queries, candidates, top_scores, top_ids):
+    """Recompute each kept (query, candidate) score as one float64 dot product, in place, and re-sort
+    the row (score descending, then smaller id). A BLAS product rounds the same score differently
+    depending on the shape of the block it came in (how queries were partitioned, how many threads);
+    this makes the scores, and so the whole output, independent of that."""
+    n, k = top_ids.shape
+    dim = queries.shape[1]
+    for q in prange(n):
+        count = 0
+        for j in range(k):
+            c = top_ids[q, j]
+            if c < 0:
+                break
+            total = 0.0
+            for d in range(dim):
+                total += np.float64(queries[q, d]) * np.float64(candidates[c, d])
+            top_scores[q, j] = np.float32(total)
+            count += 1
+        for j in range(1, count):  # insertion sort: rows are nearly sorted already
+            s, c = top_scores[q, j], top_ids[q, j]
+            i = j
+            while i > 0 and _better(s, c, top_scores[q, i - 1], top_ids[q, i - 1]):
+                top_scores[q, i], top_ids[q, i] = top_scores[q, i - 1], top_ids[q, i - 1]
+                i -= 1
+            top_scores[q, i], top_ids[q, i] = s, c

@@ -81,8 +81,13 @@ class Settings:
     nprobe: int | None = None
     nlist: int | None = None
     min_negatives: int = 0
+    engine: str | None = None  # local or ray (default: CLTOOL_ENGINE, else local)
+    ray_address: str | None = None
 
     def check(self) -> None:
+        from cltool.engine import resolve
+
+        self.engine = resolve(self.engine)
         if self.num_negatives < 1:
             raise UsageError(f"--num-negatives must be at least 1, not {self.num_negatives}")
         if self.range_min < 0:
@@ -464,6 +469,7 @@ def _search(pairs: _Pairs, candidates: _Candidates, range_maxes: np.ndarray, set
             reporter: Reporter) -> tuple[list[_Ranked], dict[str, Any]]:
     """Every anchor to the depth that 99% of anchors need; the few that need more (many positives)
     again, exactly and deeper, rather than making every anchor pay for the deepest one."""
+    from cltool.kernels.topk import rescore_topk
     from cltool.mine.search import exact_search, plan_search, search
 
     anchors, total = len(pairs.anchor_keys), len(candidates)
@@ -475,13 +481,20 @@ def _search(pairs: _Pairs, candidates: _Candidates, range_maxes: np.ndarray, set
     reporter.info(f"mine: {anchors:,} anchors x {total:,} candidates, top {min(depth, total)} by "
                   + ("exact search" if plan.index == "flat" else plan.index))
     with reporter.task("mine search", total=anchors, unit="anchors") as task:
-        scores, ids = search(pairs.queries, vectors, depth, plan, task, settings.seed)
+        if settings.engine == "ray":
+            from cltool.mine.ray_search import ray_search
+
+            scores, ids = ray_search(pairs.queries, vectors, depth, plan, task, settings.seed, settings.ray_address)
+        else:
+            scores, ids = search(pairs.queries, vectors, depth, plan, task, settings.seed)
+        rescore_topk(pairs.queries, vectors, scores, ids)  # exact scores, however the search was split
     parts = [_Ranked(np.arange(anchors), ids, scores, depth)]
     deep = np.nonzero(range_maxes > depth)[0]
     info = {**plan.describe(), "depth": depth}
     if len(deep):
         deeper = int(range_maxes[deep].max())
         scores, ids = exact_search(pairs.queries[deep], vectors, deeper)
+        rescore_topk(pairs.queries[deep], vectors, scores, ids)
         parts.append(_Ranked(deep, ids, scores, deeper))
         info["deeper"] = {"anchors": len(deep), "depth": deeper, "index": "flat"}
     return parts, info

@@ -93,45 +93,64 @@ def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None)
     return top_scores, top_ids
 
 
+@dataclass
+class IvfIndex:
+    """Candidates grouped into inverted lists around spherical k-means centroids: built once, then
+    searched by any number of query partitions (the Ray engine ships it through the object store)."""
+
+    candidates: np.ndarray
+    centroids: np.ndarray
+    list_starts: np.ndarray
+    members: np.ndarray
+
+    @classmethod
+    def build(cls, candidates: np.ndarray, nlist: int, seed: int = 1) -> IvfIndex:
+        from cltool.kernels.topk import invert_lists
+
+        centroids = _train_centroids(candidates, nlist, seed)
+        home = _nearest_lists(candidates, centroids, 1)
+        list_starts, members = invert_lists(home, len(centroids))
+        return cls(candidates, centroids, list_starts, members)
+
+    def search(self, queries: np.ndarray, k: int, nprobe: int, task=None) -> tuple[np.ndarray, np.ndarray]:
+        from cltool.kernels.topk import empty_topk, gather_rows, invert_lists, merge_rows
+
+        task = task or NullTask()
+        nlist = len(self.centroids)
+        # for each list, the queries that probe it
+        probes = _nearest_lists(queries, self.centroids, min(nprobe, nlist))
+        probe_starts, probing = invert_lists(probes, nlist)
+        del probes
+        top_scores, top_ids = empty_topk(len(queries), k)
+        list_starts, members, candidates = self.list_starts, self.members, self.candidates
+        # one workspace for the whole scan, reshaped per list: a fresh array per list was page-faulted
+        # in again each time, and numpy's fancy indexing gathered rows at a third of the memory rate
+        widest = int(np.diff(list_starts).max())
+        busiest = min(int(np.diff(probe_starts).max()), _QUERY_BLOCK)
+        dim = candidates.shape[1]
+        list_buffer = np.empty(widest * dim, dtype=np.float32)
+        query_buffer = np.empty(busiest * dim, dtype=np.float32)
+        score_buffer = np.empty(busiest * widest, dtype=np.float32)
+        reported = 0
+        for cell in range(nlist):
+            ids = members[list_starts[cell]:list_starts[cell + 1]]
+            who = probing[probe_starts[cell]:probe_starts[cell + 1]]
+            if len(ids) and len(who):
+                block = gather_rows(candidates, ids, list_buffer)
+                for q0 in range(0, len(who), _QUERY_BLOCK):
+                    rows = who[q0:q0 + _QUERY_BLOCK]
+                    scores = score_buffer[:len(rows) * len(ids)].reshape(len(rows), len(ids))
+                    np.matmul(gather_rows(queries, rows, query_buffer), block.T, out=scores)
+                    merge_rows(scores, ids, rows, top_scores, top_ids)
+            done = len(queries) * (cell + 1) // nlist
+            task.advance(done - reported)
+            reported = done
+        return top_scores, top_ids
+
+
 def ivf_search(queries: np.ndarray, candidates: np.ndarray, k: int, nlist: int, nprobe: int, task=None,
                seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    from cltool.kernels.topk import empty_topk, gather_rows, invert_lists, merge_rows
-
-    task = task or NullTask()
-    centroids = _train_centroids(candidates, nlist, seed)
-    nlist, nprobe = len(centroids), min(nprobe, len(centroids))
-    # inverted lists: candidates grouped by their nearest centroid ...
-    home = _nearest_lists(candidates, centroids, 1)
-    list_starts, members = invert_lists(home, nlist)
-    del home
-    # ... and, the other way round, for each list the queries that probe it
-    probes = _nearest_lists(queries, centroids, nprobe)
-    probe_starts, probing = invert_lists(probes, nlist)
-    del probes
-
-    top_scores, top_ids = empty_topk(len(queries), k)
-    # one workspace for the whole scan, reshaped per list: a fresh array per list was page-faulted
-    # in again each time, and numpy's fancy indexing gathered rows at a third of the memory rate
-    widest, busiest = int(np.diff(list_starts).max()), min(int(np.diff(probe_starts).max()), _QUERY_BLOCK)
-    dim = candidates.shape[1]
-    list_buffer = np.empty(widest * dim, dtype=np.float32)
-    query_buffer = np.empty(busiest * dim, dtype=np.float32)
-    score_buffer = np.empty(busiest * widest, dtype=np.float32)
-    reported = 0
-    for cell in range(nlist):
-        ids = members[list_starts[cell]:list_starts[cell + 1]]
-        who = probing[probe_starts[cell]:probe_starts[cell + 1]]
-        if len(ids) and len(who):
-            block = gather_rows(candidates, ids, list_buffer)
-            for q0 in range(0, len(who), _QUERY_BLOCK):
-                rows = who[q0:q0 + _QUERY_BLOCK]
-                scores = score_buffer[:len(rows) * len(ids)].reshape(len(rows), len(ids))
-                np.matmul(gather_rows(queries, rows, query_buffer), block.T, out=scores)
-                merge_rows(scores, ids, rows, top_scores, top_ids)
-        done = len(queries) * (cell + 1) // nlist
-        task.advance(done - reported)
-        reported = done
-    return top_scores, top_ids
+    return IvfIndex.build(candidates, nlist, seed).search(queries, k, nprobe, task)
 
 
 def _nearest_lists(x: np.ndarray, centroids: np.ndarray, n: int) -> np.ndarray:

@@ -73,3 +73,21 @@ def test_gathered_rows_equal_fancy_indexing_and_reuse_the_buffer():
         assert out.shape == (len(rows), 7)
         np.testing.assert_array_equal(out, matrix[rows])
         assert out.size == 0 or np.shares_memory(out, buffer)
+
+
+def test_rescored_rows_hold_exact_dot_products_best_first():
+    from cltool.kernels.topk import rescore_topk
+
+    rng = np.random.default_rng(5)
+    queries = rng.standard_normal((20, 16)).astype(np.float32)
+    candidates = rng.standard_normal((50, 16)).astype(np.float32)
+    ids = np.stack([rng.permutation(50)[:8] for _ in range(20)]).astype(np.int32)
+    ids[3, 5:] = -1  # a short row keeps its empty tail
+    scores = np.zeros(ids.shape, dtype=np.float32)
+    rescore_topk(queries, candidates, scores, ids)
+    for q in range(20):
+        valid = ids[q] >= 0
+        expected = queries[q].astype(np.float64) @ candidates[ids[q][valid]].T.astype(np.float64)
+        np.testing.assert_allclose(scores[q][valid], expected, rtol=1e-6)
+        assert np.all(np.diff(scores[q][valid]) <= 0)
+    assert list(ids[3, 5:]) == [-1, -1, -1]

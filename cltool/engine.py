@@ -1,0 +1,45 @@
+"""Where a step runs: `local` (this process, all cores) or `ray` (a Ray cluster, or a local Ray
+instance when no address is given). Chosen with `--engine` or CLTOOL_ENGINE; the Ray address with
+`--ray-address` or RAY_ADDRESS. Ray is an optional extra: `pip install 'cltool[ray]'`."""
+
+from __future__ import annotations
+
+import os
+
+ENGINES = ("local", "ray")
+
+
+def resolve(engine: str | None) -> str:
+    engine = (engine or os.environ.get("CLTOOL_ENGINE") or "local").strip().lower()
+    if engine not in ENGINES:
+        from cltool.errors import UsageError
+
+        raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    return engine
+
+
+def ray_session(address: str | None = None):
+    """The `ray` module, connected: to `address` (or RAY_ADDRESS) when given, else to a Ray instance
+    started here with this machine's cores. Reuses a connection this process already has."""
+    try:
+        import ray
+    except ImportError:
+        from cltool.errors import UsageError
+
+        raise UsageError("--engine ray needs Ray, which is not installed",
+                         hint="pip install 'cltool[ray]' (or pip install 'ray[data]'), or use --engine local") from None
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS")
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                 configure_logging=False, ignore_reinit_error=True)
+    return ray
+
+
+def partitions(rows: int, parts: int) -> list[tuple[int, int]]:
+    """`parts` contiguous (start, stop) ranges covering `rows`, none empty."""
+    parts = max(1, min(parts, rows))
+    return [(rows * i // parts, rows * (i + 1) // parts) for i in range(parts)]
+
+
+def cluster_cpus(ray) -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))

@@ -1,0 +1,37 @@
+"""Mining on Ray: the candidates (exact search) or the IVF index are put in the object store once,
+and partitions of the queries are searched against them by Ray tasks, one per partition. Each
+query's result depends only on the query and the shared candidates (the top-k merge breaks ties by
+candidate id), so the output equals the local engine's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cltool.engine import cluster_cpus, partitions, ray_session
+from cltool.errors import UsageError
+from cltool.mine.search import IvfIndex, SearchPlan, exact_search
+
+
+def _search_part(shared, queries: np.ndarray, k: int, plan: SearchPlan) -> tuple[np.ndarray, np.ndarray]:
+    if plan.index == "ivf":
+        return shared.search(queries, k, plan.nprobe)
+    return exact_search(queries, shared, k)
+
+
+def ray_search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None, seed: int = 1,
+               address: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    if plan.index == "hnsw":
+        raise UsageError("--index hnsw runs on the local engine only", hint="use --index flat or ivf with --engine ray")
+    ray = ray_session(address)
+    shared = ray.put(IvfIndex.build(candidates, plan.nlist, seed) if plan.index == "ivf" else candidates)
+    remote = ray.remote(num_cpus=1)(_search_part)
+    ranges = partitions(len(queries), 2 * cluster_cpus(ray))
+    futures = [remote.remote(shared, queries[a:b], k, plan) for a, b in ranges]
+    scores, ids = [], []
+    for (a, b), future in zip(ranges, futures):  # in order: the output keeps the queries' order
+        part_scores, part_ids = ray.get(future)
+        scores.append(part_scores)
+        ids.append(part_ids)
+        if task is not None:
+            task.advance(b - a)
+    return np.concatenate(scores), np.concatenate(ids)
