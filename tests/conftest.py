@@ -57,3 +57,12 @@ def pairs_parquet(tmp_path: Path, pairs_rows) -> Path:
     path = tmp_path / "pairs.parquet"
     pq.write_table(pa.Table.from_pylist(pairs_rows), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def ray_instance():
+    """A local Ray instance for the engine tests, started once (a few seconds) and kept small."""
+    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'cltool[ray]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()

@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 
 from cltool.cli.common import (
+    EngineOpt,
     Json,
     OutputOpt,
     Quiet,
+    RayAddressOpt,
     RejectedOpt,
     RichReporter,
     argv,
@@ -49,6 +51,8 @@ def embed_command(
                                                        "tokens (default: the model's).")] = None,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse embeddings from the cache in "
                                         "CLTOOL_CACHE_DIR (default ~/.cache/cltool).")] = True,
+    engine: EngineOpt = None,
+    ray_address: RayAddressOpt = None,
     rejected: RejectedOpt = None,
     json_out: Json = False,
     quiet: Quiet = False,
@@ -68,8 +72,8 @@ def embed_command(
     reporter = RichReporter(quiet)
     manifest = embed(input, output, columns=chosen, model=model, batch_size=batch_size, device=device,
                      precision=precision, query_prompt=query_prompt, document_prompt=document_prompt,
-                     normalize=normalize, max_seq_length=max_seq_length, cache=cache, rejected_output=rejected,
-                     argv=argv(), reporter=reporter)
+                     normalize=normalize, max_seq_length=max_seq_length, cache=cache, engine=engine,
+                     ray_address=ray_address, rejected_output=rejected, argv=argv(), reporter=reporter)
     summary = manifest["summary"]
     report_step("embed", manifest, output, reporter)
     reporter.info(f"  {summary['texts']:,} texts: {summary['cache_hits']:,} from the cache, {summary['encoded']:,} "

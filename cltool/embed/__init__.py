@@ -176,6 +176,8 @@ def embed(
     cache: bool = True,
     cache_dir: str | Path | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    engine: str | None = None,
+    ray_address: str | None = None,
     rejected_output: str | None = None,
     argv: Sequence[str] | None = None,
     reporter: Reporter | None = None,
@@ -190,6 +192,9 @@ def embed(
         raise UsageError("--batch-size must be at least 1")
     if max_seq_length is not None and max_seq_length < 1:
         raise UsageError("--max-seq-length must be at least 1")
+    from cltool.engine import resolve
+
+    engine = resolve(engine)
     dataset = open_dataset(input, stdin=stdin)
     columns = list(columns) if columns else _default_columns(dataset.schema)
     _check_columns(dataset.schema, columns, dataset.source)
@@ -208,7 +213,13 @@ def embed(
     dtype = PRECISIONS[precision]
     params = {**spec.describe(), "columns": columns, "precision": precision, "normalize": normalize,
               "prompts": {c: p for c, p in prompts.items()}, "max_seq_length": seq_length, "batch_size": batch_size,
-              "device": device, "cache": str(embedding_cache.path) if embedding_cache else None}
+              "device": device, "cache": str(embedding_cache.path) if embedding_cache else None, "engine": engine}
+    if engine == "ray":
+        if embedding_cache is not None:
+            embedding_cache.close()
+        return _embed_on_ray(dataset, output, columns, prompts, spec, params, chunk_rows, batch_size, device,
+                             max_seq_length, normalize, seq_length, dtype, precision, ray_address, rejected_output,
+                             argv, reporter, stdout)
 
     try:
         with Output(output, command="embed", params=params, inputs=[dataset], argv=argv,
@@ -238,6 +249,46 @@ def embed(
     finally:
         if embedding_cache is not None:
             embedding_cache.close()
+    return out.manifest
+
+
+def _embed_on_ray(dataset, output, columns, prompts, spec, params, chunk_rows, batch_size, device, max_seq_length,
+                  normalize, seq_length, dtype, precision, address, rejected_output, argv, reporter, stdout):
+    """The same chunks as the local loop, embedded by a Ray actor pool (cltool.embed.ray_embed)."""
+    from collections import Counter
+
+    from cltool.embed.ray_embed import embed_chunks
+
+    params = {**params, "cache": None}  # the actors do not use this machine's cache
+    stats: Counter = Counter()
+    with Output(output, command="embed", params=params, inputs=[dataset], argv=argv,
+                rejected_target=rejected_output, stdout=stdout) as out:
+
+        def chunks():
+            for batch in out.timed("read", dataset.batches(batch_rows=chunk_rows)):
+                table = pa.Table.from_batches([batch])
+                out.count_input(table.num_rows)
+                bad, details = _blank_rows(table, columns)
+                if bad.any():
+                    out.reject(with_rejection(table.filter(pa.array(bad)), reason=[EMPTY_TEXT] * len(details),
+                                              detail=details))
+                    table = table.filter(pa.array(~bad))
+                yield table
+
+        with reporter.task(f"embed {', '.join(columns)} (ray)", total=dataset.num_rows) as task:
+            embedded = embed_chunks(chunks(), stats, address=address, actors=None, device=device, spec=spec,
+                                    batch_size=batch_size, max_seq_length=max_seq_length, normalize=normalize,
+                                    seq_length=seq_length, columns=columns, prompts=prompts, dtype=dtype,
+                                    precision=precision)
+            for table in out.timed("embed", embedded):
+                with out.stage("write"):
+                    out.write(table)
+                task.advance(table.num_rows)
+        out.params["dimension"] = stats.get("dimension")
+        out.summary.update({"texts": stats["texts"], "unique_texts": stats["unique"], "cache_hits": 0,
+                            "encoded": stats["encoded"], "encode_seconds": round(stats["encode_seconds"], 3),
+                            "texts_per_second": round(stats["encoded"] / stats["encode_seconds"], 1)
+                            if stats["encode_seconds"] else None})
     return out.manifest
 
 

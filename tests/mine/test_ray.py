@@ -11,13 +11,6 @@ from tests.mine.test_mine import random_pairs, write
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'cltool[ray]'")
 
 
-@pytest.fixture(scope="module")
-def ray_instance():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.mark.parametrize("index", ["flat", "ivf"])
 def test_the_ray_engine_writes_what_the_local_engine_writes(tmp_path, ray_instance, index):
     pairs, docs = random_pairs(seed=3, anchors=300, repeats=40, corpus=200)

@@ -1,0 +1,68 @@
+"""Embedding on Ray: an actor pool, one model per actor (a GPU each where the cluster has them and
+--device asks for one), fed the same chunks of rows the local engine embeds one after the other.
+
+The chunks are the local engine's own, in the same order, and each actor embeds a chunk exactly as
+the local engine does (unique texts, sorted by length, in the same slices), so the vectors come out
+the same. Actors do not read or write the embedding cache: it is a file on this machine. At most two
+chunks per actor are in flight, so memory stays bounded by the chunk size, not the dataset.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from cltool.engine import cluster_cpus, ray_session
+
+
+class _EmbedActor:
+    def __init__(self, spec, device: str, batch_size: int, max_seq_length, normalize: bool, seq_length, columns,
+                 prompts, dtype, precision: str):
+        from cltool.embed import _Embedder
+
+        self.spec, self.columns, self.prompts, self.dtype = spec, columns, prompts, dtype
+        self.normalize, self.precision = normalize, precision
+        self.embedder = _Embedder(spec, None, lambda: spec.load(device, batch_size, max_seq_length, normalize),
+                                  normalize, seq_length)
+
+    def embed(self, table: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
+        from cltool.embed import _embed_table
+
+        before = {k: getattr(self.embedder, k) for k in ("texts", "unique", "encoded", "encode_seconds")}
+        table = _embed_table(table, self.columns, self.prompts, self.embedder, self.dtype, self.spec, self.normalize,
+                             self.precision)
+        stats = {k: getattr(self.embedder, k) - v for k, v in before.items()}
+        stats["dimension"] = self.embedder.dimension
+        return table, stats
+
+
+def embed_chunks(chunks: Iterable[pa.Table], stats: Counter, *, address: str | None, actors: int | None,
+                 device: str, **actor_args) -> Iterator[pa.Table]:
+    """Embed the chunks on Ray, yielding them in their input order; adds each chunk's counts to stats."""
+    ray = ray_session(address)
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    use_gpu = device.startswith("cuda") and gpus > 0
+    count = actors or (gpus if use_gpu else cluster_cpus(ray))
+    actor = ray.remote(num_cpus=1, num_gpus=1 if use_gpu else 0)(_EmbedActor)
+    pool = [actor.remote(device=device if use_gpu else "cpu", **actor_args) for _ in range(max(1, count))]
+    in_flight: deque = deque()
+    turn = 0
+
+    def collect():
+        table, chunk_stats = ray.get(in_flight.popleft())
+        dimension = chunk_stats.pop("dimension")
+        stats.update(chunk_stats)
+        if dimension:
+            stats["dimension"] = dimension
+        return table
+
+    for table in chunks:
+        in_flight.append(pool[turn % len(pool)].embed.remote(table))
+        turn += 1
+        if len(in_flight) >= 2 * len(pool):
+            yield collect()
+    while in_flight:
+        yield collect()
