@@ -431,6 +431,21 @@ def spool(stream: Dataset, path: Path) -> str:
     return str(path)
 
 
+@contextmanager
+def readable_twice(input: str, stdin: IO[bytes] | None = None) -> Iterator[str]:
+    """The input as a path a step can read twice: itself, or for `-` the stream spooled to a
+    temporary dataset that is removed when the step ends."""
+    if input != "-":
+        yield input
+        return
+    import tempfile
+
+    from cltool.dataset.read import open_dataset
+
+    with tempfile.TemporaryDirectory(prefix="cltool-stdin-") as spooled:
+        yield spool(open_dataset("-", stdin=stdin), Path(spooled) / "stdin")
+
+
 def with_rejection(table: pa.Table, **columns: pa.Array | list) -> pa.Table:
     """The removed rows plus `reason`, `detail` and any other rejection columns (duplicate_of, ...).
     A column of the user's that has one of those names is kept as input_NAME, never overwritten."""

@@ -11,11 +11,9 @@ reference are removed, and the reference is never changed.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -35,7 +33,7 @@ from cltool.dataset.pairs import (
     text_id,
 )
 from cltool.dataset.read import Dataset, open_dataset
-from cltool.dataset.write import Output, StageTimer, spool, with_rejection
+from cltool.dataset.write import Output, StageTimer, readable_twice, with_rejection
 from cltool.dedup.text import DEFAULT_NORMALIZATION, exact_keys, joined, low_information, normalize
 from cltool.errors import InputError, UsageError
 from cltool.progress import NullReporter, Reporter
@@ -317,9 +315,7 @@ def dedup(
         raise UsageError("several --eps values are for --dry-run, which compares them", hint="give one --eps")
     if output is None and not dry_run:
         raise UsageError("an output is needed (-o DIR or -o -), unless --dry-run")
-    with tempfile.TemporaryDirectory(prefix="cltool-dedup-") as spooled:
-        if input == "-":  # dedup reads its input twice: a stream is kept on disk for the second pass
-            input = spool(open_dataset("-", stdin=stdin), Path(spooled) / "stdin")
+    with readable_twice(input, stdin) as input:  # dedup reads its input twice
         return _dedup(input, output, settings, against, dry_run, rejected_output, argv, reporter, stdout, started)
 
 

@@ -225,15 +225,8 @@ def embed(
         with Output(output, command="embed", params=params, inputs=[dataset], argv=argv,
                     rejected_target=rejected_output, stdout=stdout) as out:
             with reporter.task(f"embed {', '.join(columns)}", total=dataset.num_rows) as task:
-                for batch in out.timed("read", dataset.batches(batch_rows=chunk_rows)):
-                    table = pa.Table.from_batches([batch])
-                    out.count_input(table.num_rows)
-                    bad, details = _blank_rows(table, columns)
-                    if bad.any():
-                        out.reject(with_rejection(table.filter(pa.array(bad)), reason=[EMPTY_TEXT] * len(details),
-                                                  detail=details))
-                        table = table.filter(pa.array(~bad))
-                    progress = _RowProgress(task, batch.num_rows, _count_texts(table, columns))
+                for rows, table in _chunks(out, dataset, columns, chunk_rows):
+                    progress = _RowProgress(task, rows, _count_texts(table, columns))
                     embedder.on_encoded = progress
                     with out.stage("embed"):
                         table = _embed_table(table, columns, prompts, embedder, dtype, spec, normalize, precision)
@@ -252,6 +245,20 @@ def embed(
     return out.manifest
 
 
+def _chunks(out: Output, dataset, columns: Sequence[str], chunk_rows: int):
+    """The input in chunks of rows, counted in; rows with a blank text go to the rejected rows.
+    Yields (rows read, the chunk to embed): the local loop and the Ray actors embed the same chunks."""
+    for batch in out.timed("read", dataset.batches(batch_rows=chunk_rows)):
+        table = pa.Table.from_batches([batch])
+        out.count_input(table.num_rows)
+        bad, details = _blank_rows(table, columns)
+        if bad.any():
+            out.reject(with_rejection(table.filter(pa.array(bad)), reason=[EMPTY_TEXT] * len(details),
+                                      detail=details))
+            table = table.filter(pa.array(~bad))
+        yield batch.num_rows, table
+
+
 def _embed_on_ray(dataset, output, columns, prompts, spec, params, chunk_rows, batch_size, device, max_seq_length,
                   normalize, seq_length, dtype, precision, address, rejected_output, argv, reporter, stdout):
     """The same chunks as the local loop, embedded by a Ray actor pool (cltool.embed.ray_embed)."""
@@ -263,20 +270,9 @@ def _embed_on_ray(dataset, output, columns, prompts, spec, params, chunk_rows, b
     stats: Counter = Counter()
     with Output(output, command="embed", params=params, inputs=[dataset], argv=argv,
                 rejected_target=rejected_output, stdout=stdout) as out:
-
-        def chunks():
-            for batch in out.timed("read", dataset.batches(batch_rows=chunk_rows)):
-                table = pa.Table.from_batches([batch])
-                out.count_input(table.num_rows)
-                bad, details = _blank_rows(table, columns)
-                if bad.any():
-                    out.reject(with_rejection(table.filter(pa.array(bad)), reason=[EMPTY_TEXT] * len(details),
-                                              detail=details))
-                    table = table.filter(pa.array(~bad))
-                yield table
-
+        chunks = (table for _, table in _chunks(out, dataset, columns, chunk_rows))
         with reporter.task(f"embed {', '.join(columns)} (ray)", total=dataset.num_rows) as task:
-            embedded = embed_chunks(chunks(), stats, address=address, actors=None, device=device, spec=spec,
+            embedded = embed_chunks(chunks, stats, address=address, actors=None, device=device, spec=spec,
                                     batch_size=batch_size, max_seq_length=max_seq_length, normalize=normalize,
                                     seq_length=seq_length, columns=columns, prompts=prompts, dtype=dtype,
                                     precision=precision)

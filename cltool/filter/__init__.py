@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,7 +42,8 @@ from cltool.dataset.pairs import (
     is_text_type,
 )
 from cltool.dataset.read import Dataset, open_dataset
-from cltool.dataset.write import Output, StageTimer, spool, with_rejection
+from cltool.dataset.write import Output, StageTimer, readable_twice, with_rejection
+from cltool.embed.cache import default_cache_dir
 from cltool.errors import InputError, UsageError
 from cltool.filter.judges import Verdict, Work, parse_judges
 from cltool.progress import NullReporter, Reporter
@@ -303,16 +303,14 @@ def filter_negatives(
     reporter = reporter or NullReporter()
     settings = settings or Settings()
     needed = settings.check()
-    with tempfile.TemporaryDirectory(prefix="cltool-filter-") as spooled:
-        if input == "-":  # read twice: once to judge, once to write
-            input = spool(open_dataset("-", stdin=stdin), Path(spooled) / "stdin")
+    with readable_twice(input, stdin) as input:  # read twice: once to judge, once to write
         dataset = open_dataset(input)
         _require_columns(dataset)
         if settings.candidates:
             _check_candidates(settings.candidates)
         stages = StageTimer()
         with stages("load models"):
-            judges = build_judges(settings, cache_dir or Path(spooled) / "cache")
+            judges = build_judges(settings, cache_dir or default_cache_dir())
         with stages("load"):
             loaded = _load(dataset)
         if dataset.num_rows == 0:

@@ -71,10 +71,9 @@ class _ScoreJudge:
         anchors = np.repeat(np.arange(len(work.anchor_texts)), np.diff(work.positive_offsets))
         self.positive_scores = self.score(work, anchors, work.positive_texts)
         self.lowest = np.full(len(work.anchor_texts), np.nan, dtype=np.float32)
-        if len(anchors):
-            order = np.argsort(anchors, kind="stable")
-            starts = work.positive_offsets[:-1][np.diff(work.positive_offsets) > 0]
-            self.lowest[np.diff(work.positive_offsets) > 0] = np.minimum.reduceat(self.positive_scores[order], starts)
+        has = np.diff(work.positive_offsets) > 0
+        if has.any():  # positives are stored anchor by anchor (CSR): one reduction per anchor's slice
+            self.lowest[has] = np.minimum.reduceat(self.positive_scores, work.positive_offsets[:-1][has])
 
     def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
         scores = self.score(work, pair_anchor, pair_text)

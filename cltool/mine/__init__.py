@@ -18,7 +18,6 @@ among them, as FlagEmbedding's `range_for_sampling` does.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from cltool.dataset.pairs import (
     is_text_type,
 )
 from cltool.dataset.read import Dataset, open_dataset
-from cltool.dataset.write import Output, StageTimer, spool, with_rejection
+from cltool.dataset.write import Output, StageTimer, readable_twice, with_rejection
 from cltool.errors import InputError, UsageError
 from cltool.progress import NullReporter, Reporter
 
@@ -359,9 +358,7 @@ def mine(
     if from_candidates and (corpus or save_candidates):
         raise UsageError("--from-candidates reuses a search: --corpus and --save-candidates belong to the search",
                          hint="give --corpus and --save-candidates to the run that searches")
-    with tempfile.TemporaryDirectory(prefix="cltool-mine-") as spooled:
-        if input == "-":  # read twice: once to mine, once to write
-            input = spool(open_dataset("-", stdin=stdin), Path(spooled) / "stdin")
+    with readable_twice(input, stdin) as input:  # read twice: once to mine, once to write
         return _mine(input, output, settings, corpus, save_candidates, from_candidates, rejected_output, argv,
                      reporter, stdout, started)
 

@@ -179,11 +179,9 @@ def check_empty_text(t: _Table, rules: Rules, examples: int, **_) -> Check:
     if ANCHOR not in t.table.column_names or POSITIVE not in t.table.column_names:
         return Check("empty_text", SKIP, None, rules.max_empty_text, "no anchor and positive columns")
     bad = blank_mask(t.table.column(ANCHOR).combine_chunks()) | blank_mask(t.table.column(POSITIVE).combine_chunks())
-    blank_negatives = 0
     if NEGATIVES in t.table.column_names:
         for r, row in enumerate(t.table.column(NEGATIVES).to_pylist()):
             if any(x is None or not x.strip() for x in (row or ())):
-                blank_negatives += 1
                 bad[r] = True
     rows = np.nonzero(bad)[0]
     return _limited("empty_text", int(len(rows)), rules.max_empty_text,
