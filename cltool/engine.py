@@ -43,3 +43,15 @@ def partitions(rows: int, parts: int) -> list[tuple[int, int]]:
 
 def cluster_cpus(ray) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def task_threads() -> int:
+    """Inside a Ray task: size Numba's thread pool to the CPUs Ray gave the task, so that tasks sharing
+    a node do not each start one thread per core. Returns that count."""
+    import numba
+    import ray
+
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
+    threads = max(1, min(numba.config.NUMBA_NUM_THREADS, int(cpus)))
+    numba.set_num_threads(threads)
+    return threads

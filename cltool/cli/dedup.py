@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from cltool.cli.common import (
+    EngineOpt,
     Json,
     Quiet,
+    RayAddressOpt,
     RejectedOpt,
     RichReporter,
     argv,
@@ -23,6 +25,7 @@ EPILOG = example(
     "cltool dedup data/embedded --method exact,minhash,semantic,entropy --on anchor,positive -o data/dedup",
     "cltool dedup data/embedded --method semantic --dry-run --eps 0.01,0.03,0.05",
     "cltool dedup data/new --against data/eval --method exact,minhash -o data/decontaminated",
+    "cltool dedup data/embedded --method minhash,semantic --engine ray -o data/dedup   # sketches, clusters on Ray",
 )
 
 
@@ -64,6 +67,8 @@ def dedup_command(
                                                          "which a text (128 bytes or more) is repetitive.")] = 0.2,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what each method would remove; write "
                                           "nothing.")] = False,
+    engine: EngineOpt = None,
+    ray_address: RayAddressOpt = None,
     rejected: RejectedOpt = None,
     json_out: Json = False,
     quiet: Quiet = False,
@@ -87,7 +92,8 @@ def dedup_command(
     settings = Settings(methods=_split(method), on=_split(on) if on else None, threshold=threshold, ngram=ngram,
                         char_ngrams=char_ngrams, num_perm=num_perm, seed=seed, bands=bands, rows=rows, eps=eps_values,
                         clusters=clusters, keep=keep, normalization=parse_normalization(normalize),
-                        min_entropy=min_entropy, min_compression_ratio=min_compression_ratio)
+                        min_entropy=min_entropy, min_compression_ratio=min_compression_ratio, engine=engine,
+                        ray_address=ray_address)
     reporter = RichReporter(quiet)
     result = dedup(input, output, settings, against=against, dry_run=dry_run, rejected_output=rejected, argv=argv(),
                    reporter=reporter)

@@ -62,9 +62,14 @@ class Settings:
     normalization: tuple[str, ...] = DEFAULT_NORMALIZATION
     min_entropy: float = 1.0
     min_compression_ratio: float = 0.2
+    engine: str | None = None  # local or ray (default: CLTOOL_ENGINE, else local); exact and entropy run here
+    ray_address: str | None = None
 
     def check(self) -> None:
         from cltool.dedup.semantic import KEEP_ORDERS
+        from cltool.engine import resolve
+
+        self.engine = resolve(self.engine)
 
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:
@@ -235,6 +240,13 @@ def _run_minhash(rows: _Rows, alive: np.ndarray, reference: _Rows | None, settin
                  decisions: _Decisions) -> dict[str, Any]:
     from cltool.dedup.near import lsh_params, near_duplicates
 
+    if settings.engine == "ray":
+        from functools import partial
+
+        from cltool.dedup.ray_dedup import ray_near_duplicates
+
+        near_duplicates = partial(ray_near_duplicates, address=settings.ray_address)
+
     params = lsh_params(settings.threshold, settings.num_perm, settings.bands, settings.rows)
     live = np.nonzero(alive)[0]
     words = not settings.char_ngrams
@@ -273,7 +285,8 @@ def _run_semantic(rows: _Rows, alive: np.ndarray, reference: _Rows | None, setti
     if not len(live):
         return 0, assignment, {"clusters": 0}
     result = semantic_duplicates(vectors, eps=eps, clusters=clusters, keep=settings.keep, seed=settings.seed,
-                                 lengths=lengths, assignment=assignment)
+                                 lengths=lengths, assignment=assignment, engine=settings.engine,
+                                 ray_address=settings.ray_address)
     if decisions is not None:
         decisions.remove(live[result.removed], REASONS["semantic"], live[result.duplicate_of], result.cosine)
     return len(result.removed), assignment, {"clusters": result.clusters}

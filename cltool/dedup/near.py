@@ -93,34 +93,59 @@ class NearResult:
     verified: int
 
 
+def sketch(data: np.ndarray, offsets: np.ndarray, *, ngram: int, char_ngrams: bool, num_perm: int, seed: int,
+           params: LshParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Texts (UTF-8 bytes and offsets) to their shingle sets (CSR values, offsets) and LSH band keys
+    (bands x texts). Each text's result depends on that text alone, so texts can be sketched in parts."""
+    from cltool.kernels.minhash import CHAR, WORD, band_keys, permutations, shingle_sets, signatures
+
+    values, set_offsets = shingle_sets(data, offsets, ngram, CHAR if char_ngrams else WORD)
+    a, b = permutations(num_perm, seed)
+    keys = band_keys(signatures(values, set_offsets, a, b), params.bands, params.rows)
+    return values, set_offsets, keys
+
+
+def band_pairs(keys: np.ndarray, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (left < right, possibly repeated) of texts that share a key in one of the
+    bands (rows of `keys`): the LSH buckets, grouped by sorting each band's keys."""
+    from cltool.kernels.minhash import bucket_pairs
+
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    # argsort and the Numba kernel both release the GIL, so the bands run in parallel threads
+    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
+        lefts, rights = zip(*pool.map(lambda band: bucket_pairs(band, np.argsort(band), BUCKET_LINK), keys))
+    return np.concatenate(lefts), np.concatenate(rights)
+
+
+def verify(n: int, values: np.ndarray, set_offsets: np.ndarray, left: np.ndarray, right: np.ndarray,
+           threshold: float, reference_rows: int = 0) -> NearResult:
+    """The candidate pairs' true Jaccard, and which texts go: each text within `threshold` of an
+    earlier kept one (with `reference_rows` R, only pairs of one of the first R and a later text)."""
+    from cltool.kernels.minhash import jaccard_pairs
+    from cltool.kernels.select import keep_first
+
+    if reference_rows:
+        cross = (left < reference_rows) & (right >= reference_rows)
+        left, right = left[cross], right[cross]
+    pair_ids = np.unique(left.astype(np.int64) * n + right)
+    left, right = pair_ids // n, pair_ids % n
+    jaccard = jaccard_pairs(values, set_offsets, left, right)
+    kept, duplicate_of, score = keep_first(n, left, right, jaccard, np.float32(threshold))
+    removed = np.nonzero(~kept)[0]
+    return NearResult(removed=removed, duplicate_of=duplicate_of[removed], jaccard=score[removed],
+                      candidates=len(left), verified=int((jaccard >= threshold).sum()))
+
+
 def near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_ngrams: bool, num_perm: int, seed: int,
                     params: LshParams, reference_rows: int = 0) -> NearResult:
     """Rows of `texts` (in preference order) whose shingle set has Jaccard >= threshold with an
     earlier kept row. With `reference_rows` R, the first R texts are a reference: only pairs of a
     reference row and a later row count, and every reference row is kept."""
-    from cltool.kernels.minhash import CHAR, WORD, band_keys, bucket_pairs, jaccard_pairs, permutations, shingle_sets, signatures
-    from cltool.kernels.select import keep_first
-
     data, offsets = utf8_buffers(texts)
-    values, set_offsets = shingle_sets(data, offsets, ngram, CHAR if char_ngrams else WORD)
+    values, set_offsets, keys = sketch(data, offsets, ngram=ngram, char_ngrams=char_ngrams, num_perm=num_perm,
+                                       seed=seed, params=params)
     del data, offsets
-    a, b = permutations(num_perm, seed)
-    sig = signatures(values, set_offsets, a, b)
-    keys = band_keys(sig, params.bands, params.rows)
-    del sig
-    # argsort and the Numba kernel both release the GIL, so the bands run in parallel threads
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        lefts, rights = zip(*pool.map(lambda band: bucket_pairs(band, np.argsort(band), BUCKET_LINK), keys))
+    left, right = band_pairs(keys)
     del keys
-    left, right = np.concatenate(lefts), np.concatenate(rights)
-    if reference_rows:
-        cross = (left < reference_rows) & (right >= reference_rows)
-        left, right = left[cross], right[cross]
-    pair_ids = np.unique(left.astype(np.int64) * len(texts) + right)
-    left, right = pair_ids // len(texts), pair_ids % len(texts)
-    jaccard = jaccard_pairs(values, set_offsets, left, right)
-    kept, duplicate_of, score = keep_first(len(texts), left, right, jaccard, np.float32(threshold))
-    removed = np.nonzero(~kept)[0]
-    del values
-    return NearResult(removed=removed, duplicate_of=duplicate_of[removed], jaccard=score[removed],
-                      candidates=len(left), verified=int((jaccard >= threshold).sum()))
+    return verify(len(texts), values, set_offsets, left, right, threshold, reference_rows)

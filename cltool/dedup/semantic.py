@@ -63,22 +63,23 @@ def _ranked(members: np.ndarray, to_centroid: np.ndarray, lengths: np.ndarray | 
     return members[np.lexsort((members, key))]
 
 
-def semantic_duplicates(embeddings: np.ndarray, *, eps: float, clusters: int, keep: str, seed: int,
-                        lengths: np.ndarray | None = None, assignment=None) -> SemanticResult:
+def cluster_members(labels: np.ndarray) -> list[np.ndarray]:
+    """Each cluster's rows (ascending), clusters in label order; clusters of one row are left out:
+    they hold no pair."""
+    order = np.argsort(labels, kind="stable")
+    members = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1) if len(labels) else []
+    return [m for m in members if len(m) > 1]
+
+
+def duplicates_in_clusters(embeddings: np.ndarray, clusters: list[np.ndarray], to_centroid: np.ndarray,
+                           lengths: np.ndarray | None, keep: str, eps: float):
+    """(removed rows, the rows they duplicate, cosines) within each of `clusters`; a cluster's result
+    depends on its members alone, so clusters can be split among workers."""
     from cltool.kernels.select import keep_first_dense
 
-    embeddings = unit_rows(embeddings)
-    n = len(embeddings)
-    if assignment is None:
-        assignment = cluster(embeddings, clusters, seed)
-    labels, to_centroid = assignment
     threshold = np.float32(1.0 - eps)
     removed, duplicate_of, cosine = [], [], []
-    order = np.argsort(labels, kind="stable")
-    bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    for members in np.split(order, bounds) if n else []:
-        if len(members) < 2:
-            continue
+    for members in clusters:
         ranked = _ranked(members, to_centroid, lengths, keep)
         vectors = embeddings[ranked]
         kept = np.ones(len(ranked), dtype=np.bool_)
@@ -94,8 +95,24 @@ def semantic_duplicates(embeddings: np.ndarray, *, eps: float, clusters: int, ke
         duplicate_of.append(ranked[dup[gone]])
         cosine.append(score[gone])
     cat = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)  # noqa: E731
-    return SemanticResult(cat(removed, np.int64), cat(duplicate_of, np.int64), cat(cosine, np.float32),
-                          int(labels.max()) + 1 if n else 0)
+    return cat(removed, np.int64), cat(duplicate_of, np.int64), cat(cosine, np.float32)
+
+
+def semantic_duplicates(embeddings: np.ndarray, *, eps: float, clusters: int, keep: str, seed: int,
+                        lengths: np.ndarray | None = None, assignment=None, engine: str = "local",
+                        ray_address: str | None = None) -> SemanticResult:
+    embeddings = unit_rows(embeddings)
+    if assignment is None:
+        assignment = cluster(embeddings, clusters, seed)
+    labels, to_centroid = assignment
+    members = cluster_members(labels)
+    if engine == "ray":
+        from cltool.dedup.ray_dedup import ray_duplicates_in_clusters
+
+        found = ray_duplicates_in_clusters(embeddings, members, to_centroid, lengths, keep, eps, ray_address)
+    else:
+        found = duplicates_in_clusters(embeddings, members, to_centroid, lengths, keep, eps)
+    return SemanticResult(*found, int(labels.max()) + 1 if len(labels) else 0)
 
 
 def against_reference(embeddings: np.ndarray, reference: np.ndarray, eps: float, block: int = 16_384):

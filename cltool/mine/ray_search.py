@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from cltool.engine import cluster_cpus, partitions, ray_session
+from cltool.engine import cluster_cpus, partitions, ray_session, task_threads
 from cltool.errors import UsageError
 from cltool.mine.search import IvfIndex, SearchPlan, exact_search
 
 
 def _search_part(shared, queries: np.ndarray, k: int, plan: SearchPlan) -> tuple[np.ndarray, np.ndarray]:
+    task_threads()
     if plan.index == "ivf":
         return shared.search(queries, k, plan.nprobe)
     return exact_search(queries, shared, k)

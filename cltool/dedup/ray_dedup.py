@@ -1,0 +1,87 @@
+"""Deduplication on Ray, with the same result as the local engine.
+
+MinHash is a map and a group-by:
+- map: contiguous parts of the texts are sketched by Ray tasks (shingle sets, signatures, band
+  keys; each text's sketch depends on that text alone), each returning its shingle sets and one
+  block of band keys per group of bands;
+- group-by: one Ray task per group of bands gathers that group's keys from every part (parts in
+  order, so row numbers are global) and buckets them by sorting (`band_pairs`);
+- the driver merges the candidate pairs and verifies them by true Jaccard, then keeps the first
+  text of each duplicate group (`verify`): that step is ordered, and cheap next to the sketches.
+
+Semantic dedup clusters on the driver (FAISS k-means samples at most 256 rows per centroid, so it
+does not grow with the data) and sends the clusters, in contiguous groups of about equal work, to
+Ray tasks that share the embeddings through the object store.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from cltool.dedup.near import LshParams, NearResult, band_pairs, sketch, utf8_buffers, verify
+from cltool.dedup.semantic import duplicates_in_clusters
+from cltool.engine import cluster_cpus, partitions, ray_session, task_threads
+
+
+def _sketch_part(data: np.ndarray, offsets: np.ndarray, groups: list[tuple[int, int]], **options):
+    task_threads()
+    values, set_offsets, keys = sketch(data, offsets, **options)
+    return (values, set_offsets), *(keys[a:b] for a, b in groups)
+
+
+def _bucket_group(*key_parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return band_pairs(np.concatenate(key_parts, axis=1), threads=task_threads())
+
+
+def ray_near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_ngrams: bool, num_perm: int,
+                        seed: int, params: LshParams, reference_rows: int = 0,
+                        address: str | None = None) -> NearResult:
+    """`cltool.dedup.near.near_duplicates`, with sketching and bucketing in Ray tasks."""
+    ray = ray_session(address)
+    cpus = cluster_cpus(ray)
+    data, offsets = utf8_buffers(texts)
+    groups = partitions(params.bands, cpus)
+    sketch_part = ray.remote(num_cpus=1, num_returns=1 + len(groups))(_sketch_part)
+    parts = []
+    for a, b in partitions(len(texts), 2 * cpus):
+        start, stop = offsets[a], offsets[b]
+        parts.append(sketch_part.remote(data[start:stop], offsets[a:b + 1] - start, groups, ngram=ngram,
+                                        char_ngrams=char_ngrams, num_perm=num_perm, seed=seed, params=params))
+    del data, offsets
+    bucket_group = ray.remote(num_cpus=1)(_bucket_group)
+    pair_futures = [bucket_group.remote(*(part[1 + g] for part in parts)) for g in range(len(groups))]
+    sets = ray.get([part[0] for part in parts])
+    values = np.concatenate([v for v, _ in sets])
+    sizes = np.concatenate([np.diff(o) for _, o in sets])
+    set_offsets = np.zeros(len(sizes) + 1, dtype=sets[0][1].dtype)
+    np.cumsum(sizes, out=set_offsets[1:])
+    del sets
+    pairs = ray.get(pair_futures)
+    left = np.concatenate([p[0] for p in pairs])
+    right = np.concatenate([p[1] for p in pairs])
+    return verify(len(texts), values, set_offsets, left, right, threshold, reference_rows)
+
+
+def _clusters_part(embeddings, clusters, to_centroid, lengths, keep, eps):
+    task_threads()
+    return duplicates_in_clusters(embeddings, clusters, to_centroid, lengths, keep, eps)
+
+
+def ray_duplicates_in_clusters(embeddings: np.ndarray, clusters: list[np.ndarray], to_centroid: np.ndarray,
+                               lengths: np.ndarray | None, keep: str, eps: float, address: str | None = None):
+    """`cltool.dedup.semantic.duplicates_in_clusters`, clusters split among Ray tasks."""
+    ray = ray_session(address)
+    if not clusters:
+        return duplicates_in_clusters(embeddings, clusters, to_centroid, lengths, keep, eps)
+    shared = [ray.put(x) for x in (embeddings, to_centroid, lengths)]
+    # contiguous groups of clusters with about equal work (a cluster of m rows costs m^2)
+    work = np.cumsum([len(m) ** 2 for m in clusters], dtype=np.float64)
+    parts = min(len(clusters), 2 * cluster_cpus(ray))
+    cuts = np.searchsorted(work, work[-1] * np.arange(1, parts) / parts, side="right")
+    bounds = [0, *sorted(set(int(c) for c in cuts if 0 < c < len(clusters))), len(clusters)]
+    remote = ray.remote(num_cpus=1)(_clusters_part)
+    futures = [remote.remote(shared[0], clusters[a:b], shared[1], shared[2], keep, eps)
+               for a, b in zip(bounds, bounds[1:])]
+    found = ray.get(futures)  # in cluster order, as the local engine finds them
+    return tuple(np.concatenate([f[i] for f in found]) for i in range(3))
