@@ -29,6 +29,11 @@ def ray_session(address: str | None = None):
         raise UsageError("--engine ray needs Ray, which is not installed",
                          hint="pip install 'cltool[ray]' (or pip install 'ray[data]'), or use --engine local") from None
     if not ray.is_initialized():
+        import logging
+
+        # Ray's start-up notices (a local instance, token auth) would land on our stderr, which is
+        # for cltool's own summary: only Ray's errors get through.
+        logging.getLogger("ray").setLevel(logging.ERROR)
         address = address or os.environ.get("RAY_ADDRESS")
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                  configure_logging=False, ignore_reinit_error=True)
@@ -43,6 +48,11 @@ def partitions(rows: int, parts: int) -> list[tuple[int, int]]:
 
 def cluster_cpus(ray) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def largest_node_cpus(ray) -> int:
+    """The most CPUs one node has: an actor asking for more could never be placed."""
+    return max([int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")] or [1]) or 1
 
 
 def task_threads() -> int:

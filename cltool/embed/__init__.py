@@ -272,10 +272,11 @@ def _embed_on_ray(dataset, output, columns, prompts, spec, params, chunk_rows, b
                 rejected_target=rejected_output, stdout=stdout) as out:
         chunks = (table for _, table in _chunks(out, dataset, columns, chunk_rows))
         with reporter.task(f"embed {', '.join(columns)} (ray)", total=dataset.num_rows) as task:
-            embedded = embed_chunks(chunks, stats, address=address, actors=None, device=device, spec=spec,
-                                    batch_size=batch_size, max_seq_length=max_seq_length, normalize=normalize,
-                                    seq_length=seq_length, columns=columns, prompts=prompts, dtype=dtype,
-                                    precision=precision)
+            expected = -(-dataset.num_rows // chunk_rows) if dataset.num_rows else None
+            embedded = embed_chunks(chunks, stats, address=address, actors=None, expected_chunks=expected,
+                                    device=device, spec=spec, batch_size=batch_size, max_seq_length=max_seq_length,
+                                    normalize=normalize, seq_length=seq_length, columns=columns, prompts=prompts,
+                                    dtype=dtype, precision=precision)
             for table in out.timed("embed", embedded):
                 with out.stage("write"):
                     out.write(table)

@@ -5,6 +5,10 @@ The chunks are the local engine's own, in the same order, and each actor embeds 
 the local engine does (unique texts, sorted by length, in the same slices), so the vectors come out
 the same. Actors do not read or write the embedding cache: it is a file on this machine. At most two
 chunks per actor are in flight, so memory stays bounded by the chunk size, not the dataset.
+
+On CPUs there are no more actors than chunks, and each actor gets its share of the cores for
+torch's threads: a dataset of one chunk is embedded by one actor with every core, not by one
+single-threaded actor while the others wait.
 """
 
 from __future__ import annotations
@@ -15,13 +19,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from cltool.engine import cluster_cpus, ray_session
+from cltool.engine import cluster_cpus, largest_node_cpus, ray_session
 
 
 class _EmbedActor:
     def __init__(self, spec, device: str, batch_size: int, max_seq_length, normalize: bool, seq_length, columns,
-                 prompts, dtype, precision: str):
+                 prompts, dtype, precision: str, threads: int):
+        import torch
+
         from cltool.embed import _Embedder
+
+        torch.set_num_threads(threads)
 
         self.spec, self.columns, self.prompts, self.dtype = spec, columns, prompts, dtype
         self.normalize, self.precision = normalize, precision
@@ -40,14 +48,16 @@ class _EmbedActor:
 
 
 def embed_chunks(chunks: Iterable[pa.Table], stats: Counter, *, address: str | None, actors: int | None,
-                 device: str, **actor_args) -> Iterator[pa.Table]:
+                 expected_chunks: int | None, device: str, **actor_args) -> Iterator[pa.Table]:
     """Embed the chunks on Ray, yielding them in their input order; adds each chunk's counts to stats."""
     ray = ray_session(address)
     gpus = int(ray.cluster_resources().get("GPU", 0))
     use_gpu = device.startswith("cuda") and gpus > 0
-    count = actors or (gpus if use_gpu else cluster_cpus(ray))
-    actor = ray.remote(num_cpus=1, num_gpus=1 if use_gpu else 0)(_EmbedActor)
-    pool = [actor.remote(device=device if use_gpu else "cpu", **actor_args) for _ in range(max(1, count))]
+    cpus = cluster_cpus(ray)
+    count = max(1, actors or (gpus if use_gpu else min(cpus, expected_chunks or cpus)))
+    threads = 1 if use_gpu else max(1, min(cpus // count, largest_node_cpus(ray)))
+    actor = ray.remote(num_cpus=threads, num_gpus=1 if use_gpu else 0)(_EmbedActor)
+    pool = [actor.remote(device=device if use_gpu else "cpu", threads=threads, **actor_args) for _ in range(count)]
     in_flight: deque = deque()
     turn = 0
 
