@@ -41,7 +41,7 @@ def ray_session(address: str | None = None):
 
 
 def partitions(rows: int, parts: int) -> list[tuple[int, int]]:
-    """`parts` contiguous (start, stop) ranges covering `rows`, none empty."""
+    """`parts` contiguous (start, stop) ranges covering `rows`, none empty (one empty range for 0 rows)."""
     parts = max(1, min(parts, rows))
     return [(rows * i // parts, rows * (i + 1) // parts) for i in range(parts)]
 
@@ -50,9 +50,14 @@ def cluster_cpus(ray) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def largest_node_cpus(ray) -> int:
-    """The most CPUs one node has: an actor asking for more could never be placed."""
-    return max([int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")] or [1]) or 1
+def cpus_per_actor(ray, actors: int) -> int:
+    """The most CPUs each of `actors` equal actors can ask for and all still be placed on the
+    cluster's nodes (an actor lives on one node); 1 when even that does not fit."""
+    nodes = [int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
+    for threads in range(max(1, cluster_cpus(ray) // max(1, actors)), 1, -1):
+        if sum(cpus // threads for cpus in nodes) >= actors:
+            return threads
+    return 1
 
 
 def task_threads() -> int:

@@ -9,9 +9,10 @@ MinHash is a map and a group-by:
 - the driver merges the candidate pairs and verifies them by true Jaccard, then keeps the first
   text of each duplicate group (`verify`): that step is ordered, and cheap next to the sketches.
 
-Semantic dedup clusters on the driver (FAISS k-means samples at most 256 rows per centroid, so it
-does not grow with the data) and sends the clusters, in contiguous groups of about equal work, to
-Ray tasks that share the embeddings through the object store.
+Semantic dedup clusters on the driver (FAISS k-means trains on at most 256 rows per centroid; then
+every row is assigned to its centroid) and sends the clusters, in contiguous groups of about equal
+work, to Ray tasks that share the embeddings through the object store. `--against` (nearest
+reference row per row) runs on the driver.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ def ray_near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_n
         start, stop = offsets[a], offsets[b]
         parts.append(sketch_part.remote(data[start:stop], offsets[a:b + 1] - start, groups, ngram=ngram,
                                         char_ngrams=char_ngrams, num_perm=num_perm, seed=seed, params=params))
-    del data, offsets
     bucket_group = ray.remote(num_cpus=1)(_bucket_group)
     pair_futures = [bucket_group.remote(*(part[1 + g] for part in parts)) for g in range(len(groups))]
     sets = ray.get([part[0] for part in parts])
@@ -58,8 +58,10 @@ def ray_near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_n
     np.cumsum(sizes, out=set_offsets[1:])
     del sets
     pairs = ray.get(pair_futures)
+    del parts, pair_futures  # the key blocks can leave the object store
     left = np.concatenate([p[0] for p in pairs])
     right = np.concatenate([p[1] for p in pairs])
+    del pairs
     return verify(len(texts), values, set_offsets, left, right, threshold, reference_rows)
 
 

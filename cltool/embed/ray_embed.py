@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from cltool.engine import cluster_cpus, largest_node_cpus, ray_session
+from cltool.engine import cluster_cpus, cpus_per_actor, ray_session
 
 
 class _EmbedActor:
@@ -54,8 +54,9 @@ def embed_chunks(chunks: Iterable[pa.Table], stats: Counter, *, address: str | N
     gpus = int(ray.cluster_resources().get("GPU", 0))
     use_gpu = device.startswith("cuda") and gpus > 0
     cpus = cluster_cpus(ray)
-    count = max(1, actors or (gpus if use_gpu else min(cpus, expected_chunks or cpus)))
-    threads = 1 if use_gpu else max(1, min(cpus // count, largest_node_cpus(ray)))
+    slots = gpus if use_gpu else cpus
+    count = max(1, actors or min(slots, expected_chunks or slots))
+    threads = 1 if use_gpu else cpus_per_actor(ray, count)
     actor = ray.remote(num_cpus=threads, num_gpus=1 if use_gpu else 0)(_EmbedActor)
     pool = [actor.remote(device=device if use_gpu else "cpu", threads=threads, **actor_args) for _ in range(count)]
     in_flight: deque = deque()

@@ -6,8 +6,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+import cltool.dedup.ray_dedup as ray_dedup
 from cltool.cli import main
 from cltool.dedup import Settings, dedup
+from cltool.dedup.near import lsh_params, near_duplicates
 from tests.conftest import read_dataset
 from tests.dedup.test_dedup import planted_corpus, write
 
@@ -18,7 +20,36 @@ def outputs_of(folder):
     return [p.read_bytes() for p in sorted(folder.rglob("*.parquet"))]
 
 
-def test_minhash_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_instance):
+@pytest.fixture
+def ray_calls(monkeypatch):
+    """Counts the driver's calls into the Ray engine, so a test knows the Ray path ran."""
+    calls = {"minhash": 0, "semantic": 0}
+    for name, key in (("ray_near_duplicates", "minhash"), ("ray_duplicates_in_clusters", "semantic")):
+        original = getattr(ray_dedup, name)
+
+        def counted(*args, _original=original, _key=key, **kwargs):
+            calls[_key] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(ray_dedup, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("rows,reference", [(0, 0), (1, 0), (3, 0), (40, 0), (40, 25)])
+def test_small_and_empty_inputs_split_among_tasks(ray_instance, rows, reference):
+    texts, _ = planted_corpus(seed=5, originals=10, length=30)
+    array = pa.array(texts[:rows], pa.large_string())
+    options = dict(threshold=0.7, ngram=3, char_ngrams=False, num_perm=64, seed=2, params=lsh_params(0.7, 64),
+                   reference_rows=reference)
+    local, on_ray = near_duplicates(array, **options), ray_dedup.ray_near_duplicates(array, **options)
+    for field in ("removed", "duplicate_of", "jaccard"):
+        assert np.array_equal(getattr(local, field), getattr(on_ray, field))
+    assert (local.candidates, local.verified) == (on_ray.candidates, on_ray.verified)
+    if rows == 40:
+        assert len(on_ray.removed) > 0
+
+
+def test_minhash_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_instance, ray_calls):
     texts, planted = planted_corpus(seed=4, originals=120)
     order = np.random.default_rng(0).permutation(len(texts))  # copies before and after their originals
     texts = [texts[i] for i in order]
@@ -32,12 +63,13 @@ def test_minhash_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_inst
               against=str(reference))
         found[engine] = (outputs_of(tmp_path / engine), outputs_of(tmp_path / f"{engine}-against"),
                          manifest["summary"]["minhash"])
+    assert ray_calls["minhash"] == 2  # once per Ray run, never for the local ones
     assert found["local"] == found["ray"]
     assert found["ray"][2]["candidate_pairs"] > 0
     assert read_dataset(tmp_path / "ray" / "_rejected").num_rows > 200  # the exact copies and the light edits
 
 
-def test_semantic_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_instance):
+def test_semantic_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_instance, ray_calls):
     rng = np.random.default_rng(1)
     centres = rng.normal(size=(40, 16))
     vectors = (np.repeat(centres, 12, axis=0) + rng.normal(scale=0.05, size=(480, 16))).astype(np.float32)
@@ -51,5 +83,6 @@ def test_semantic_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_ins
             main(args)  # in this process: it joins the Ray instance the fixture started
         assert exit.value.code == 0
         found[engine] = outputs_of(tmp_path / engine)
+    assert ray_calls["semantic"] == 1
     assert found["local"] == found["ray"]
     assert 0 < read_dataset(tmp_path / "ray" / "_rejected").num_rows < 480
