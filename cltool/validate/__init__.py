@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cltool.dataset.manifest import REJECTED_DIR, file_sha256
 from cltool.dataset.pairs import (
@@ -192,16 +193,22 @@ def check_empty_text(t: _Table, rules: Rules, examples: int, **_) -> Check:
 def check_exact_duplicates(t: _Table, rules: Rules, examples: int, **_) -> Check:
     if not t.anchors:
         return Check("exact_duplicates", SKIP, None, rules.max_exact_duplicate_rate, "no anchor and positive columns")
-    first: dict[tuple[int, int], int] = {}
+    from cltool.dedup.text import DEFAULT_NORMALIZATION, exact_keys, joined, normalize
+
+    # the normalisation of `cltool dedup --method exact` by default, so that a deduplicated table passes
+    texts = [pc.fill_null(normalize(pa.array(c, pa.string()), DEFAULT_NORMALIZATION), "")
+             for c in (t.anchors, t.positives)]
+    first: dict[bytes, int] = {}
     found = []
-    for r, key in enumerate(zip(t.anchor_keys, t.positive_keys)):
+    for r, key in enumerate(exact_keys(joined(texts))):
         seen = first.setdefault(key, r)
         if seen != r:
             found.append((r, seen))
     rate = len(found) / len(t.anchors)
     return _limited("exact_duplicates", round(rate, 6), rules.max_exact_duplicate_rate,
-                    f"{len(found):,} rows repeat an earlier (anchor, positive) pair (case, spacing and surrounding "
-                    "punctuation ignored)", [_example(t, r, duplicate_of_row=s) for r, s in found[:examples]])
+                    f"{len(found):,} rows repeat an earlier (anchor, positive) pair (after NFKC, case and whitespace "
+                    "normalisation, as in cltool dedup)", [_example(t, r, duplicate_of_row=s)
+                                                          for r, s in found[:examples]])
 
 
 def _near(texts: list[str], threshold: float, reference_rows: int = 0):
