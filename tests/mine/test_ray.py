@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+import cltool.mine.ray_search as ray_search
 from cltool.mine import Settings, mine
 from tests.mine.test_mine import random_pairs, write
 
@@ -12,7 +13,10 @@ ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install '
 
 
 @pytest.mark.parametrize("index", ["flat", "ivf"])
-def test_the_ray_engine_writes_what_the_local_engine_writes(tmp_path, ray_instance, index):
+def test_the_ray_engine_writes_what_the_local_engine_writes(tmp_path, ray_instance, index, monkeypatch):
+    calls = []
+    original = ray_search.ray_search
+    monkeypatch.setattr(ray_search, "ray_search", lambda *a, **k: calls.append(a[3].index) or original(*a, **k))
     pairs, docs = random_pairs(seed=3, anchors=300, repeats=40, corpus=200)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
     outputs = {}
@@ -21,6 +25,7 @@ def test_the_ray_engine_writes_what_the_local_engine_writes(tmp_path, ray_instan
         manifest = mine(source, str(tmp_path / engine), settings, corpus=[corpus])
         outputs[engine] = (tmp_path / engine / "part-00000.parquet").read_bytes()
         assert manifest["params"]["engine"] == engine
+    assert calls == [index]  # the Ray path ran, for the Ray run only
     assert outputs["local"] == outputs["ray"]
 
 
