@@ -41,6 +41,13 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def rejected_path(directory: str | Path, manifest: dict[str, Any]) -> Path | None:
+    """Where a dataset's rejected rows are: `_rejected` inside it, or the folder given with --rejected
+    (recorded absolute); None when the step rejected nothing."""
+    recorded = manifest.get("rejected_dataset")
+    return Path(directory) / recorded if recorded else None
+
+
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     tmp = directory / (MANIFEST_NAME + ".partial")
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

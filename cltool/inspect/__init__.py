@@ -1,7 +1,7 @@
 """`cltool inspect`: what a dataset is — schema, rows, files, the manifest's story, rejected rows.
 
-Reads Parquet footers and manifests, not the data (except `--head` rows, and the `reason` column
-of `_rejected`), so it answers at once on large datasets.
+Reads Parquet footers and manifests, and of the data only `--head` rows, the `reason` column of
+`_rejected` and, for a mined table, its score columns (never the texts).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
+from cltool.dataset.manifest import rejected_path
 from cltool.dataset.pairs import embedding_info
 from cltool.dataset.read import open_dataset
 from cltool.errors import InputError
@@ -55,51 +56,63 @@ def inspect_dataset(spec: str, head: int = 0, stdin: IO[bytes] | None = None) ->
         counts = manifest.get("rows", {})
         if {"input", "output", "rejected"} <= counts.keys():
             info["rows_add_up"] = counts["input"] == counts["output"] + counts["rejected"]
-        rejected_path = manifest.get("rejected_dataset")
-        if rejected_path is not None:
-            info["rejected"] = _rejected_reasons(Path(dataset.source) / rejected_path)
+        rejected = rejected_path(dataset.source, manifest)
+        if rejected is not None:
+            info["rejected"] = _rejected_reasons(rejected)
     return info
 
 
 SCORE_COLUMNS = ("positive_score", "negative_scores", "positive_ce_score", "negative_ce_scores")
+# the negatives' lists run in parallel (DESIGN); the lightest one present gives negatives per row
+_COUNT_COLUMNS = ("negative_scores", "negative_ids", "negatives")
 
 
 def score_statistics(dataset) -> dict[str, Any] | None:
     """For a mined table: the distributions of the positive and negative scores (and cross-encoder
-    scores), negatives per row, and the share of rows whose hardest negative outscores the positive.
-    Reads only those columns."""
+    scores), negatives per row, and the number of rows whose hardest negative outscores that row's
+    positive (validate's score_sanity judges the same per anchor, as a share). Reads only those
+    columns, and only those of the expected types."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from cltool.mine import distribution
 
-    columns = [c for c in (*SCORE_COLUMNS, "negatives") if c in dataset.schema.names]
-    if "negative_scores" not in columns and "negatives" not in columns:
+    def numeric(t: pa.DataType) -> bool:
+        return pa.types.is_floating(t) or pa.types.is_integer(t)
+
+    def listed(t: pa.DataType) -> bool:
+        return pa.types.is_list(t) or pa.types.is_large_list(t)
+
+    schema = dataset.schema
+    scores = [c for c in SCORE_COLUMNS if c in schema.names and (
+        listed(schema.field(c).type) and numeric(schema.field(c).type.value_type) if c.startswith("negative")
+        else numeric(schema.field(c).type))]
+    count = next((c for c in _COUNT_COLUMNS if c in schema.names and listed(schema.field(c).type)), None)
+    if count is None:
         return None
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
+    columns = list(dict.fromkeys([*scores, count]))
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in scores}
     per_row, above = [], []
     for batch in dataset.batches(columns=columns):
-        for c in columns:
+        for c in scores:
             values = batch.column(c)
-            if c == "negatives":
-                per_row.append(pc.list_value_length(values).fill_null(0).to_numpy(zero_copy_only=False))
-            elif c.startswith("negative"):
-                parts[c].append(pc.list_flatten(values).to_numpy(zero_copy_only=False).astype(np.float64))
-            else:
-                parts[c].append(values.to_numpy(zero_copy_only=False).astype(np.float64))
-        if "negative_scores" in columns and "positive_score" in columns:
-            top = np.array([max(x) if x else np.nan for x in batch.column("negative_scores").to_pylist()])
-            above.append(top > batch.column("positive_score").to_numpy(zero_copy_only=False).astype(np.float64))
-    out: dict[str, Any] = {}
-    for c in SCORE_COLUMNS:
-        if c in columns and parts[c]:
-            values = np.concatenate(parts[c])
-            out[c] = distribution(values[np.isfinite(values)])
+            flat = pc.list_flatten(values) if c.startswith("negative") else values
+            parts[c].append(flat.to_numpy(zero_copy_only=False).astype(np.float64))  # nulls become NaN
+        per_row.append(pc.list_value_length(batch.column(count)).fill_null(0).to_numpy(zero_copy_only=False))
+        if "negative_scores" in scores and "positive_score" in scores:
+            lengths = pc.list_value_length(batch.column("negative_scores")).fill_null(0).to_numpy(zero_copy_only=False)
+            top = np.full(len(lengths), np.nan)
+            has = lengths > 0
+            if has.any():  # the row maxima of the flattened lists; fmax skips null scores
+                starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+                top[has] = np.fmax.reduceat(parts["negative_scores"][-1], starts[has])
+            above.append(top > parts["positive_score"][-1])
+    out: dict[str, Any] = {c: distribution(np.concatenate(parts[c])) for c in scores if parts[c]}
     if per_row:
         out["negatives_per_row"] = distribution(np.concatenate(per_row).astype(np.float64))
     if above:
-        flags = np.concatenate(above)
-        out["rows_hardest_negative_above_positive"] = int(flags.sum())
+        out["rows_hardest_negative_above_positive"] = int(np.concatenate(above).sum())
     return out
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from cltool import __version__
-from cltool.dataset.manifest import REJECTED_DIR, read_manifest
+from cltool.dataset.manifest import read_manifest, rejected_path
 from cltool.dataset.pairs import ANCHOR, NEGATIVE_SCORES, NEGATIVES, POSITIVE_SCORE, match_keys
 from cltool.dataset.read import open_dataset
 from cltool.errors import UsageError
@@ -37,6 +37,7 @@ def _chain(source: str, manifest: dict[str, Any] | None, limit: int = 12) -> lis
     path: Path | None = Path(source)
     while manifest is not None and path is not None and len(steps) < limit:
         steps.append({"command": manifest.get("command"), "path": str(path), "rows": manifest.get("rows", {}),
+                      "rejected": str(rejected_path(path, manifest) or "") or None,
                       "rejected_by_reason": manifest.get("rejected_by_reason", {}),
                       "wall_time_s": manifest.get("wall_time_s")})
         inputs = manifest.get("inputs") or []
@@ -50,8 +51,10 @@ def _cluster_sizes(steps: list[dict[str, Any]]) -> tuple[Counter[int], str | Non
     for step in reversed(steps):
         if step["command"] != "dedup":
             continue
+        if not step["rejected"]:  # the step removed nothing: no clusters
+            return Counter(), step["path"]
         try:
-            rejected = open_dataset(Path(step["path"]) / REJECTED_DIR)
+            rejected = open_dataset(step["rejected"])
         except Exception:  # noqa: BLE001 - a moved or damaged dedup output only means no cluster plot
             return Counter(), None
         if "duplicate_of" not in rejected.schema.names:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.dataset.manifest import REJECTED_DIR, file_sha256
+from cltool.dataset.manifest import file_sha256, rejected_path
 from cltool.dataset.pairs import (
     ANCHOR,
     ANCHOR_ID,
@@ -346,15 +346,15 @@ def check_manifest(t: _Table, rules: Rules, examples: int, **_) -> Check:
         problems.append(f"rows do not add up: {rows['input']} in, {rows['output']} kept, {rows['rejected']} rejected")
     if rows.get("output") is not None and rows["output"] != t.table.num_rows:
         problems.append(f"{t.table.num_rows} rows read, the manifest says {rows['output']}")
-    rejected = root / REJECTED_DIR
-    if rows.get("rejected") and rejected.is_dir():
+    rejected = rejected_path(root, manifest)
+    if rows.get("rejected") and rejected is not None and rejected.is_dir():
         try:
             kept = open_dataset(rejected).num_rows
         except InputError as exc:
-            problems.append(f"{REJECTED_DIR}: {exc}")
+            problems.append(f"{rejected}: {exc}")
         else:
             if kept != rows["rejected"]:
-                problems.append(f"{REJECTED_DIR} holds {kept} rows, the manifest says {rows['rejected']}")
+                problems.append(f"{rejected} holds {kept} rows, the manifest says {rows['rejected']}")
     value = {"files": len(manifest.get("outputs", [])), "rows": rows}
     return Check("manifest", FAIL if problems else PASS, value, "files and counts as recorded",
                  "; ".join(problems) or "every file's rows and sha256 match, and kept + rejected = input",

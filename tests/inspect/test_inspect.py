@@ -43,3 +43,18 @@ def test_inspect_gives_score_statistics_for_a_mined_table(tmp_path):
     assert scores["positive_score"]["median"] == 0.7
     assert scores["negatives_per_row"]["min"] == 0 and scores["negatives_per_row"]["max"] == 2
     assert scores["rows_hardest_negative_above_positive"] == 1  # b: 0.9 > 0.7
+
+
+def test_score_statistics_skip_null_scores_and_columns_of_another_type(tmp_path):
+    from cltool.dataset.write import Output
+
+    with Output(tmp_path / "filtered", command="filter", params={}) as out:  # filter writes null scores
+        out.write(pa.table({"anchor": ["a", "b", "c", "d"], "positive": ["x", "y", "z", "w"],
+                            "negatives": [["n1", "n2"], ["n3"], [], None],
+                            "negative_scores": pa.array([[None, 0.3], [None], [], None], pa.list_(pa.float32())),
+                            "positive_score": pa.array([0.2, 0.7, 0.6, None], pa.float32()),
+                            "positive_ce_score": ["not", "a", "number", "!"]}))
+    scores = inspect_dataset(str(tmp_path / "filtered"))["scores"]
+    assert scores["negative_scores"]["count"] == 1 and "positive_ce_score" not in scores
+    assert scores["negatives_per_row"]["max"] == 2 and scores["negatives_per_row"]["count"] == 4
+    assert scores["rows_hardest_negative_above_positive"] == 1  # a: 0.3 > 0.2; b has only a null score

@@ -93,6 +93,22 @@ def test_manifest_integrity_catches_a_changed_file(tmp_path):
     assert check["status"] == "fail" and "sha256" in check["detail"] and "do not add up" in check["detail"]
 
 
+def test_manifest_integrity_counts_rejected_rows_kept_elsewhere(tmp_path):
+    from cltool.dataset.write import with_rejection
+
+    table = pa.Table.from_pylist(good_rows())
+    with Output(tmp_path / "data", command="test", params={}, rejected_target=str(tmp_path / "elsewhere")) as out:
+        out.count_input(table.num_rows)
+        out.write(table.slice(0, 4))
+        out.reject(with_rejection(table.slice(4), reason=["test"] * 2, detail=[""] * 2))
+    assert statuses(validate(str(tmp_path / "data")))["manifest"] == "pass"
+    manifest = json.loads((tmp_path / "data" / "_manifest.json").read_text())
+    manifest["rows"].update(input=7, rejected=3)  # still adds up, but the rejected dataset holds 2 rows
+    (tmp_path / "data" / "_manifest.json").write_text(json.dumps(manifest))
+    check = next(c for c in validate(str(tmp_path / "data"))["checks"] if c["name"] == "manifest")
+    assert check["status"] == "fail" and "elsewhere" in check["detail"]
+
+
 def test_contamination_finds_shared_and_near_duplicate_texts(tmp_path):
     train = good_rows()
     train[0].update(anchor=LONG)
