@@ -32,7 +32,6 @@ Nothing is asserted; the summary at the end has one line per step and size.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -115,11 +114,14 @@ def run_chain(folder: Path, env: dict[str, str], logs: Path, label: str) -> dict
     return runs
 
 
-def parquet_digest(dataset: Path) -> str:
-    digest = hashlib.sha256()
-    for part in sorted(dataset.glob("part-*.parquet")):
-        digest.update(part.read_bytes())
-    return digest.hexdigest()
+def output_digests(dataset: Path) -> list[str]:
+    """The sha256 of each Parquet file, as the dataset's manifest records them (rejected rows included,
+    through the rejected dataset's own manifest)."""
+    manifest = json.loads((dataset / MANIFEST).read_text())
+    digests = [o["sha256"] for o in manifest["outputs"]]
+    if manifest.get("rejected_dataset"):
+        digests += output_digests(dataset / manifest["rejected_dataset"])
+    return digests
 
 
 def run_ray(folder: Path, env: dict[str, str], logs: Path) -> dict[str, tuple[Run, bool]]:
@@ -135,7 +137,7 @@ def run_ray(folder: Path, env: dict[str, str], logs: Path) -> dict[str, tuple[Ru
         run = measure(f"ray {step}", cltool_command() + args + ["--engine", "ray", "-q"],
                       logs / f"ray-{step}.log", env=env, cwd=folder, tree=True)
         run.result = json.loads((folder / f"{output}-ray" / MANIFEST).read_text())
-        runs[step] = (run, parquet_digest(folder / output) == parquet_digest(folder / f"{output}-ray"))
+        runs[step] = (run, output_digests(folder / output) == output_digests(folder / f"{output}-ray"))
     return runs
 
 

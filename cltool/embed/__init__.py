@@ -207,20 +207,18 @@ def embed(
                else (document_prompt if document_prompt is not None else spec.prompts.get("document"))
                for c in columns}
     seq_length = max_seq_length if max_seq_length is not None else spec.max_seq_length
-    embedding_cache = EmbeddingCache(cache_path) if cache else None
-    embedder = _Embedder(spec, embedding_cache, lambda: spec.load(device, batch_size, max_seq_length, normalize),
-                         normalize, seq_length)
+    embedding_cache = EmbeddingCache(cache_path) if cache and engine == "local" else None  # a file on this machine
     dtype = PRECISIONS[precision]
     params = {**spec.describe(), "columns": columns, "precision": precision, "normalize": normalize,
               "prompts": {c: p for c, p in prompts.items()}, "max_seq_length": seq_length, "batch_size": batch_size,
               "device": device, "cache": str(embedding_cache.path) if embedding_cache else None, "engine": engine}
     if engine == "ray":
-        if embedding_cache is not None:
-            embedding_cache.close()
         return _embed_on_ray(dataset, output, columns, prompts, spec, params, chunk_rows, batch_size, device,
                              max_seq_length, normalize, seq_length, dtype, precision, ray_address, rejected_output,
                              argv, reporter, stdout)
 
+    embedder = _Embedder(spec, embedding_cache, lambda: spec.load(device, batch_size, max_seq_length, normalize),
+                         normalize, seq_length)
     try:
         with Output(output, command="embed", params=params, inputs=[dataset], argv=argv,
                     rejected_target=rejected_output, stdout=stdout) as out:
@@ -262,25 +260,25 @@ def _chunks(out: Output, dataset, columns: Sequence[str], chunk_rows: int):
 def _embed_on_ray(dataset, output, columns, prompts, spec, params, chunk_rows, batch_size, device, max_seq_length,
                   normalize, seq_length, dtype, precision, address, rejected_output, argv, reporter, stdout):
     """The same chunks as the local loop, embedded by a Ray actor pool (cltool.embed.ray_embed)."""
-    from collections import Counter
+    from collections import Counter, deque
 
     from cltool.embed.ray_embed import embed_chunks
 
-    params = {**params, "cache": None}  # the actors do not use this machine's cache
     stats: Counter = Counter()
+    rows_read: deque[int] = deque()  # per chunk in flight, for the progress bar (it counts rows read)
     with Output(output, command="embed", params=params, inputs=[dataset], argv=argv,
                 rejected_target=rejected_output, stdout=stdout) as out:
-        chunks = (table for _, table in _chunks(out, dataset, columns, chunk_rows))
+        chunks = (rows_read.append(rows) or table for rows, table in _chunks(out, dataset, columns, chunk_rows))
         with reporter.task(f"embed {', '.join(columns)} (ray)", total=dataset.num_rows) as task:
             expected = -(-dataset.num_rows // chunk_rows) if dataset.num_rows else None
-            embedded = embed_chunks(chunks, stats, address=address, actors=None, expected_chunks=expected,
+            embedded = embed_chunks(chunks, stats, address=address, expected_chunks=expected,
                                     device=device, spec=spec, batch_size=batch_size, max_seq_length=max_seq_length,
                                     normalize=normalize, seq_length=seq_length, columns=columns, prompts=prompts,
                                     dtype=dtype, precision=precision)
             for table in out.timed("embed", embedded):
                 with out.stage("write"):
                     out.write(table)
-                task.advance(table.num_rows)
+                task.advance(rows_read.popleft())
         out.params["dimension"] = stats.get("dimension")
         out.summary.update({"texts": stats["texts"], "unique_texts": stats["unique"], "cache_hits": 0,
                             "encoded": stats["encoded"], "encode_seconds": round(stats["encode_seconds"], 3),

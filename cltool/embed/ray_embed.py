@@ -47,15 +47,15 @@ class _EmbedActor:
         return table, stats
 
 
-def embed_chunks(chunks: Iterable[pa.Table], stats: Counter, *, address: str | None, actors: int | None,
-                 expected_chunks: int | None, device: str, **actor_args) -> Iterator[pa.Table]:
+def embed_chunks(chunks: Iterable[pa.Table], stats: Counter, *, address: str | None, expected_chunks: int | None,
+                 device: str, **actor_args) -> Iterator[pa.Table]:
     """Embed the chunks on Ray, yielding them in their input order; adds each chunk's counts to stats."""
     ray = ray_session(address)
     gpus = int(ray.cluster_resources().get("GPU", 0))
     use_gpu = device.startswith("cuda") and gpus > 0
     cpus = cluster_cpus(ray)
     slots = gpus if use_gpu else cpus
-    count = max(1, actors or min(slots, expected_chunks or slots))
+    count = max(1, min(slots, expected_chunks or slots))
     threads = 1 if use_gpu else cpus_per_actor(ray, count)
     actor = ray.remote(num_cpus=threads, num_gpus=1 if use_gpu else 0)(_EmbedActor)
     pool = [actor.remote(device=device if use_gpu else "cpu", threads=threads, **actor_args) for _ in range(count)]

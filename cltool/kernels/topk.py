@@ -24,16 +24,23 @@ def _better(score_a, id_a, score_b, id_b):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _insertion_sort(scores, ids, count):
+    """Sort the first `count` pairs best first (score descending, then smaller id): quick for a few
+    pairs or for pairs nearly in order."""
+    for j in range(1, count):
+        s, c = scores[j], ids[j]
+        i = j
+        while i > 0 and _better(s, c, scores[i - 1], ids[i - 1]):
+            scores[i], ids[i] = scores[i - 1], ids[i - 1]
+            i -= 1
+        scores[i], ids[i] = s, c
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _sort_buffer(new_scores, new_ids, count):
     """Sort the first `count` buffered pairs best first (score descending, then smaller id)."""
-    if count <= 32:  # insertion sort: a few entrants, the usual case
-        for j in range(1, count):
-            s, c = new_scores[j], new_ids[j]
-            i = j
-            while i > 0 and _better(s, c, new_scores[i - 1], new_ids[i - 1]):
-                new_scores[i], new_ids[i] = new_scores[i - 1], new_ids[i - 1]
-                i -= 1
-            new_scores[i], new_ids[i] = s, c
+    if count <= 32:  # a few entrants, the usual case
+        _insertion_sort(new_scores, new_ids, count)
         return
     order = np.argsort(-new_scores[:count], kind="mergesort")
     sorted_scores, sorted_ids = new_scores[:count][order], new_ids[:count][order]
@@ -188,10 +195,4 @@ def rescore_topk(queries, candidates, top_scores, top_ids):
                 total += np.float64(queries[q, d]) * np.float64(candidates[c, d])
             top_scores[q, j] = np.float32(total)
             count += 1
-        for j in range(1, count):  # insertion sort: rows are nearly sorted already
-            s, c = top_scores[q, j], top_ids[q, j]
-            i = j
-            while i > 0 and _better(s, c, top_scores[q, i - 1], top_ids[q, i - 1]):
-                top_scores[q, i], top_ids[q, i] = top_scores[q, i - 1], top_ids[q, i - 1]
-                i -= 1
-            top_scores[q, i], top_ids[q, i] = s, c
+        _insertion_sort(top_scores[q], top_ids[q], count)  # rows are nearly sorted already

@@ -87,6 +87,9 @@ class Settings:
         from cltool.engine import resolve
 
         self.engine = resolve(self.engine)
+        if self.engine == "ray" and self.index == "hnsw":  # before any loading, not after
+            raise UsageError("--index hnsw runs on the local engine only",
+                             hint="use --index flat or ivf with --engine ray")
         if self.num_negatives < 1:
             raise UsageError(f"--num-negatives must be at least 1, not {self.num_negatives}")
         if self.range_min < 0:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from cltool.engine import cluster_cpus, partitions, ray_session, task_threads
-from cltool.errors import UsageError
 from cltool.mine.search import IvfIndex, SearchPlan, exact_search
 
 
@@ -21,8 +20,6 @@ def _search_part(shared, queries: np.ndarray, k: int, plan: SearchPlan) -> tuple
 
 def ray_search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None, seed: int = 1,
                address: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    if plan.index == "hnsw":
-        raise UsageError("--index hnsw runs on the local engine only", hint="use --index flat or ivf with --engine ray")
     ray = ray_session(address)
     shared = ray.put(IvfIndex.build(candidates, plan.nlist, seed) if plan.index == "ivf" else candidates)
     remote = ray.remote(num_cpus=1)(_search_part)

@@ -135,9 +135,7 @@ def run(path: str, *, start: str | None = None, dry_run: bool = False, quiet: bo
     forced = set(names[names.index(start):]) if start else set()
     done: list[dict[str, Any]] = []
     for step in steps:
-        fresh, why = up_to_date(step)
-        if step.name in forced:
-            fresh, why = False, "--from"
+        fresh, why = (False, "--from") if step.name in forced else up_to_date(step)  # no hashing when forced
         line = "cltool " + shlex.join(step.argv())
         if fresh:
             echo(f"[{step.name}] skip ({why}): {line}")
