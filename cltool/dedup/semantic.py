@@ -112,21 +112,31 @@ def semantic_duplicates(embeddings: np.ndarray, *, eps: float, clusters: int, ke
         found = ray_duplicates_in_clusters(embeddings, members, to_centroid, lengths, keep, eps, ray_address)
     else:
         found = duplicates_in_clusters(embeddings, members, to_centroid, lengths, keep, eps)
-    return SemanticResult(*found, int(labels.max()) + 1 if len(labels) else 0)
+    removed, duplicate_of, _ = found
+    return SemanticResult(removed, duplicate_of, exact_cosines(embeddings, removed, embeddings, duplicate_of),
+                          int(labels.max()) + 1 if len(labels) else 0)
+
+
+def exact_cosines(a: np.ndarray, rows: np.ndarray, b: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
+    """The cosines of (a[rows], b[other_rows]) as float64 dot products: a float32 BLAS product rounds
+    them differently with the number of threads and the block shape, and the reported similarity
+    should not depend on either (nor on which engine ran)."""
+    return np.einsum("ij,ij->i", a[rows].astype(np.float64), b[other_rows].astype(np.float64)).astype(np.float32)
 
 
 def against_reference(embeddings: np.ndarray, reference: np.ndarray, eps: float, block: int = 16_384):
     """Rows within eps (cosine >= 1 - eps) of their nearest reference row: (rows, reference rows, cosines)."""
     import faiss
 
+    reference = unit_rows(reference)
     index = faiss.IndexFlatIP(reference.shape[1])
-    index.add(unit_rows(reference))
+    index.add(reference)
     embeddings = unit_rows(embeddings)
-    rows, refs, cosines = [], [], []
+    rows, refs = [], []
     for start in range(0, len(embeddings), block):
         sims, nearest = index.search(embeddings[start:start + block], 1)
         hit = np.nonzero(sims[:, 0] >= 1.0 - eps)[0]
         rows.append(hit + start)
         refs.append(nearest[hit, 0])
-        cosines.append(sims[hit, 0])
-    return np.concatenate(rows), np.concatenate(refs).astype(np.int64), np.concatenate(cosines)
+    rows, refs = np.concatenate(rows), np.concatenate(refs).astype(np.int64)
+    return rows, refs, exact_cosines(embeddings, rows, reference, refs)
