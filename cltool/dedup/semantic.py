@@ -37,6 +37,13 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
+def float_tolerance(dim: int) -> float:
+    """How far a float32 dot product of two unit vectors of `dim` components can be from the exact
+    one (the worst-case rounding bound, dim x 2^-24, with room): pairs this close to a threshold are
+    decided on their exact float64 dot product instead."""
+    return 2.0 * dim * 2.0 ** -24 + 1e-7
+
+
 def default_clusters(n: int) -> int:
     return max(1, int(round(math.sqrt(n))))
 
@@ -77,7 +84,8 @@ def duplicates_in_clusters(embeddings: np.ndarray, clusters: list[np.ndarray], t
     depends on its members alone, so clusters can be split among workers."""
     from cltool.kernels.select import keep_first_dense
 
-    threshold = np.float32(1.0 - eps)
+    threshold = 1.0 - eps
+    tolerance = float_tolerance(embeddings.shape[1])
     removed, duplicate_of, cosine = [], [], []
     for members in clusters:
         ranked = _ranked(members, to_centroid, lengths, keep)
@@ -89,7 +97,7 @@ def duplicates_in_clusters(embeddings: np.ndarray, clusters: list[np.ndarray], t
         for start in range(0, len(ranked), block):
             end = min(start + block, len(ranked))
             sims = vectors[start:end] @ vectors[:end].T
-            keep_first_dense(sims, start, kept, dup, score, threshold)
+            keep_first_dense(sims, start, vectors, kept, dup, score, threshold, tolerance)
         gone = np.nonzero(~kept)[0]
         removed.append(ranked[gone])
         duplicate_of.append(ranked[dup[gone]])
@@ -117,11 +125,14 @@ def semantic_duplicates(embeddings: np.ndarray, *, eps: float, clusters: int, ke
                           int(labels.max()) + 1 if len(labels) else 0)
 
 
-def exact_cosines(a: np.ndarray, rows: np.ndarray, b: np.ndarray, other_rows: np.ndarray) -> np.ndarray:
-    """The cosines of (a[rows], b[other_rows]) as float64 dot products: a float32 BLAS product rounds
-    them differently with the number of threads and the block shape, and the reported similarity
-    should not depend on either (nor on which engine ran)."""
-    return np.einsum("ij,ij->i", a[rows].astype(np.float64), b[other_rows].astype(np.float64)).astype(np.float32)
+def exact_cosines(a: np.ndarray, rows: np.ndarray, b: np.ndarray, other_rows: np.ndarray,
+                  rounded: bool = True) -> np.ndarray:
+    """The cosines of (a[rows], b[other_rows]) as float64 dot products (rounded to float32 for the
+    output): a float32 BLAS product rounds them differently with the number of threads and the block
+    shape, and neither the decision nor the reported similarity should depend on that (nor on which
+    engine ran)."""
+    cosines = np.einsum("ij,ij->i", a[rows].astype(np.float64), b[other_rows].astype(np.float64))
+    return cosines.astype(np.float32) if rounded else cosines
 
 
 def against_reference(embeddings: np.ndarray, reference: np.ndarray, eps: float, block: int = 16_384):
@@ -133,10 +144,13 @@ def against_reference(embeddings: np.ndarray, reference: np.ndarray, eps: float,
     index.add(reference)
     embeddings = unit_rows(embeddings)
     rows, refs = [], []
+    near = 1.0 - eps - float_tolerance(reference.shape[1])  # FAISS's float32 cosines find; exact ones decide
     for start in range(0, len(embeddings), block):
         sims, nearest = index.search(embeddings[start:start + block], 1)
-        hit = np.nonzero(sims[:, 0] >= 1.0 - eps)[0]
+        hit = np.nonzero(sims[:, 0] >= near)[0]
         rows.append(hit + start)
         refs.append(nearest[hit, 0])
     rows, refs = np.concatenate(rows), np.concatenate(refs).astype(np.int64)
-    return rows, refs, exact_cosines(embeddings, rows, reference, refs)
+    cosines = exact_cosines(embeddings, rows, reference, refs, rounded=False)
+    within = cosines >= 1.0 - eps
+    return rows[within], refs[within], cosines[within].astype(np.float32)

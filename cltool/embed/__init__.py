@@ -36,7 +36,7 @@ from cltool.dataset.pairs import (
 from cltool.dataset.read import open_dataset
 from cltool.dataset.write import Output, with_rejection
 from cltool.embed.cache import EmbeddingCache, default_cache_dir, space_key, text_keys
-from cltool.embed.model import Encoder, ModelSpec, resolve_model
+from cltool.embed.model import Encoder, ModelSpec, resolve_model, torch_threads
 from cltool.errors import InputError, UsageError
 from cltool.progress import NullReporter, Reporter
 
@@ -78,6 +78,11 @@ class _Embedder:
         self.texts = self.unique = self.cache_hits = self.encoded = 0
         self.encode_seconds = 0.0
         self.on_encoded = lambda n: None
+
+    @property
+    def threads(self) -> int | None:
+        """torch's threads in this process, once the model is loaded (a static model has none)."""
+        return getattr(self.encoder, "threads", None)
 
     def __call__(self, texts: list[str], prompt: str | None) -> np.ndarray:
         space = space_key(self.spec.fingerprint, prompt or "", self.normalize, self.max_seq_length)
@@ -195,6 +200,7 @@ def embed(
     from cltool.engine import resolve
 
     engine = resolve(engine)
+    torch_threads()  # a bad CLTOOL_THREADS is a usage error up front, even when the cache holds every text
     dataset = open_dataset(input, stdin=stdin)
     columns = list(columns) if columns else _default_columns(dataset.schema)
     _check_columns(dataset.schema, columns, dataset.source)
@@ -236,7 +242,7 @@ def embed(
                                 "cache_hits": embedder.cache_hits, "encoded": embedder.encoded,
                                 "encode_seconds": round(embedder.encode_seconds, 3),
                                 "texts_per_second": round(embedder.encoded / embedder.encode_seconds, 1)
-                                if embedder.encode_seconds else None})
+                                if embedder.encode_seconds else None, "torch_threads": embedder.threads})
     finally:
         if embedding_cache is not None:
             embedding_cache.close()
@@ -283,7 +289,7 @@ def _embed_on_ray(dataset, output, columns, prompts, spec, params, chunk_rows, b
         out.summary.update({"texts": stats["texts"], "unique_texts": stats["unique"], "cache_hits": 0,
                             "encoded": stats["encoded"], "encode_seconds": round(stats["encode_seconds"], 3),
                             "texts_per_second": round(stats["encoded"] / stats["encode_seconds"], 1)
-                            if stats["encode_seconds"] else None})
+                            if stats["encode_seconds"] else None, "torch_threads": stats.get("threads")})
     return out.manifest
 
 

@@ -49,12 +49,13 @@ class ModelSpec:
         return {"model": self.name, "model_id": self.model_id, "model_path": str(self.path), "model_kind": self.kind,
                 "model_fingerprint": self.fingerprint}
 
-    def load(self, device: str, batch_size: int, max_seq_length: int | None, normalize: bool) -> Encoder:
+    def load(self, device: str, batch_size: int, max_seq_length: int | None, normalize: bool,
+             threads: int | None = None) -> Encoder:
         if self.kind == STATIC_MODEL:
             from cltool.embed.static import StaticEncoder
 
             return StaticEncoder(self.path, normalize=normalize, max_length=max_seq_length)
-        return SentenceTransformerEncoder(self, device, batch_size, max_seq_length, normalize)
+        return SentenceTransformerEncoder(self, device, batch_size, max_seq_length, normalize, threads)
 
 
 def offline() -> None:
@@ -156,15 +157,33 @@ def resolve_model(name: str | None, cache_dir: Path) -> ModelSpec:
     )
 
 
+def torch_threads() -> int | None:
+    """CLTOOL_THREADS: the torch threads each encoding process uses (this one, or each Ray actor);
+    None when unset (torch's default here: all cores; on Ray: the actor's share of its node).
+
+    The count decides more than speed: torch's CPU kernels (MKL on Intel CPUs) may sum in another
+    order with another number of threads, so vectors encoded with different counts can differ in
+    their last bits. The same count gives the same bytes, on either engine."""
+    value = os.environ.get("CLTOOL_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1 or int(value) > 4096:
+        raise UsageError(f"CLTOOL_THREADS must be a whole number of threads from 1 to 4096, not {value!r}",
+                         hint="unset it to use every core, or set e.g. CLTOOL_THREADS=4")
+    return int(value)
+
+
 class SentenceTransformerEncoder:
-    def __init__(self, spec: ModelSpec, device: str, batch_size: int, max_seq_length: int | None, normalize: bool):
+    def __init__(self, spec: ModelSpec, device: str, batch_size: int, max_seq_length: int | None, normalize: bool,
+                 threads: int | None = None):
         offline()
         import torch
         from sentence_transformers import SentenceTransformer
 
-        threads = os.environ.get("CLTOOL_THREADS")
+        threads = threads or torch_threads()
         if threads:
-            torch.set_num_threads(int(threads))
+            torch.set_num_threads(threads)
+        self.threads = torch.get_num_threads()  # recorded in the manifest: the count decides the last bits
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise UsageError("--device cuda, but torch sees no CUDA device", hint="use --device cpu")
         try:

@@ -8,7 +8,10 @@ chunks per actor are in flight, so memory stays bounded by the chunk size, not t
 
 On CPUs there are no more actors than chunks, and each actor gets its share of the cores for
 torch's threads: a dataset of one chunk is embedded by one actor with every core, not by one
-single-threaded actor while the others wait.
+single-threaded actor while the others wait. CLTOOL_THREADS, when set, is each actor's thread count
+instead, as it is the local engine's: torch's CPU kernels may sum in another order with another
+number of threads, so only the same count gives the local engine's bytes (otherwise the vectors
+agree to within rounding: a cosine of 1 - 1e-6 or closer).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from cltool.embed.model import torch_threads
 from cltool.engine import cluster_cpus, cpus_per_actor, ray_session
 
 
@@ -33,7 +37,7 @@ class _EmbedActor:
 
         self.spec, self.columns, self.prompts, self.dtype = spec, columns, prompts, dtype
         self.normalize, self.precision = normalize, precision
-        self.embedder = _Embedder(spec, None, lambda: spec.load(device, batch_size, max_seq_length, normalize),
+        self.embedder = _Embedder(spec, None, lambda: spec.load(device, batch_size, max_seq_length, normalize, threads),
                                   normalize, seq_length)
 
     def embed(self, table: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
@@ -44,6 +48,7 @@ class _EmbedActor:
                              self.precision)
         stats = {k: getattr(self.embedder, k) - v for k, v in before.items()}
         stats["dimension"] = self.embedder.dimension
+        stats["threads"] = self.embedder.threads
         return table, stats
 
 
@@ -54,20 +59,24 @@ def embed_chunks(chunks: Iterable[pa.Table], stats: Counter, *, address: str | N
     gpus = int(ray.cluster_resources().get("GPU", 0))
     use_gpu = device.startswith("cuda") and gpus > 0
     cpus = cluster_cpus(ray)
-    slots = gpus if use_gpu else cpus
+    fixed = None if use_gpu else torch_threads()
+    slots = gpus if use_gpu else max(1, cpus // (fixed or 1))
     count = max(1, min(slots, expected_chunks or slots))
-    threads = 1 if use_gpu else cpus_per_actor(ray, count)
-    actor = ray.remote(num_cpus=threads, num_gpus=1 if use_gpu else 0)(_EmbedActor)
+    share = 1 if use_gpu else cpus_per_actor(ray, count)  # what lets every actor be placed
+    threads = fixed or share
+    actor = ray.remote(num_cpus=min(threads, share), num_gpus=1 if use_gpu else 0)(_EmbedActor)
     pool = [actor.remote(device=device if use_gpu else "cpu", threads=threads, **actor_args) for _ in range(count)]
     in_flight: deque = deque()
     turn = 0
 
     def collect():
         table, chunk_stats = ray.get(in_flight.popleft())
-        dimension = chunk_stats.pop("dimension")
+        dimension, threads = chunk_stats.pop("dimension"), chunk_stats.pop("threads")
         stats.update(chunk_stats)
         if dimension:
             stats["dimension"] = dimension
+        if threads:
+            stats["threads"] = threads
         return table
 
     for table in chunks:

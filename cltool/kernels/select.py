@@ -39,15 +39,25 @@ def keep_first(n, left, right, similarity, threshold):
 
 
 @njit(cache=True, nogil=True)
-def keep_first_dense(block, offset, kept, duplicate_of, score, threshold):
-    """The same rule over a dense block of similarities: block[r, c] is the similarity of member
-    `offset + r` to member `c` (members in preference order). Updates kept/duplicate_of/score."""
+def keep_first_dense(block, offset, vectors, kept, duplicate_of, score, threshold, tolerance):
+    """The same rule over a dense block of similarities: block[r, c] is the float32 similarity of
+    member `offset + r` to member `c` (members in preference order, `vectors` their rows). Updates
+    kept/duplicate_of/score.
+
+    A BLAS product rounds a similarity differently with the block's shape and the threads, so the
+    block only finds the pairs within `tolerance` of the threshold; each is then decided (and the
+    most similar kept row chosen) on its exact float64 dot product, which depends on nothing else."""
+    dim = vectors.shape[1]
     for r in range(block.shape[0]):
         row = offset + r
-        best, best_sim = -1, np.float32(-2.0)
+        best, best_sim = -1, -2.0
         for c in range(row):
-            if kept[c] and block[r, c] >= threshold and block[r, c] > best_sim:
-                best, best_sim = c, block[r, c]
+            if kept[c] and block[r, c] >= threshold - tolerance:
+                exact = 0.0
+                for d in range(dim):
+                    exact += np.float64(vectors[row, d]) * np.float64(vectors[c, d])
+                if exact >= threshold and exact > best_sim:
+                    best, best_sim = c, exact
         if best >= 0:
             kept[row] = False
             duplicate_of[row] = best

@@ -469,8 +469,7 @@ def _search(pairs: _Pairs, candidates: _Candidates, range_maxes: np.ndarray, set
             reporter: Reporter) -> tuple[list[_Ranked], dict[str, Any]]:
     """Every anchor to the depth that 99% of anchors need; the few that need more (many positives)
     again, exactly and deeper, rather than making every anchor pay for the deepest one."""
-    from cltool.kernels.topk import rescore_topk
-    from cltool.mine.search import exact_search, plan_search, search
+    from cltool.mine.search import RESCORE_SLACK, exact_search, exact_top, plan_search, search
 
     anchors, total = len(pairs.anchor_keys), len(candidates)
     if not anchors:
@@ -480,21 +479,27 @@ def _search(pairs: _Pairs, candidates: _Candidates, range_maxes: np.ndarray, set
     plan = plan_search(settings.index, anchors, total, min(depth, total), settings.nprobe, settings.nlist)
     reporter.info(f"mine: {anchors:,} anchors x {total:,} candidates, top {min(depth, total)} by "
                   + ("exact search" if plan.index == "flat" else plan.index))
+    # a few more than the depth, cut once the scores are exact: the result does not depend on how the
+    # search was split (engine, partitions, threads)
+    def wider(k: int) -> int:  # no deeper than the candidates
+        return max(k, min(k + RESCORE_SLACK, total))
+
+    searched = wider(depth) if plan.index != "hnsw" else depth
     with reporter.task("mine search", total=anchors, unit="anchors") as task:
         if settings.engine == "ray":
             from cltool.mine.ray_search import ray_search
 
-            scores, ids = ray_search(pairs.queries, vectors, depth, plan, task, settings.seed, settings.ray_address)
+            scores, ids = ray_search(pairs.queries, vectors, searched, plan, task, settings.seed, settings.ray_address)
         else:
-            scores, ids = search(pairs.queries, vectors, depth, plan, task, settings.seed)
-        rescore_topk(pairs.queries, vectors, scores, ids)  # exact scores, however the search was split
+            scores, ids = search(pairs.queries, vectors, searched, plan, task, settings.seed)
+        scores, ids = exact_top(pairs.queries, vectors, scores, ids, depth)
     parts = [_Ranked(np.arange(anchors), ids, scores, depth)]
     deep = np.nonzero(range_maxes > depth)[0]
     info = {**plan.describe(), "depth": depth}
     if len(deep):
         deeper = int(range_maxes[deep].max())
-        scores, ids = exact_search(pairs.queries[deep], vectors, deeper)
-        rescore_topk(pairs.queries[deep], vectors, scores, ids)
+        scores, ids = exact_top(pairs.queries[deep], vectors,
+                                *exact_search(pairs.queries[deep], vectors, wider(deeper)), deeper)
         parts.append(_Ranked(deep, ids, scores, deeper))
         info["deeper"] = {"anchors": len(deep), "depth": deeper, "index": "flat"}
     return parts, info

@@ -27,6 +27,11 @@ INDEXES = ("auto", "flat", "ivf", "hnsw")
 EXACT_PAIRS_LIMIT = 50_000_000_000
 _QUERY_BLOCK = 8192
 _CANDIDATE_BLOCK = 16_384  # 8192 x 16384 float32 (512 MB): larger blocks measured closest to the BLAS rate
+# A float32 BLAS product rounds the same score differently with the shape of its block (how the
+# queries were partitioned, how many threads, which CPU kernel): two candidates within a few ulps of
+# each other could land on either side of the k-th place. So the search keeps this many more, and
+# `exact_top` cuts at k only once every score is an exact dot product.
+RESCORE_SLACK = 8
 
 
 @dataclass
@@ -153,12 +158,28 @@ def ivf_search(queries: np.ndarray, candidates: np.ndarray, k: int, nlist: int, 
     return IvfIndex.build(candidates, nlist, seed).search(queries, k, nprobe, task)
 
 
+def exact_top(queries: np.ndarray, candidates: np.ndarray, scores: np.ndarray, ids: np.ndarray,
+              k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best k of a search that kept k + RESCORE_SLACK, by exact scores: each kept score
+    recomputed as a float64 dot product, the rows re-sorted (ties: smaller id), then cut. The result
+    depends only on the query and the candidates, not on how or where the search ran."""
+    from cltool.kernels.topk import rescore_topk
+
+    rescore_topk(queries, candidates, scores, ids)
+    if scores.shape[1] == k:
+        return scores, ids
+    return np.ascontiguousarray(scores[:, :k]), np.ascontiguousarray(ids[:, :k])
+
+
 def _nearest_lists(x: np.ndarray, centroids: np.ndarray, n: int) -> np.ndarray:
-    """The n nearest centroids of each row, a chunk of rows at a time: the int32 ids and float32
-    scores of a whole 1M x nprobe search would be 1.3 GB for nothing; uint16 where it fits."""
+    """The n nearest centroids of each row (by exact scores, so a query probes the same lists in any
+    partition), a chunk of rows at a time: the int32 ids and float32 scores of a whole 1M x nprobe
+    search would be 1.3 GB for nothing; uint16 where it fits."""
     out = np.empty((len(x), n), dtype=np.uint16 if len(centroids) <= np.iinfo(np.uint16).max else np.int32)
+    deeper = min(n + RESCORE_SLACK, len(centroids))
     for start in range(0, len(x), 65_536):
-        out[start:start + 65_536] = exact_search(x[start:start + 65_536], centroids, n)[1]
+        chunk = x[start:start + 65_536]
+        out[start:start + 65_536] = exact_top(chunk, centroids, *exact_search(chunk, centroids, deeper), n)[1]
     return out
 
 

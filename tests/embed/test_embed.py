@@ -143,6 +143,11 @@ def test_cli_embed_and_its_errors(tmp_path, pairs_dir):
     not_text = run_cltool("embed", str(pairs_dir), "-o", str(tmp_path / "bad"), "--columns", "negatives,nope", env=env)
     assert not_text.returncode == 2 and "no column 'nope'" in not_text.stderr.decode()
     assert not (tmp_path / "bad").exists()
+    for threads in ("0", "many"):  # refused even though the cache holds every text and nothing needs torch
+        bad_threads = run_cltool("embed", str(pairs_dir), "-o", str(tmp_path / "bad"), "--columns", "anchor",
+                                 env={**env, "CLTOOL_THREADS": threads})
+        assert bad_threads.returncode == 2 and "CLTOOL_THREADS must be" in bad_threads.stderr.decode()
+    assert manifest["summary"]["torch_threads"] >= 1
 
 
 def test_static_fast_path(tmp_path, pairs_dir):

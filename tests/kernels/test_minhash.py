@@ -87,14 +87,39 @@ def test_keep_first_against_a_reference(seed):
     kept, dup, _ = keep_first(n, left[0], left[1], np.array(list(pairs.values()), dtype=np.float32), np.float32(0.5))
     ref_kept, ref_dup = reference_keep_first(n, pairs, 0.5)
     assert kept.tolist() == ref_kept and dup.tolist() == ref_dup
-    # the dense variant over the full matrix makes the same choices
-    dense = np.full((n, n), -1.0, dtype=np.float32)
-    for (i, j), s in pairs.items():
-        dense[j, i] = s
-    kept2, dup2, score2 = np.ones(n, bool), np.full(n, -1), np.zeros(n, np.float32)
-    keep_first_dense(dense[:17], 0, kept2, dup2, score2, np.float32(0.5))
-    keep_first_dense(dense[17:], 17, kept2, dup2, score2, np.float32(0.5))
-    assert kept2.tolist() == ref_kept
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_keep_first_dense_decides_on_exact_cosines_whatever_the_rounding(seed):
+    """The dense rule, given float32 similarities rounded as some other BLAS (or thread count) would
+    round them, decides exactly as the reference does on exact cosines: even for a pair whose exact
+    cosine is the threshold itself, and for two kept rows almost equally similar."""
+    from cltool.dedup.semantic import float_tolerance
+
+    rng = np.random.default_rng(seed)
+    n, dim = 40, 16
+    centres = rng.normal(size=(8, dim))
+    vectors = centres[rng.integers(0, 8, n)] + rng.normal(scale=0.15, size=(n, dim))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    rows = vectors.astype(np.float64).tolist()
+    exact = np.array([[sum(x * y for x, y in zip(a, b)) for b in rows] for a in rows])  # summed in order
+    pairs = {(i, j): exact[j, i] for j in range(n) for i in range(j)}
+    threshold = float(np.quantile(list(pairs.values()), 0.8))
+    while True:  # raised until some row is removed by a pair whose exact cosine is the threshold itself
+        ref_kept, ref_dup = reference_keep_first(n, pairs, threshold)
+        edge = min(pairs[(ref_dup[j], j)] for j in range(n) if not ref_kept[j])
+        if edge == threshold:
+            break
+        threshold = edge
+    tolerance = float_tolerance(dim)
+    assert 0 < ref_kept.count(False) < n
+    for noise in (-1, 1, None):  # every similarity rounded down, up, or either way
+        step = rng.uniform(-1, 1, size=(n, n)) if noise is None else np.full((n, n), float(noise))
+        dense = (exact + step * tolerance / 2).astype(np.float32)
+        kept, dup, score = np.ones(n, bool), np.full(n, -1), np.zeros(n, np.float32)
+        keep_first_dense(dense[:17], 0, vectors, kept, dup, score, threshold, tolerance)
+        keep_first_dense(dense[17:], 17, vectors, kept, dup, score, threshold, tolerance)
+        assert kept.tolist() == ref_kept and dup.tolist() == ref_dup
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])

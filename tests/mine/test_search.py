@@ -1,0 +1,54 @@
+"""The search's result depends only on the queries and the candidates: not on how the queries were
+partitioned (the Ray engine's tasks, the local engine's blocks), which changes how a float32 BLAS
+product rounds each score."""
+
+import numpy as np
+import pytest
+
+from cltool.mine.search import RESCORE_SLACK, IvfIndex, exact_search, exact_top
+
+
+def unit(x):
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def reference_top(queries, candidates, k):
+    """Exact float64 scores, best first, ties to the smaller id."""
+    scores = np.array([[sum(float(a) * float(b) for a, b in zip(q, c)) for c in candidates] for q in queries])
+    ids = np.array([sorted(range(len(candidates)), key=lambda c: (-row[c], c))[:k] for row in scores])
+    return np.take_along_axis(scores, ids, axis=1).astype(np.float32), ids
+
+
+@pytest.fixture
+def vectors():
+    rng = np.random.default_rng(4)
+    candidates = unit(rng.normal(size=(300, 24)))
+    candidates[150:160] = candidates[40]  # ten copies of one candidate: ties at any cut
+    queries = unit(candidates[rng.integers(0, 300, 90)] + rng.normal(scale=0.3, size=(90, 24)))
+    queries[:5] = candidates[40]  # queries whose top-11 are all the same score
+    return queries, candidates
+
+
+@pytest.mark.parametrize("parts", [1, 2, 7, 90])
+def test_exact_search_then_exact_top_is_the_exact_ranking_in_any_partition(vectors, parts):
+    queries, candidates = vectors
+    k = 12
+    want_scores, want_ids = reference_top(queries, candidates, k)
+    got_scores, got_ids = [], []
+    for rows in np.array_split(np.arange(len(queries)), parts):
+        scores, ids = exact_top(queries[rows], candidates, *exact_search(queries[rows], candidates, k + RESCORE_SLACK), k)
+        got_scores.append(scores)
+        got_ids.append(ids)
+    np.testing.assert_array_equal(np.concatenate(got_ids), want_ids)
+    np.testing.assert_array_equal(np.concatenate(got_scores), want_scores)
+
+
+def test_ivf_probes_and_results_do_not_depend_on_the_partition(vectors):
+    queries, candidates = vectors
+    index = IvfIndex.build(candidates, nlist=10, seed=1)
+    whole = exact_top(queries, candidates, *index.search(queries, 12 + RESCORE_SLACK, nprobe=3), 12)
+    for parts in (3, 90):
+        split = [exact_top(queries[r], candidates, *index.search(queries[r], 12 + RESCORE_SLACK, nprobe=3), 12)
+                 for r in np.array_split(np.arange(len(queries)), parts)]
+        np.testing.assert_array_equal(np.concatenate([s[1] for s in split]), whole[1])
+        np.testing.assert_array_equal(np.concatenate([s[0] for s in split]), whole[0])
