@@ -41,7 +41,11 @@ def mine_command(
     range_min: Annotated[int, typer.Option("--range-min", help="Skip the candidates ranked above this (rank 0 is "
                                            "the most similar, positives included).")] = 0,
     range_max: Annotated[int | None, typer.Option("--range-max", help="Look no deeper than this rank (default: "
-                                                  "range-min + 10 x num-negatives + 2 x most positives).")] = None,
+                                                  "range-min + 10 x num-negatives + 2 x most positives, grown for "
+                                                  "anchors left short: see --max-window).")] = None,
+    max_window: Annotated[int, typer.Option("--max-window", help="Without --range-max, an anchor short of "
+                                            "negatives after the rules is searched again, 4x as deep each round, "
+                                            "up to this rank; 0: never.")] = 1024,
     relative_margin: Annotated[str, typer.Option("--relative-margin", help="TopK-PercPos: a negative scores below "
                                                  "pos - |pos| x m, pos being the anchor's lowest positive score; "
                                                  "'off' to disable.")] = "0.05",
@@ -51,8 +55,8 @@ def mine_command(
                                                   "this.")] = None,
     min_score: Annotated[str | None, typer.Option("--min-score", help="A negative scores at least this.")] = None,
     near_duplicate: Annotated[str, typer.Option("--near-duplicate", help="Never a negative: a candidate whose cosine "
-                                                "with one of the anchor's positives reaches this; 'off' to "
-                                                "disable.")] = "0.95",
+                                                "with one of the anchor's positives reaches this (a paraphrase "
+                                                "of it: a false negative); 'off' to disable.")] = "0.6",
     sampling: Annotated[str, typer.Option("--sampling", help="top (hardest first), random (uniform in the window), "
                                           "simans (weight exp(-a (s - pos - b)^2)).")] = "top",
     simans_a: Annotated[float, typer.Option("--simans-a", help="SimANS sharpness, on cosine scores.")] = 50.0,
@@ -95,7 +99,7 @@ def mine_command(
         relative_margin=optional_number(relative_margin, "--relative-margin"),
         near_duplicate=optional_number(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
         simans_b=simans_b, seed=seed, index=index, nprobe=nprobe, nlist=nlist, min_negatives=min_negatives,
-        engine=engine, ray_address=ray_address)
+        max_window=max_window, engine=engine, ray_address=ray_address)
     reporter = RichReporter(quiet)
     manifest = mine(input, output, settings, corpus=corpus or (), save_candidates=save_candidates,
                     from_candidates=from_candidates, rejected_output=rejected, argv=argv(), reporter=reporter)
@@ -120,3 +124,7 @@ def _report(summary: dict[str, Any], asked: int, reporter: RichReporter) -> None
     window = summary["window"]
     deepest = int(window["range_max"]["max"]) if window["range_max"] else window["range_min"]
     reporter.info(f"  candidates removed in ranks {window['range_min']}..{deepest}: {removed}")
+    deepened = summary.get("deepened")
+    if deepened and deepened["anchors_deepened"]:
+        reporter.info(f"  {deepened['anchors_deepened']:,} anchors short after the rules were searched deeper "
+                      f"(up to rank {deepest}); {deepened['still_short']:,} still short")

@@ -71,7 +71,10 @@ class Settings:
     min_score: float | None = None
     absolute_margin: float | None = None
     relative_margin: float | None = 0.05
-    near_duplicate: float | None = 0.95
+    # a candidate this similar to one of the anchor's positives says the same thing: a false negative.
+    # 0.6 (the bundled MiniLM's cosine) removed 82-91% of the known false negatives in the first 60
+    # candidates of bench/outcome.py's Debian set and 49-59% on its man pages (0.95 removed 6-30%)
+    near_duplicate: float | None = 0.6
     sampling: str = "top"
     simans_a: float = 50.0
     simans_b: float = 0.0
@@ -80,6 +83,9 @@ class Settings:
     nprobe: int | None = None
     nlist: int | None = None
     min_negatives: int = 0
+    # an anchor short of negatives after the rules is searched again, its window 4x as deep each
+    # round, up to this rank (only when --range-max is not given: a window the user sets is kept)
+    max_window: int = 1024
     engine: str | None = None  # local or ray (default: CLTOOL_ENGINE, else local)
     ray_address: str | None = None
 
@@ -111,6 +117,12 @@ class Settings:
                              f"not {self.min_negatives}")
         if self.simans_a < 0:
             raise UsageError(f"--simans-a must be 0 or more, not {self.simans_a}")
+        if self.max_window < 0:
+            raise UsageError(f"--max-window must be 0 or more, not {self.max_window}")
+
+    @property
+    def deepens(self) -> bool:
+        return self.range_max is None and self.max_window > 0
 
     def windows(self, positives: np.ndarray) -> np.ndarray:
         """Each anchor's range_max: the one given, or sentence-transformers' depth when a rule is set,
@@ -368,7 +380,7 @@ def mine(
 
 def _mine(input, output, settings: Settings, corpus, save_candidates, from_candidates, rejected_output, argv,
           reporter: Reporter, stdout, started) -> dict[str, Any]:
-    from cltool.kernels.mine import RULES, positive_similarity
+    from cltool.kernels.mine import RULES
 
     dataset = open_dataset(input)
     corpora = [open_dataset(c) for c in corpus]
@@ -399,13 +411,7 @@ def _mine(input, output, settings: Settings, corpus, save_candidates, from_candi
             parts, summary["search"] = _search(pairs, candidates, range_maxes, settings, reporter)
         with stages("near-duplicates"):
             for part in parts:
-                if settings.near_duplicate is not None or save_candidates:
-                    # positives are candidates: positive_ids index their vectors directly
-                    sub_offsets, sub_ids, _ = _positives_of(part.anchors, offsets, positive_ids, positive_keys)
-                    part.near = positive_similarity(part.ids, sub_offsets, sub_ids, candidates.vectors, 0,
-                                                    part.ids.shape[1])
-        pairs.queries = candidates.vectors = None  # the vectors are done with: let the memory go
-    summary["window"] = {"range_min": range_min, "range_max": distribution(range_maxes.astype(np.float64))}
+                _near_positives(part, candidates, offsets, positive_ids, positive_keys, settings, save_candidates)
     summary["candidates"] = {"total": len(candidates), "positives": candidates.from_positives,
                              "corpus": len(candidates) - candidates.from_positives, **(
                                  {"corpus_skipped": candidates.skipped} if candidates.skipped else {})}
@@ -413,6 +419,12 @@ def _mine(input, output, settings: Settings, corpus, save_candidates, from_candi
     with stages("select"):
         chosen = _select(parts, candidates, pairs, offsets, positive_ids, positive_keys, lowest, range_maxes,
                          settings)
+    if settings.deepens:
+        with stages("deepen"):
+            summary["deepened"] = _deepen(parts, chosen, candidates, pairs, offsets, positive_ids, positive_keys,
+                                          lowest, range_maxes, settings, save_candidates)
+    pairs.queries = candidates.vectors = None  # the vectors are done with: let the memory go
+    summary["window"] = {"range_min": range_min, "range_max": distribution(range_maxes.astype(np.float64))}
     found = (chosen.ids >= 0).sum(axis=1)
     summary.update({
         "removed_by_rule": {rule: int(count) for rule, count in zip(RULES, chosen.removed.sum(axis=0)) if count},
@@ -517,31 +529,105 @@ def _positives_of(rows: np.ndarray, offsets: np.ndarray, positive_ids: np.ndarra
 def _select(parts: list[_Ranked], candidates: _Candidates, pairs: _Pairs, offsets, positive_ids, positive_keys,
             lowest, range_maxes, settings: Settings) -> _Chosen:
     """The kernel over each part; a later part (the deeper search) overrides an earlier one."""
-    from cltool.kernels.mine import RULES, SAMPLING as KERNEL_SAMPLING, select_negatives  # noqa: I001
+    from cltool.kernels.mine import RULES
 
     anchors, n = len(pairs.anchor_keys), settings.num_negatives
     chosen = _Chosen(np.full((anchors, n), -1, dtype=np.int32), np.full((anchors, n), np.nan, dtype=np.float32),
                      np.full((anchors, n), -1, dtype=np.int32), np.zeros(anchors, dtype=np.int32),
                      np.zeros((anchors, len(RULES)), dtype=np.int32))
+    for part in parts:
+        _select_part(part, chosen, candidates, pairs, offsets, positive_ids, positive_keys, lowest, range_maxes,
+                     settings)
+    return chosen
+
+
+def _select_part(part: _Ranked, chosen: _Chosen, candidates: _Candidates, pairs: _Pairs, offsets, positive_ids,
+                 positive_keys, lowest, range_maxes, settings: Settings) -> None:
+    """The kernel over one part's anchors; their choices replace what `chosen` held for them."""
+    from cltool.kernels.mine import SAMPLING as KERNEL_SAMPLING, select_negatives  # noqa: I001
+
     keys = np.asarray(candidates.keys, dtype=np.uint64)
     seeds = pairs.anchor_keys ^ np.uint64((settings.seed * 0x9E3779B97F4A7C15) % (1 << 64))
-    for part in parts:
-        a = part.anchors
-        sub_offsets, sub_ids, sub_keys = _positives_of(a, offsets, positive_ids, positive_keys)
-        near = part.near if part.near is not None else np.full(part.ids.shape, np.nan, dtype=np.float32)
-        ranks, eligible, removed = select_negatives(
-            part.ids, part.scores, near, keys, sub_offsets, sub_ids, sub_keys, pairs.anchor_keys[a], lowest[a],
-            settings.range_min, range_maxes[a], _off(settings.max_score), _off(settings.absolute_margin),
-            _off(settings.relative_margin), _off(settings.min_score), _off(settings.near_duplicate), n,
-            KERNEL_SAMPLING.index(settings.sampling), settings.simans_a, settings.simans_b, seeds[a])
-        taken = ranks >= 0
-        safe = np.maximum(ranks, 0)
-        chosen.ids[a] = np.where(taken, np.take_along_axis(part.ids, safe, axis=1), -1)
-        chosen.scores[a] = np.where(taken, np.take_along_axis(part.scores, safe, axis=1), np.nan)
-        chosen.ranks[a] = ranks
-        chosen.eligible[a] = eligible
-        chosen.removed[a] = removed
-    return chosen
+    a = part.anchors
+    sub_offsets, sub_ids, sub_keys = _positives_of(a, offsets, positive_ids, positive_keys)
+    near = part.near if part.near is not None else np.full(part.ids.shape, np.nan, dtype=np.float32)
+    ranks, eligible, removed = select_negatives(
+        part.ids, part.scores, near, keys, sub_offsets, sub_ids, sub_keys, pairs.anchor_keys[a], lowest[a],
+        settings.range_min, range_maxes[a], _off(settings.max_score), _off(settings.absolute_margin),
+        _off(settings.relative_margin), _off(settings.min_score), _off(settings.near_duplicate),
+        settings.num_negatives, KERNEL_SAMPLING.index(settings.sampling), settings.simans_a, settings.simans_b,
+        seeds[a])
+    taken = ranks >= 0
+    safe = np.maximum(ranks, 0)
+    chosen.ids[a] = np.where(taken, np.take_along_axis(part.ids, safe, axis=1), -1)
+    chosen.scores[a] = np.where(taken, np.take_along_axis(part.scores, safe, axis=1), np.nan)
+    chosen.ranks[a] = ranks
+    chosen.eligible[a] = eligible
+    chosen.removed[a] = removed
+
+
+def _near_positives(part: _Ranked, candidates: _Candidates, offsets, positive_ids, positive_keys,
+                    settings: Settings, save_candidates) -> None:
+    """Each ranked candidate's highest cosine with one of its anchor's positives (the near-duplicate
+    rule's signal; saved with the candidates)."""
+    from cltool.kernels.mine import positive_similarity
+
+    if settings.near_duplicate is not None or save_candidates:
+        # positives are candidates: positive_ids index their vectors directly
+        sub_offsets, sub_ids, _ = _positives_of(part.anchors, offsets, positive_ids, positive_keys)
+        part.near = positive_similarity(part.ids, sub_offsets, sub_ids, candidates.vectors, 0, part.ids.shape[1])
+
+
+def _deepen(parts: list[_Ranked], chosen: _Chosen, candidates: _Candidates, pairs: _Pairs, offsets, positive_ids,
+            positive_keys, lowest, range_maxes: np.ndarray, settings: Settings, save_candidates) -> dict[str, Any]:
+    """Anchors short of negatives after the rules are searched again, exactly, their window four times
+    as deep each round, until they have enough or reach --max-window (or run out of candidates).
+    A margin or a near-duplicate rule can empty a shallow window: a fill would put random texts where
+    a mined negative belongs. Appends one part per round; returns what happened, for the manifest."""
+    from cltool.mine.search import RESCORE_SLACK, exact_search, exact_top
+
+    total = len(candidates)
+    cap = np.full(len(range_maxes), min(settings.max_window, total))
+    saved = candidates.vectors is None  # --from-candidates: deeper only as far as the saved search went
+    if saved:
+        for part in parts:
+            cap[part.anchors] = np.minimum(cap[part.anchors], part.depth)
+    rounds = []
+    while True:
+        found = (chosen.ids >= 0).sum(axis=1)
+        short = np.nonzero((found < settings.num_negatives) & (range_maxes < cap))[0]
+        if not len(short):
+            break
+        range_maxes[short] = np.minimum(range_maxes[short] * 4, cap[short])
+        depth = int(range_maxes[short].max())
+        if saved:
+            for part in parts:
+                _select_part(part, chosen, candidates, pairs, offsets, positive_ids, positive_keys, lowest,
+                             range_maxes, settings)
+            rounds.append({"anchors": len(short), "depth": depth,
+                           "filled": int(((chosen.ids[short] >= 0).sum(axis=1) >= settings.num_negatives).sum())})
+            continue
+        vectors = candidates.vectors[:total]
+        queries = pairs.queries[short]
+        scores, ids = exact_top(queries, vectors, *exact_search(queries, vectors, min(depth + RESCORE_SLACK, total)),
+                                depth)
+        part = _Ranked(short, ids, scores, depth)
+        _near_positives(part, candidates, offsets, positive_ids, positive_keys, settings, save_candidates)
+        _select_part(part, chosen, candidates, pairs, offsets, positive_ids, positive_keys, lowest, range_maxes,
+                     settings)
+        parts.append(part)
+        rounds.append({"anchors": len(short), "depth": depth,
+                       "filled": int(((chosen.ids[short] >= 0).sum(axis=1) >= settings.num_negatives).sum())})
+    from cltool.kernels.mine import RULES
+
+    still = (chosen.ids >= 0).sum(axis=1) < settings.num_negatives
+    return {"max_window": settings.max_window, "rounds": rounds,
+            "anchors_deepened": rounds[0]["anchors"] if rounds else 0,
+            "still_short": int(still.sum()),
+            "still_short_at_max_window": int((still & (range_maxes >= settings.max_window)).sum()),
+            "still_short_out_of_candidates": int((still & (range_maxes >= total)).sum()),
+            "still_short_removed_by_rule": {rule: int(count) for rule, count in
+                                            zip(RULES, chosen.removed[still].sum(axis=0)) if count}}
 
 
 def _write(out: Output, dataset: Dataset, pairs: _Pairs, candidates: _Candidates, chosen: _Chosen, found,

@@ -76,23 +76,32 @@ def brute_force(pairs, docs, settings: Settings):
         pos = min(float(q @ unit(pairs["positive_embedding"][i]).astype(np.float32)) for i in rows)
         scores = cand_vectors @ q
         order = sorted(range(len(cand_ids)), key=lambda c: (-scores[c], c))
-        chosen = []
+
+        def choose(depth):
+            chosen = []
+            for rank in range(settings.range_min, depth):
+                if rank >= len(order):
+                    break
+                c = order[rank]
+                s = scores[c]
+                near = max(float(cand_vectors[c] @ cand_vectors[p]) for p in positives)
+                if c in positives or cand_texts[c] == anchor:
+                    continue
+                if settings.near_duplicate is not None and near >= settings.near_duplicate:
+                    continue
+                if settings.relative_margin is not None and s > pos - abs(pos) * settings.relative_margin:
+                    continue
+                if settings.max_score is not None and s > settings.max_score:
+                    continue
+                chosen.append(cand_ids[c])
+            return chosen
+
         depth = settings.range_max or settings.range_min + 10 * settings.num_negatives + 2 * len(rows)
-        for rank in range(settings.range_min, depth):
-            if rank >= len(order):
-                break
-            c = order[rank]
-            s = scores[c]
-            near = max(float(cand_vectors[c] @ cand_vectors[p]) for p in positives)
-            if c in positives or cand_texts[c] == anchor:
-                continue
-            if settings.near_duplicate is not None and near >= settings.near_duplicate:
-                continue
-            if settings.relative_margin is not None and s > pos - abs(pos) * settings.relative_margin:
-                continue
-            if settings.max_score is not None and s > settings.max_score:
-                continue
-            chosen.append(cand_ids[c])
+        chosen = choose(depth)
+        cap = min(settings.max_window, len(cand_ids))
+        while settings.range_max is None and len(chosen) < settings.num_negatives and depth < cap:
+            depth = min(depth * 4, cap)  # an anchor left short is searched deeper
+            chosen = choose(depth)
         result[anchor] = chosen[:settings.num_negatives]
     return result
 
@@ -329,3 +338,23 @@ def test_an_anchor_with_many_positives_is_searched_deeper_alone(tmp_path):
     assert search["depth"] == 12 and search["deeper"] == {"anchors": 1, "depth": 70, "index": "flat"}
     many = next(r for r in read_dataset(tmp_path / "out").to_pylist() if r["anchor"] == "many")
     assert many["negative_ranks"][0] >= 30 and not many["negatives"][0].startswith("pos of many")
+
+
+def test_anchors_left_short_by_the_rules_are_searched_deeper(tmp_path):
+    """A strict margin empties the default window of most anchors: they are searched again, deeper,
+    until they have their negatives (or reach --max-window); a --range-max the user gives is kept."""
+    pairs, docs = random_pairs(seed=11, anchors=120, repeats=0, corpus=400)
+    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
+    strict = dict(num_negatives=2, relative_margin=0.3)
+    fixed = mine(source, str(tmp_path / "fixed"), Settings(**strict, max_window=0), corpus=[corpus])["summary"]
+    grown = mine(source, str(tmp_path / "grown"), Settings(**strict), corpus=[corpus])["summary"]
+    kept = mine(source, str(tmp_path / "kept"), Settings(**strict, range_max=22), corpus=[corpus])["summary"]
+    assert fixed["anchors_full"] < 90 and "deepened" not in fixed
+    assert kept["anchors_full"] == fixed["anchors_full"] and "deepened" not in kept  # the default window: 22
+    deepened = grown["deepened"]
+    assert deepened["anchors_deepened"] == 120 - fixed["anchors_full"]
+    assert [r["depth"] for r in deepened["rounds"]][:2] == [88, 352]  # 4x deeper each round
+    assert grown["anchors_full"] + deepened["still_short"] == 120 and grown["anchors_full"] > fixed["anchors_full"]
+    assert deepened["still_short"] == deepened["still_short_out_of_candidates"]  # 520 candidates: all were seen
+    rows = read_dataset(tmp_path / "grown").to_pylist()
+    assert max(max(r["negative_ranks"], default=0) for r in rows) >= 22  # found below the default window
