@@ -65,9 +65,12 @@ def _report(manifest: dict[str, Any], reporter: RichReporter) -> None:
     rows, summary = manifest["rows"], manifest["summary"]
     files = ", ".join(f"{f['path']} ({f['rows']:,} rows)" for f in manifest["outputs"])
     reporter.info(f"emit: {rows['input']:,} pairs -> {summary['format']}: {files}")
-    if "fill" in summary:
-        reporter.info(f"  {summary['rows_short']:,} rows short of {summary['num_negatives']} negatives: "
-                      f"{summary['fill']['negatives_added']:,} negatives filled from other anchors' texts")
+    if "fill" in summary:  # a warning, not a note: a filled slot holds a random text, not a mined negative
+        share = summary["rows_short"] / max(rows["input"], 1)
+        reporter.warn(f"{summary['rows_short']:,} rows ({share:.1%}) were short of {summary['num_negatives']} "
+                      f"mined negatives: {summary['fill']['negatives_added']:,} slots filled with other anchors' "
+                      f"texts, which are random, not hard, negatives (mine deeper with --max-window, or loosen "
+                      f"its rules; --short drop|pairs to leave them out)")
     reasons = ", ".join(f"{reason} {count:,}" for reason, count in manifest["rejected_by_reason"].items())
     if rows["rejected"]:
         where = manifest.get("rejected_dataset", "not kept")

@@ -179,6 +179,7 @@ def test_cli_writes_jsonl_to_stdout_and_refuses_bad_input(tmp_path):
     assert run.returncode == 0, run.stderr.decode()
     lines = [json.loads(line) for line in run.stdout.decode().splitlines()]
     assert len(lines) == 12 and list(lines[0]) == ["anchor", "positive", "negative"]
+    assert "warning" in run.stderr.decode() and "1 rows (25.0%) were short of 3" in run.stderr.decode()  # even -q
     run = run_cltool("emit", source, "-o", str(tmp_path / "x.txt"))
     assert run.returncode == 2 and ".jsonl, .jsonl.gz, .parquet" in run.stderr.decode()
     plain = tmp_path / "plain.parquet"
