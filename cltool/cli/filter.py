@@ -33,8 +33,9 @@ def filter_command(
                                          "directory, Parquet file, glob, or -.")],
     output: OutputOpt,
     judge: Annotated[list[str] | None, typer.Option("--judge", metavar="JUDGE", help="cross-encoder:MODEL, "
-                                                    "bi-encoder[:MODEL], lexical, duplicate-cluster; repeatable "
-                                                    "(default: lexical and duplicate-cluster).")] = None,
+                                                    "bi-encoder[:MODEL], paraphrase[:MODEL], lexical, "
+                                                    "duplicate-cluster; repeatable (default: paraphrase, lexical "
+                                                    "and duplicate-cluster).")] = None,
     vote: Annotated[str, typer.Option("--vote", help="A negative is false when any, all, or this many judges "
                                       "flag it.")] = "any",
     ratio: Annotated[float, typer.Option("--ratio", help="cross-encoder, bi-encoder: false when the negative "
@@ -42,6 +43,9 @@ def filter_command(
                                          "(sign-safe: pos - |pos| x (1 - ratio)).")] = 0.95,
     max_score: Annotated[str | None, typer.Option("--max-score", help="cross-encoder: false at or above this "
                                                   "score too.")] = None,
+    paraphrase_threshold: Annotated[float, typer.Option("--paraphrase-threshold", help="paraphrase: false when "
+                                                        "the negative's cosine with a positive reaches this (the "
+                                                        "bundled MiniLM's scale).")] = 0.6,
     lexical_threshold: Annotated[float, typer.Option("--lexical-threshold", help="lexical: false when the word "
                                                      "sets' Jaccard with a positive reaches this.")] = 0.9,
     cluster_threshold: Annotated[float, typer.Option("--cluster-threshold", help="duplicate-cluster: MinHash "
@@ -72,7 +76,8 @@ def filter_command(
 
     one_thing_on_stdout(json_out, output)
     settings = Settings(judges=tuple(judge or Settings.judges), vote=vote, ratio=ratio,
-                        max_score=optional_number(max_score, "--max-score"), lexical_threshold=lexical_threshold,
+                        max_score=optional_number(max_score, "--max-score"),
+                        paraphrase_threshold=paraphrase_threshold, lexical_threshold=lexical_threshold,
                         cluster_threshold=cluster_threshold, cluster_ngram=cluster_ngram, clusters_from=clusters,
                         min_negatives=min_negatives, candidates=candidates, batch_size=batch_size, device=device,
                         seed=seed)

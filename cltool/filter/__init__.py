@@ -57,10 +57,11 @@ _LOAD_ROWS = 65_536
 
 @dataclass
 class Settings:
-    judges: tuple[str, ...] = ("lexical", "duplicate-cluster")
+    judges: tuple[str, ...] = ("paraphrase", "lexical", "duplicate-cluster")
     vote: str = "any"
     ratio: float = 0.95
     max_score: float | None = None
+    paraphrase_threshold: float = 0.6  # mine's --near-duplicate default: the same signal, calibrated alike
     lexical_threshold: float = 0.9
     cluster_threshold: float = 0.8
     cluster_ngram: int = 5
@@ -90,7 +91,7 @@ class Settings:
                 raise UsageError(f"--vote {needed} asks more judges than the {len(judges)} given")
         if not 0.0 < self.ratio <= 1.0:
             raise UsageError(f"--ratio must lie in (0, 1], not {self.ratio}")
-        for name in ("lexical_threshold", "cluster_threshold"):
+        for name in ("paraphrase_threshold", "lexical_threshold", "cluster_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise UsageError(f"--{name.replace('_', '-')} must lie in (0, 1], not {getattr(self, name)}")
         if self.min_negatives < 0:
@@ -101,7 +102,7 @@ class Settings:
 
 
 def build_judges(settings: Settings, cache_dir: Path) -> list:
-    from cltool.filter.judges import BiEncoderJudge, ClusterJudge, CrossEncoderJudge, LexicalJudge
+    from cltool.filter.judges import BiEncoderJudge, ClusterJudge, CrossEncoderJudge, LexicalJudge, ParaphraseJudge
 
     judges = []
     for kind, argument in parse_judges(list(settings.judges)):
@@ -111,6 +112,9 @@ def build_judges(settings: Settings, cache_dir: Path) -> list:
         elif kind == "bi-encoder":
             judges.append(BiEncoderJudge(argument, settings.ratio, None, settings.device, settings.batch_size,
                                          cache_dir))
+        elif kind == "paraphrase":
+            judges.append(ParaphraseJudge(argument, settings.paraphrase_threshold, settings.device,
+                                          settings.batch_size, cache_dir))
         elif kind == "lexical":
             judges.append(LexicalJudge(settings.lexical_threshold))
         else:

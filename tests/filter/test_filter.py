@@ -210,6 +210,27 @@ def test_bi_encoder_judge_with_the_bundled_model_flags_a_paraphrase(tmp_path):
     assert manifest["params"]["judge_models"]["bi-encoder"]["model_id"] == "sentence-transformers/all-MiniLM-L6-v2"
 
 
+def test_paraphrase_judge_flags_a_paraphrase_of_a_positive_and_reads_the_embedding_cache(tmp_path, monkeypatch):
+    """The default judges catch a reworded positive that shares few words with it (lexical and
+    MinHash cannot), using texts the embedding cache already holds."""
+    monkeypatch.setenv("CLTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    rows = [{"anchor": "how can I sort a python list",
+             "positive": "Use the built-in sorted function to put the items of a list in order.",
+             "negatives": ["To order a list's elements, call sorted() on it.", "The weather in Paris is mild in spring."]}]
+    source = mined_table(tmp_path / "mined", rows)
+    first = filter_negatives(source, str(tmp_path / "out"), Settings(), cache_dir=tmp_path / "cache")
+    assert read_dataset(tmp_path / "out").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]
+    assert first["summary"]["flagged_by_judge"] == {"paraphrase": 1, "lexical": 0, "duplicate-cluster": 0}
+    removed = read_dataset(tmp_path / "out" / "_rejected" / "_negatives").to_pylist()[0]
+    assert removed["paraphrase_score"] >= 0.6 and removed["judges"] == ["paraphrase"]
+    # the texts are now in the cache: a second run loads no model
+    import cltool.embed.model as model
+
+    monkeypatch.setattr(model.ModelSpec, "load", lambda *a, **k: pytest.fail("the model was loaded again"))
+    filter_negatives(source, str(tmp_path / "again"), Settings(judges=("paraphrase",)), cache_dir=tmp_path / "cache")
+    assert read_dataset(tmp_path / "again").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]
+
+
 def write_embedded(path: Path, columns: dict) -> str:
     arrays, fields = [], []
     for name, values in columns.items():
