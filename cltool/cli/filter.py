@@ -45,7 +45,7 @@ def filter_command(
                                                   "score too.")] = None,
     paraphrase_threshold: Annotated[float, typer.Option("--paraphrase-threshold", help="paraphrase: false when "
                                                         "the negative's cosine with a positive reaches this (the "
-                                                        "bundled MiniLM's scale).")] = 0.6,
+                                                        "bundled MiniLM's scale).")] = 0.5,
     lexical_threshold: Annotated[float, typer.Option("--lexical-threshold", help="lexical: false when the word "
                                                      "sets' Jaccard with a positive reaches this.")] = 0.9,
     cluster_threshold: Annotated[float, typer.Option("--cluster-threshold", help="duplicate-cluster: MinHash "

@@ -48,7 +48,7 @@ def mine_command(
                                             "up to this rank; 0: never.")] = 1024,
     relative_margin: Annotated[str, typer.Option("--relative-margin", help="TopK-PercPos: a negative scores below "
                                                  "pos - |pos| x m, pos being the anchor's lowest positive score; "
-                                                 "'off' to disable.")] = "0.05",
+                                                 "'off' (the default: it trained worse models on real data, see the README) or e.g. 0.05.")] = "off",
     absolute_margin: Annotated[str | None, typer.Option("--absolute-margin", help="TopK-MarginPos: a negative "
                                                         "scores below pos - m.")] = None,
     max_score: Annotated[str | None, typer.Option("--max-score", help="TopK-Abs: a negative scores at most "
@@ -56,7 +56,7 @@ def mine_command(
     min_score: Annotated[str | None, typer.Option("--min-score", help="A negative scores at least this.")] = None,
     near_duplicate: Annotated[str, typer.Option("--near-duplicate", help="Never a negative: a candidate whose cosine "
                                                 "with one of the anchor's positives reaches this (a paraphrase "
-                                                "of it: a false negative); 'off' to disable.")] = "0.6",
+                                                "of it: a false negative); 'off' to disable.")] = "0.5",
     sampling: Annotated[str, typer.Option("--sampling", help="top (hardest first), random (uniform in the window), "
                                           "simans (weight exp(-a (s - pos - b)^2)).")] = "top",
     simans_a: Annotated[float, typer.Option("--simans-a", help="SimANS sharpness, on cosine scores.")] = 50.0,

@@ -61,7 +61,7 @@ class Settings:
     vote: str = "any"
     ratio: float = 0.95
     max_score: float | None = None
-    paraphrase_threshold: float = 0.6  # mine's --near-duplicate default: the same signal, calibrated alike
+    paraphrase_threshold: float = 0.5  # mine's --near-duplicate default: the same signal, calibrated alike
     lexical_threshold: float = 0.9
     cluster_threshold: float = 0.8
     cluster_ngram: int = 5

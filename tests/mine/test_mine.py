@@ -134,8 +134,8 @@ def test_several_positives_never_come_back_and_margins_use_the_lowest(tmp_path):
              "positive_embedding": [at(0.9), at(0.8), at(0.3), [0.28, 0, 0.96]]}
     docs = {"id": ["d1", "d2", "d3"], "text": ["d1", "d2", "d3"],
             "text_embedding": [[0.6, 0, 0.8], [0.2, 0, 0.98], [0.1, 0.99, 0]]}
-    mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), Settings(num_negatives=5, near_duplicate=None),
-         corpus=[write(tmp_path / "docs", docs)])
+    mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"),
+         Settings(num_negatives=5, relative_margin=0.05, near_duplicate=None), corpus=[write(tmp_path / "docs", docs)])
     rows = read_dataset(tmp_path / "out").to_pylist()
     got = rows[0]
     assert got["negatives"] == ["o1", "d2", "d3"]  # d1 scores 0.6, above the bar of the lowest positive
