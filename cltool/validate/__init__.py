@@ -50,7 +50,9 @@ class Rules:
     max_near_duplicate_negatives: int = 0
     min_negatives: int = 0
     max_negatives: int | None = None
-    max_hardest_negative_above_positive: float = 0.05  # share of anchors
+    # share of anchors; 1.0 (no limit) by default: mine has no margin by default (it trained better
+    # models), so hard negatives outscoring the positive are expected. Set one for margin-mined data.
+    max_hardest_negative_above_positive: float = 1.0
     max_contamination: int = 0
     checks: list[str] | None = None  # only these (default: all)
 
