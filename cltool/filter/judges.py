@@ -214,14 +214,13 @@ class ParaphraseJudge:
 
     def __init__(self, model: str, threshold: float, device: str, batch_size: int, cache_dir: Path):
         from cltool.embed import _Embedder
-        from cltool.embed.cache import EmbeddingCache
         from cltool.embed.model import resolve_model
 
         spec = resolve_model(model or None, cache_dir)
         self.threshold = threshold
         self.described = {**spec.describe(), "threshold": threshold}
         self.prompt = spec.prompts.get("document")
-        self._cache = lambda: EmbeddingCache(cache_dir)  # noqa: E731 - opened while encoding only
+        self._cache_dir = cache_dir  # the embedding cache is opened while encoding only
         self._embed = _Embedder(spec, None, lambda: spec.load(device, batch_size, None, normalize=True), True,
                                 spec.max_seq_length)
         self._vectors: dict[int, np.ndarray] = {}
@@ -230,9 +229,11 @@ class ParaphraseJudge:
         pass  # texts are embedded as pairs arrive (a refill brings new ones)
 
     def _cosines(self, work: Work, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        from cltool.embed.cache import EmbeddingCache
+
         todo = [t for t in dict.fromkeys(np.concatenate([left, right]).tolist()) if t not in self._vectors]
         if todo:
-            self._embed.cache = self._cache()
+            self._embed.cache = EmbeddingCache(self._cache_dir)
             try:
                 self._vectors.update(zip(todo, self._embed([work.texts[t] for t in todo], self.prompt)))
             finally:

@@ -485,7 +485,7 @@ def _search(pairs: _Pairs, candidates: _Candidates, range_maxes: np.ndarray, set
             reporter: Reporter) -> tuple[list[_Ranked], dict[str, Any]]:
     """Every anchor to the depth that 99% of anchors need; the few that need more (many positives)
     again, exactly and deeper, rather than making every anchor pay for the deepest one."""
-    from cltool.mine.search import RESCORE_SLACK, exact_search, exact_top, plan_search, search
+    from cltool.mine.search import exact_search_top, exact_top, plan_search, search, searched_depth
 
     anchors, total = len(pairs.anchor_keys), len(candidates)
     if not anchors:
@@ -497,10 +497,7 @@ def _search(pairs: _Pairs, candidates: _Candidates, range_maxes: np.ndarray, set
                   + ("exact search" if plan.index == "flat" else plan.index))
     # a few more than the depth, cut once the scores are exact: the result does not depend on how the
     # search was split (engine, partitions, threads)
-    def wider(k: int) -> int:  # no deeper than the candidates
-        return max(k, min(k + RESCORE_SLACK, total))
-
-    searched = wider(depth) if plan.index != "hnsw" else depth
+    searched = searched_depth(depth, total) if plan.index != "hnsw" else depth
     with reporter.task("mine search", total=anchors, unit="anchors") as task:
         if settings.engine == "ray":
             from cltool.mine.ray_search import ray_search
@@ -514,8 +511,7 @@ def _search(pairs: _Pairs, candidates: _Candidates, range_maxes: np.ndarray, set
     info = {**plan.describe(), "depth": depth}
     if len(deep):
         deeper = int(range_maxes[deep].max())
-        scores, ids = exact_top(pairs.queries[deep], vectors,
-                                *exact_search(pairs.queries[deep], vectors, wider(deeper)), deeper)
+        scores, ids = exact_search_top(pairs.queries[deep], vectors, deeper)
         parts.append(_Ranked(deep, ids, scores, deeper))
         info["deeper"] = {"anchors": len(deep), "depth": deeper, "index": "flat"}
     return parts, info
@@ -588,7 +584,8 @@ def _deepen(parts: list[_Ranked], chosen: _Chosen, candidates: _Candidates, pair
     as deep each round, until they have enough or reach --max-window (or run out of candidates).
     A margin or a near-duplicate rule can empty a shallow window: a fill would put random texts where
     a mined negative belongs. Appends one part per round; returns what happened, for the manifest."""
-    from cltool.mine.search import RESCORE_SLACK, exact_search, exact_top
+    from cltool.kernels.mine import RULES
+    from cltool.mine.search import exact_search_top
 
     total = len(candidates)
     cap = np.full(len(range_maxes), min(settings.max_window, total))
@@ -604,26 +601,19 @@ def _deepen(parts: list[_Ranked], chosen: _Chosen, candidates: _Candidates, pair
             break
         range_maxes[short] = np.minimum(range_maxes[short] * 4, cap[short])
         depth = int(range_maxes[short].max())
-        if saved:
+        if saved:  # the saved lists already go this deep: choose again within the wider windows
             for part in parts:
                 _select_part(part, chosen, candidates, pairs, offsets, positive_ids, positive_keys, lowest,
                              range_maxes, settings)
-            rounds.append({"anchors": len(short), "depth": depth,
-                           "filled": int(((chosen.ids[short] >= 0).sum(axis=1) >= settings.num_negatives).sum())})
-            continue
-        vectors = candidates.vectors[:total]
-        queries = pairs.queries[short]
-        scores, ids = exact_top(queries, vectors, *exact_search(queries, vectors, min(depth + RESCORE_SLACK, total)),
-                                depth)
-        part = _Ranked(short, ids, scores, depth)
-        _near_positives(part, candidates, offsets, positive_ids, positive_keys, settings, save_candidates)
-        _select_part(part, chosen, candidates, pairs, offsets, positive_ids, positive_keys, lowest, range_maxes,
-                     settings)
-        parts.append(part)
+        else:
+            scores, ids = exact_search_top(pairs.queries[short], candidates.vectors[:total], depth)
+            part = _Ranked(short, ids, scores, depth)
+            _near_positives(part, candidates, offsets, positive_ids, positive_keys, settings, save_candidates)
+            _select_part(part, chosen, candidates, pairs, offsets, positive_ids, positive_keys, lowest, range_maxes,
+                         settings)
+            parts.append(part)
         rounds.append({"anchors": len(short), "depth": depth,
                        "filled": int(((chosen.ids[short] >= 0).sum(axis=1) >= settings.num_negatives).sum())})
-    from cltool.kernels.mine import RULES
-
     still = (chosen.ids >= 0).sum(axis=1) < settings.num_negatives
     return {"max_window": settings.max_window, "rounds": rounds,
             "anchors_deepened": rounds[0]["anchors"] if rounds else 0,

@@ -171,15 +171,24 @@ def exact_top(queries: np.ndarray, candidates: np.ndarray, scores: np.ndarray, i
     return np.ascontiguousarray(scores[:, :k]), np.ascontiguousarray(ids[:, :k])
 
 
+def exact_search_top(queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact search for the top k by exact scores: k + RESCORE_SLACK searched, rescored, cut."""
+    return exact_top(queries, candidates, *exact_search(queries, candidates, searched_depth(k, len(candidates))), k)
+
+
+def searched_depth(k: int, candidates: int) -> int:
+    """How deep to search for an exact top k: RESCORE_SLACK more, no deeper than the candidates (but
+    never less than k, so the result keeps its k columns)."""
+    return max(k, min(k + RESCORE_SLACK, candidates))
+
+
 def _nearest_lists(x: np.ndarray, centroids: np.ndarray, n: int) -> np.ndarray:
     """The n nearest centroids of each row (by exact scores, so a query probes the same lists in any
     partition), a chunk of rows at a time: the int32 ids and float32 scores of a whole 1M x nprobe
     search would be 1.3 GB for nothing; uint16 where it fits."""
     out = np.empty((len(x), n), dtype=np.uint16 if len(centroids) <= np.iinfo(np.uint16).max else np.int32)
-    deeper = min(n + RESCORE_SLACK, len(centroids))
     for start in range(0, len(x), 65_536):
-        chunk = x[start:start + 65_536]
-        out[start:start + 65_536] = exact_top(chunk, centroids, *exact_search(chunk, centroids, deeper), n)[1]
+        out[start:start + 65_536] = exact_search_top(x[start:start + 65_536], centroids, n)[1]
     return out
 
 
