@@ -48,7 +48,8 @@ def mine_command(
                                             "up to this rank; 0: never.")] = 1024,
     relative_margin: Annotated[str, typer.Option("--relative-margin", help="TopK-PercPos: a negative scores below "
                                                  "pos - |pos| x m, pos being the anchor's lowest positive score; "
-                                                 "'off' (the default: it trained worse models on real data, see the README) or e.g. 0.05.")] = "off",
+                                                 "'off' (the default: it trained worse models on real data, "
+                                                 "see the README) or e.g. 0.05.")] = "off",
     absolute_margin: Annotated[str | None, typer.Option("--absolute-margin", help="TopK-MarginPos: a negative "
                                                         "scores below pos - m.")] = None,
     max_score: Annotated[str | None, typer.Option("--max-score", help="TopK-Abs: a negative scores at most "

@@ -50,8 +50,10 @@ def embed_both(pairs, tmp_path) -> dict[str, dict]:
     for engine in ("local", "ray"):
         manifest = embed(pairs, str(tmp_path / engine), cache=False, chunk_rows=25, engine=engine)
         assert manifest["rows"] == {"input": 60, "output": 59, "rejected": 1}  # the blank anchor, on both
-        outputs[engine] = {"threads": manifest["summary"]["torch_threads"],"parts": [p.read_bytes() for p in sorted((tmp_path / engine).glob("part-*.parquet"))],
-                           "rejected": [p.read_bytes() for p in sorted((tmp_path / engine).glob("_rejected/*.parquet"))],
+        folder = tmp_path / engine
+        outputs[engine] = {"threads": manifest["summary"]["torch_threads"],
+                           "parts": [p.read_bytes() for p in sorted(folder.glob("part-*.parquet"))],
+                           "rejected": [p.read_bytes() for p in sorted(folder.glob("_rejected/*.parquet"))],
                            "table": read_dataset(tmp_path / engine)}
     return outputs
 

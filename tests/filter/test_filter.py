@@ -216,7 +216,8 @@ def test_paraphrase_judge_flags_a_paraphrase_of_a_positive_and_reads_the_embeddi
     monkeypatch.setenv("CLTOOL_CACHE_DIR", str(tmp_path / "cache"))
     rows = [{"anchor": "how can I sort a python list",
              "positive": "Use the built-in sorted function to put the items of a list in order.",
-             "negatives": ["To order a list's elements, call sorted() on it.", "The weather in Paris is mild in spring."]}]
+             "negatives": ["To order a list's elements, call sorted() on it.",
+                           "The weather in Paris is mild in spring."]}]
     source = mined_table(tmp_path / "mined", rows)
     first = filter_negatives(source, str(tmp_path / "out"), Settings(), cache_dir=tmp_path / "cache")
     assert read_dataset(tmp_path / "out").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]

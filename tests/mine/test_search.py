@@ -36,7 +36,8 @@ def test_exact_search_then_exact_top_is_the_exact_ranking_in_any_partition(vecto
     want_scores, want_ids = reference_top(queries, candidates, k)
     got_scores, got_ids = [], []
     for rows in np.array_split(np.arange(len(queries)), parts):
-        scores, ids = exact_top(queries[rows], candidates, *exact_search(queries[rows], candidates, k + RESCORE_SLACK), k)
+        searched = exact_search(queries[rows], candidates, k + RESCORE_SLACK)
+        scores, ids = exact_top(queries[rows], candidates, *searched, k)
         got_scores.append(scores)
         got_ids.append(ids)
     np.testing.assert_array_equal(np.concatenate(got_ids), want_ids)
