@@ -33,7 +33,9 @@ def emit_command(
     seed: Annotated[int, typer.Option("--seed", help="Splits, shuffling and filling.")] = 1,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Shuffle the rows (seeded).")] = False,
     include_scores: Annotated[bool, typer.Option("--include-scores", help="Add the scores (cross-encoder's where "
-                                                 "filter computed them) for distillation losses.")] = False,
+                                                 "filter computed them) for distillation losses, and beside each "
+                                                 "file FILE.hardness.parquet: mine's scores and ranks and the "
+                                                 "judges' scores, row for row.")] = False,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="Emit at most this many pairs (after "
                                                  "--shuffle).")] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", help="bge: the prompt field of every line.")] = None,

@@ -30,6 +30,11 @@ from cltool.errors import InputError, UsageError
 ANCHOR, POSITIVE, ANCHOR_ID, POSITIVE_ID = "anchor", "positive", "anchor_id", "positive_id"
 POSITIVE_SCORE = "positive_score"
 NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES = "negatives", "negative_ids", "negative_scores"
+NEGATIVE_RANKS = "negative_ranks"  # mine: each negative's rank among the anchor's candidates
+NEGATIVE_CE_SCORES, POSITIVE_CE_SCORE = "negative_ce_scores", "positive_ce_score"  # filter's cross-encoder
+# filter writes each scoring judge's score of every kept negative, parallel to `negatives`
+JUDGE_SCORE_COLUMNS = {"cross-encoder": NEGATIVE_CE_SCORES, "bi-encoder": "negative_bi_encoder_scores",
+                       "paraphrase": "negative_paraphrase_scores", "lexical": "negative_lexical_scores"}
 CORPUS_ID, CORPUS_TEXT = "id", "text"
 EMPTY_TEXT = "empty_text"
 _REJECTION_COLUMNS = ("reason", "detail")

@@ -12,6 +12,11 @@ or `scores` column is the label; every other column is an input, in order):
 `--include-scores` adds `scores` ([positive, negatives...]) to triplet and n-tuple and replaces
 the label by the score in the labeled formats, as sentence-transformers' own miner does; bge gets
 pos_scores and neg_scores. Cross-encoder scores (from `cltool filter`) are used where present.
+Beside each file it writes FILE.hardness.parquet, row for row with it: every score the chain
+recorded for the positives and negatives of that row, in their column order (`positive_scores`,
+`negative_scores`, `negative_ranks`, each filter judge's `negative_*_scores`; null for a filled
+negative). sentence-transformers reads every extra column of a training file as an input, so these
+live apart: a trainer re-weights or orders the rows by them without re-mining.
 
 Anchors short of negatives are never dropped silently (DESIGN §8): `--short fill` (default) tops
 them up with positives of other anchors, never one of the anchor's own positives or the anchor (by
@@ -42,9 +47,13 @@ import pyarrow.parquet as pq
 from cltool import __version__
 from cltool.dataset.pairs import (
     ANCHOR,
+    JUDGE_SCORE_COLUMNS,
+    NEGATIVE_CE_SCORES,
+    NEGATIVE_RANKS,
     NEGATIVE_SCORES,
     NEGATIVES,
     POSITIVE,
+    POSITIVE_CE_SCORE,
     POSITIVE_SCORE,
     blank_mask,
     match_keys,
@@ -58,7 +67,6 @@ FORMATS = ("triplet", "n-tuple", "labeled-pair", "labeled-list", "bge")
 EXTENSIONS = (".jsonl", ".jsonl.gz", ".parquet")
 SHORT_POLICIES = ("fill", "drop", "pairs")
 NEEDS_NEGATIVES = ("triplet", "n-tuple", "bge")  # formats where a short anchor cannot be written as it is
-NEGATIVE_CE_SCORES, POSITIVE_CE_SCORE = "negative_ce_scores", "positive_ce_score"
 TRAIN = "train"
 TOO_FEW_NEGATIVES, EMPTY_TEXT, MAX_ROWS = "too_few_negatives", "empty_text", "max_rows"
 
@@ -132,11 +140,14 @@ class _Rows:
     anchors: list[str]
     positives: list[str]
     negatives: list[list[str]]
-    negative_scores: list[list[float | None]]
+    negative_scores: list[list[float | None]]  # the label scores: the cross-encoder's where filter made them
     positive_scores: list[float | None]
     anchor_keys: np.ndarray
     positive_keys: np.ndarray
     score_source: str | None
+    # what the hardness file carries: per row, the positive's scores, and lists parallel to negatives
+    positive_columns: dict[str, list] = field(default_factory=dict)
+    negative_columns: dict[str, list[list]] = field(default_factory=dict)
 
 
 def _read(dataset: Dataset) -> tuple[pa.Table, _Rows]:
@@ -148,24 +159,29 @@ def _read(dataset: Dataset) -> tuple[pa.Table, _Rows]:
     if NEGATIVES not in names:
         raise InputError(f"{dataset.source} has no mined negatives (no {NEGATIVES!r} column): cltool mine adds them",
                          hint=f"mine them first: cltool mine {dataset.source} -o MINED")
-    if NEGATIVE_CE_SCORES in names and POSITIVE_CE_SCORE in names:
-        score_columns, source = (NEGATIVE_CE_SCORES, POSITIVE_CE_SCORE), "cross-encoder"
-    elif NEGATIVE_SCORES in names and POSITIVE_SCORE in names:
-        score_columns, source = (NEGATIVE_SCORES, POSITIVE_SCORE), "mine"
-    else:
-        score_columns, source = (), None
     table = pa.Table.from_batches(list(dataset.batches()), schema=dataset.schema)
     anchors, positives = table.column(ANCHOR).to_pylist(), table.column(POSITIVE).to_pylist()
-    negatives = [[t for t in (row or ()) if t is not None] for row in table.column(NEGATIVES).to_pylist()]
-    if score_columns:
-        negative_scores = [list(row or ()) for row in table.column(score_columns[0]).to_pylist()]
-        positive_scores = table.column(score_columns[1]).to_pylist()
+    raw = [list(row or ()) for row in table.column(NEGATIVES).to_pylist()]
+    present = [[j for j, t in enumerate(row) if t is not None] for row in raw]  # a null negative is no negative
+    negatives = [[row[j] for j in keep] for row, keep in zip(raw, present)]
+    negative_columns = {}
+    for column in (NEGATIVE_SCORES, NEGATIVE_RANKS, *dict.fromkeys(JUDGE_SCORE_COLUMNS.values())):
+        if column in names:
+            values = [list(row or ()) for row in table.column(column).to_pylist()]
+            negative_columns[column] = [[row[j] if j < len(row) else None for j in keep]
+                                        for row, keep in zip(values, present)]
+    positive_columns = {c: table.column(c).to_pylist() for c in (POSITIVE_SCORE, POSITIVE_CE_SCORE) if c in names}
+    if NEGATIVE_CE_SCORES in negative_columns and POSITIVE_CE_SCORE in positive_columns:
+        scores, source = (NEGATIVE_CE_SCORES, POSITIVE_CE_SCORE), "cross-encoder"
+    elif NEGATIVE_SCORES in negative_columns and POSITIVE_SCORE in positive_columns:
+        scores, source = (NEGATIVE_SCORES, POSITIVE_SCORE), "mine"
     else:
-        negative_scores = [[None] * len(row) for row in negatives]
-        positive_scores = [None] * len(anchors)
+        scores, source = (), None
+    negative_scores = negative_columns[scores[0]] if scores else [[None] * len(row) for row in negatives]
+    positive_scores = positive_columns[scores[1]] if scores else [None] * len(anchors)
     rows = _Rows(anchors, positives, negatives, negative_scores, positive_scores,
                  np.array(match_keys(anchors), dtype=np.uint64), np.array(match_keys(positives), dtype=np.uint64),
-                 source)
+                 source, positive_columns, negative_columns)
     return table, rows
 
 
@@ -257,68 +273,93 @@ def _fill(rows: _Rows, short_rows: np.ndarray, n: int, seed: int) -> tuple[dict[
     return fills, sum(len(v) for v in fills.values())
 
 
-def _records(fmt: str, rows: _Rows, index: np.ndarray, negatives: list[list[str]], scores: list[list],
-             n: int, include_scores: bool, prompt: str | None) -> pa.Table:
-    """The rows `index` in format `fmt` (negatives/scores are per row, already filled)."""
-    a = [rows.anchors[i] for i in index.tolist()]
-    p = [rows.positives[i] for i in index.tolist()]
-    neg = [negatives[i] for i in index.tolist()]
-    pos_score = [rows.positive_scores[i] for i in index.tolist()]
-    neg_score = [scores[i] for i in index.tolist()]
+# One line of a training file: the row whose anchor it holds, the rows whose positives it holds, and the
+# negatives it holds as (row, position in that row's negatives). The training columns and the hardness
+# file are both made from these, so they line up row for row.
+_Line = tuple[int, list[int], list[tuple[int, int]]]
+
+
+def _lines(fmt: str, rows: _Rows, index: np.ndarray, negatives: list[list[str]]) -> list[_Line]:
+    """The lines of format `fmt` for the rows `index` (negatives are per row, already filled and cut)."""
     if fmt == "triplet":
-        reps = [len(x) for x in neg]
-        columns = {"anchor": [x for x, k in zip(a, reps) for _ in range(k)],
-                   "positive": [x for x, k in zip(p, reps) for _ in range(k)],
-                   "negative": [t for x in neg for t in x]}
+        return [(r, [r], [(r, j)]) for r in index.tolist() for j in range(len(negatives[r]))]
+    if fmt == "labeled-pair":  # the positive's line, then one line per negative
+        return [line for r in index.tolist()
+                for line in [(r, [r], []), *((r, [], [(r, j)]) for j in range(len(negatives[r])))]]
+    if fmt != "bge":
+        return [(r, [r], [(r, j) for j in range(len(negatives[r]))]) for r in index.tolist()]
+    # bge: one line per anchor, its positives and negatives gathered from all its rows, in order, each text once
+    members: dict[int, list[int]] = {}
+    for r in index.tolist():
+        members.setdefault(int(rows.anchor_keys[r]), []).append(r)
+    lines = []
+    for group in members.values():
+        positives: dict[str, int] = {}
+        slots: dict[str, tuple[int, int]] = {}
+        for r in group:
+            positives.setdefault(rows.positives[r], r)
+            for j, text in enumerate(negatives[r]):
+                slots.setdefault(text, (r, j))
+        lines.append((group[0], list(positives.values()), list(slots.values())))
+    return lines
+
+
+def _records(fmt: str, rows: _Rows, lines: list[_Line], negatives: list[list[str]], scores: list[list],
+             n: int, include_scores: bool, prompt: str | None) -> pa.Table:
+    """The training table of `lines` in format `fmt` (scores: per row, parallel to negatives)."""
+    anchor = [rows.anchors[a] for a, _, _ in lines]
+    pos = [[rows.positives[r] for r in ps] for _, ps, _ in lines]
+    neg = [[negatives[r][j] for r, j in slots] for _, _, slots in lines]
+    pos_score = [[rows.positive_scores[r] for r in ps] for _, ps, _ in lines]
+    neg_score = [[scores[r][j] for r, j in slots] for _, _, slots in lines]
+    floats = pa.list_(pa.float32())
+    if fmt == "triplet":
+        columns = {"anchor": anchor, "positive": [p[0] for p in pos], "negative": [x[0] for x in neg]}
         if include_scores:
-            columns["scores"] = pa.array([[s, t] for s, x in zip(pos_score, neg_score) for t in x],
-                                         pa.list_(pa.float32()))
+            columns["scores"] = pa.array([ps + ns for ps, ns in zip(pos_score, neg_score)], floats)
         return pa.table(columns)
     if fmt == "n-tuple":
-        columns = {"anchor": a, "positive": p, **{f"negative_{j + 1}": [x[j] for x in neg] for j in range(n)}}
+        columns = {"anchor": anchor, "positive": [p[0] for p in pos],
+                   **{f"negative_{j + 1}": [x[j] for x in neg] for j in range(n)}}
         if include_scores:
-            columns["scores"] = pa.array([[s, *x[:n]] for s, x in zip(pos_score, neg_score)], pa.list_(pa.float32()))
+            columns["scores"] = pa.array([ps + ns for ps, ns in zip(pos_score, neg_score)], floats)
         return pa.table(columns)
     if fmt == "labeled-pair":
-        columns = {"anchor": [x for x, ns in zip(a, neg) for _ in range(1 + len(ns))],
-                   "text": [t for x, ns in zip(p, neg) for t in (x, *ns)]}
+        columns = {"anchor": anchor, "text": [(p + x)[0] for p, x in zip(pos, neg)]}
         if include_scores:
-            columns["score"] = pa.array([t for s, x in zip(pos_score, neg_score) for t in (s, *x)], pa.float32())
+            columns["score"] = pa.array([(ps + ns)[0] for ps, ns in zip(pos_score, neg_score)], pa.float32())
         else:
-            columns["label"] = pa.array([t for ns in neg for t in (1, *([0] * len(ns)))], pa.int64())
+            columns["label"] = pa.array([1 if p else 0 for p in pos], pa.int64())
         return pa.table(columns)
     if fmt == "labeled-list":
-        columns = {"anchor": a, "texts": [[x, *ns] for x, ns in zip(p, neg)]}
+        columns = {"anchor": anchor, "texts": [p + x for p, x in zip(pos, neg)]}
         if include_scores:
-            columns["scores"] = pa.array([[s, *x] for s, x in zip(pos_score, neg_score)], pa.list_(pa.float32()))
+            columns["scores"] = pa.array([ps + ns for ps, ns in zip(pos_score, neg_score)], floats)
         else:
-            columns["labels"] = pa.array([[1, *([0] * len(ns))] for ns in neg], pa.list_(pa.int64()))
+            columns["labels"] = pa.array([[1] * len(p) + [0] * len(x) for p, x in zip(pos, neg)], pa.list_(pa.int64()))
         return pa.table(columns)
-    # bge: one line per anchor, its positives and negatives gathered from all its rows, in order
-    order: dict[int, list[int]] = {}
-    for i in index.tolist():
-        order.setdefault(int(rows.anchor_keys[i]), []).append(i)
-    query, pos, negs, pos_scores, neg_scores = [], [], [], [], []
-    for members in order.values():
-        query.append(rows.anchors[members[0]])
-        ps, pss = {}, []
-        ns: dict[str, float | None] = {}
-        for i in members:
-            if rows.positives[i] not in ps:
-                ps[rows.positives[i]] = None
-                pss.append(rows.positive_scores[i])
-            for t, s in zip(negatives[i], scores[i]):
-                ns.setdefault(t, s)
-        pos.append(list(ps))
-        negs.append(list(ns))
-        pos_scores.append(pss)
-        neg_scores.append(list(ns.values()))
-    columns = {"query": query, "pos": pos, "neg": negs}
+    columns = {"query": anchor, "pos": pos, "neg": neg}
     if include_scores:
-        columns["pos_scores"] = pa.array(pos_scores, pa.list_(pa.float32()))
-        columns["neg_scores"] = pa.array(neg_scores, pa.list_(pa.float32()))
+        columns["pos_scores"] = pa.array(pos_score, floats)
+        columns["neg_scores"] = pa.array(neg_score, floats)
     if prompt is not None:
-        columns["prompt"] = [prompt] * len(query)
+        columns["prompt"] = [prompt] * len(anchor)
+    return pa.table(columns)
+
+
+def _hardness(rows: _Rows, lines: list[_Line]) -> pa.Table:
+    """Row for row with a training file: the scores of the positives and negatives each line holds, in
+    their column order, as mine and filter recorded them (null for a negative emit filled)."""
+    def negative_values(values: list[list]) -> list[list]:
+        return [[values[r][j] if j < len(values[r]) else None for r, j in slots] for _, _, slots in lines]
+
+    columns: dict[str, pa.Array] = {}
+    for name, values in rows.positive_columns.items():
+        columns[name.replace("_score", "_scores")] = pa.array([[values[r] for r in ps] for _, ps, _ in lines],
+                                                               pa.list_(pa.float32()))
+    for name, values in rows.negative_columns.items():
+        kind = pa.int32() if name == NEGATIVE_RANKS else pa.float32()
+        columns[name] = pa.array(negative_values(values), pa.list_(kind))
     return pa.table(columns)
 
 
@@ -368,6 +409,9 @@ def emit(
     if to_stdout and (settings.split or settings.short == "pairs"):
         raise UsageError("stdout holds one JSONL file: --split and --short pairs write several",
                          hint="write to a file with -o PATH.jsonl")
+    if to_stdout and settings.include_scores:
+        reporter.warn("--include-scores with -o -: the label scores go to stdout, the hardness file (ranks and "
+                      "judge scores) is written only beside a file")
     dataset = open_dataset(input, stdin=stdin)
     table, rows = _read(dataset)
     if not rows.anchors:
@@ -432,10 +476,14 @@ def emit(
         target = None if to_stdout else split_path(output, split)
         if target is not None:
             target.parent.mkdir(parents=True, exist_ok=True)
-        records = _records(settings.format, rows, chosen, negatives, scores, n, settings.include_scores,
+        lines = _lines(settings.format, rows, chosen, negatives)
+        records = _records(settings.format, rows, lines, negatives, scores, n, settings.include_scores,
                            settings.prompt)
         files.append({"split": name, "pairs": int(len(chosen)),
                       **_write_file(records, target, ext, stdout)})
+        if settings.include_scores and target is not None:
+            files.append({"split": name, "role": "hardness", "pairs": int(len(chosen)),
+                          **_write_file(_hardness(rows, lines), hardness_path(target), ".parquet", None)})
         paired = order[(split_of[order] == s) & usable[order] & to_pairs[order]]
         if len(paired):
             pairs_table = pa.table({"anchor": [rows.anchors[i] for i in paired.tolist()],
@@ -460,7 +508,8 @@ def emit(
         "rows": {"input": count, "emitted": int((usable & ~to_pairs).sum()),
                  "pairs_file": int((usable & to_pairs).sum()), "rejected": int(gone.sum())},
         "rejected_by_reason": dict(sorted(rejected_counts.items())),
-        "summary": {**summary, "splits": {f["split"]: f["pairs"] for f in files}, "split_leaks": leaks},
+        "summary": {**summary, "splits": {f["split"]: f["pairs"] for f in files if "role" not in f},
+                    "split_leaks": leaks},
     }
     if gone.any():
         target = rejected_output or (None if to_stdout else str(sidecar(output, "rejected")))
@@ -485,6 +534,11 @@ def emit(
         os.replace(tmp, path)
         manifest["manifest_path"] = str(path)
     return manifest
+
+
+def hardness_path(path: Path) -> Path:
+    """train.jsonl -> train.hardness.parquet: the scores and ranks, row for row with the training file."""
+    return path.with_name(path.name[:-len(output_extension(path.name))] + ".hardness.parquet")
 
 
 def sidecar(output: str, suffix: str) -> Path:

@@ -9,7 +9,8 @@
    `mine --save-candidates` directory that pass mine's own rules (the `select_negatives` kernel,
    with the parameters recorded in the candidates' manifest) and then the same judges.
 4. Write (second pass): every row keeps its anchor's surviving negatives, in their order, then the
-   refills; with a cross-encoder judge also `negative_ce_scores` and `positive_ce_score`. Rows of an
+   refills, and each scoring judge's score of them (`negative_paraphrase_scores`, ...,
+   `negative_ce_scores` with `positive_ce_score`), so a trainer can re-weight without re-judging. Rows of an
    anchor still short go to `_rejected` (too_few_negatives); every removed negative goes to
    `_rejected/_negatives`, one row per (anchor, negative), with the judges that flagged it and
    their scores.
@@ -31,10 +32,13 @@ from cltool.dataset.pairs import (
     ANCHOR,
     ANCHOR_ID,
     EMPTY_TEXT,
+    JUDGE_SCORE_COLUMNS,
     NEGATIVE_IDS,
+    NEGATIVE_RANKS,
     NEGATIVE_SCORES,
     NEGATIVES,
     POSITIVE,
+    POSITIVE_CE_SCORE,
     POSITIVE_ID,
     POSITIVE_SCORE,
     blank_mask,
@@ -48,8 +52,6 @@ from cltool.errors import InputError, UsageError
 from cltool.filter.judges import Verdict, Work, parse_judges
 from cltool.progress import NullReporter, Reporter
 
-NEGATIVE_RANKS = "negative_ranks"
-NEGATIVE_CE_SCORES, POSITIVE_CE_SCORE = "negative_ce_scores", "positive_ce_score"
 FALSE_NEGATIVE, TOO_FEW_NEGATIVES = "false_negative", "too_few_negatives"
 REJECTED_NEGATIVES = "_negatives"  # inside the rejected dataset: one row per removed negative
 _LOAD_ROWS = 65_536
@@ -525,7 +527,8 @@ def _write(out: Output, dataset: Dataset, loaded: _Loaded, judges: list, judged:
             return pa.ListArray.from_arrays(offsets, values)
 
         text_of = pa.array(loaded.pair_text[flat]) if len(flat) else pa.array([], pa.int64())
-        replaced = [c for c in (NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES, NEGATIVE_RANKS, NEGATIVE_CE_SCORES,
+        # a previous filter's judge columns go too: they describe negatives this run may have removed
+        replaced = [c for c in (NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES, NEGATIVE_RANKS, *JUDGE_SCORE_COLUMNS.values(),
                                 POSITIVE_CE_SCORE) if c in table.schema.names]
         columns = {NEGATIVES: lists(texts.take(text_of).cast(pa.string())),
                    NEGATIVE_IDS: lists(text_ids.take(text_of)),
@@ -533,8 +536,11 @@ def _write(out: Output, dataset: Dataset, loaded: _Loaded, judges: list, judged:
                                                    mask=np.isnan(loaded.pair_score[flat])))}
         if ranks:
             columns[NEGATIVE_RANKS] = lists(pa.array([x for rr in row_ranks for x in rr], pa.int32()))
+        for i, judge in enumerate(judges):  # the judges that score (duplicate-cluster only flags)
+            if judge.name in JUDGE_SCORE_COLUMNS:
+                values = judged.scores[i][flat]
+                columns[JUDGE_SCORE_COLUMNS[judge.name]] = lists(pa.array(values, pa.float32(), mask=np.isnan(values)))
         if ce is not None:
-            columns[NEGATIVE_CE_SCORES] = lists(pa.array(judged.scores[ce][flat], pa.float32()))
             positives = loaded.row_positive[row:row + table.num_rows]
             valid = anchors >= 0
             positive_ce = np.full(table.num_rows, np.nan, dtype=np.float32)

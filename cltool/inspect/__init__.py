@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from cltool.dataset.manifest import rejected_path
-from cltool.dataset.pairs import embedding_info
+from cltool.dataset.pairs import (
+    JUDGE_SCORE_COLUMNS,
+    NEGATIVE_SCORES,
+    POSITIVE_CE_SCORE,
+    POSITIVE_SCORE,
+    embedding_info,
+)
 from cltool.dataset.read import open_dataset
 from cltool.errors import InputError
 
@@ -62,7 +68,8 @@ def inspect_dataset(spec: str, head: int = 0, stdin: IO[bytes] | None = None) ->
     return info
 
 
-SCORE_COLUMNS = ("positive_score", "negative_scores", "positive_ce_score", "negative_ce_scores")
+# mine's scores, then filter's judges' (the cross-encoder's of the positive too)
+SCORE_COLUMNS = (POSITIVE_SCORE, NEGATIVE_SCORES, POSITIVE_CE_SCORE, *JUDGE_SCORE_COLUMNS.values())
 # the negatives' lists run in parallel (DESIGN); the lightest one present gives negatives per row
 _COUNT_COLUMNS = ("negative_scores", "negative_ids", "negatives")
 

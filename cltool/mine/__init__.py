@@ -35,6 +35,7 @@ from cltool.dataset.pairs import (
     CORPUS_TEXT,
     EMPTY_TEXT,
     NEGATIVE_IDS,
+    NEGATIVE_RANKS,
     NEGATIVE_SCORES,
     NEGATIVES,
     POSITIVE,
@@ -52,7 +53,6 @@ from cltool.dataset.write import Output, StageTimer, readable_twice, with_reject
 from cltool.errors import InputError, UsageError
 from cltool.progress import NullReporter, Reporter
 
-NEGATIVE_RANKS = "negative_ranks"
 MINED_COLUMNS = (NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES, NEGATIVE_RANKS, POSITIVE_SCORE)
 INVALID_EMBEDDING, TOO_FEW_NEGATIVES = "invalid_embedding", "too_few_negatives"
 CANDIDATE_TEXTS = "_corpus"  # inside a --save-candidates directory: id and text of every candidate

@@ -21,12 +21,20 @@ import pyarrow as pa
 
 from cltool import __version__
 from cltool.dataset.manifest import read_manifest, rejected_path
-from cltool.dataset.pairs import ANCHOR, NEGATIVE_SCORES, NEGATIVES, POSITIVE_SCORE, match_keys
+from cltool.dataset.pairs import (
+    ANCHOR,
+    NEGATIVE_CE_SCORES,
+    NEGATIVE_RANKS,
+    NEGATIVE_SCORES,
+    NEGATIVES,
+    POSITIVE_CE_SCORE,
+    POSITIVE_SCORE,
+    match_keys,
+)
 from cltool.dataset.read import open_dataset
 from cltool.errors import UsageError
 from cltool.report import svg
 
-NEGATIVE_RANKS = "negative_ranks"
 HUBS = 15
 
 
@@ -70,8 +78,8 @@ def gather(spec: str) -> dict[str, Any]:
     """Everything the page shows, as plain data (also what --json prints)."""
     dataset = open_dataset(spec)
     names = dataset.schema.names
-    columns = [c for c in (ANCHOR, NEGATIVES, NEGATIVE_SCORES, NEGATIVE_RANKS, POSITIVE_SCORE, "negative_ce_scores",
-                           "positive_ce_score") if c in names]
+    columns = [c for c in (ANCHOR, NEGATIVES, NEGATIVE_SCORES, NEGATIVE_RANKS, POSITIVE_SCORE, NEGATIVE_CE_SCORES,
+                           POSITIVE_CE_SCORE) if c in names]
     table = pa.Table.from_batches(list(dataset.batches(columns=columns)),
                                   schema=pa.schema([dataset.schema.field(c) for c in columns]))
     data: dict[str, Any] = {"source": dataset.source, "rows": table.num_rows, "columns": names}
@@ -89,9 +97,9 @@ def gather(spec: str) -> dict[str, Any]:
                     by_rank.setdefault(int(r), []).append(s)
         data["score_by_rank"] = {r: float(np.mean(v)) for r, v in sorted(by_rank.items()) if len(v) >= 5}
         data["rank_kind"] = "rank among the candidates" if NEGATIVE_RANKS in names else "position in the list"
-    if "positive_ce_score" in names and "negative_ce_scores" in names:
-        data["positive_ce_scores"] = table.column("positive_ce_score").to_numpy(zero_copy_only=False).astype(float)
-        data["negative_ce_scores"] = np.array([s for row in table.column("negative_ce_scores").to_pylist()
+    if POSITIVE_CE_SCORE in names and NEGATIVE_CE_SCORES in names:
+        data["positive_ce_scores"] = table.column(POSITIVE_CE_SCORE).to_numpy(zero_copy_only=False).astype(float)
+        data[NEGATIVE_CE_SCORES] = np.array([s for row in table.column(NEGATIVE_CE_SCORES).to_pylist()
                                                for s in (row or ()) if s is not None], dtype=float)
     if NEGATIVES in names:
         negatives = table.column(NEGATIVES).to_pylist()
@@ -135,9 +143,9 @@ def render(data: dict[str, Any]) -> str:
                 "that score like positives are where false negatives hide.</p>") if overlap is not None else ""
         sections.append(f"<h2>Scores</h2>{text}" + svg.histogram("scores", "Positive and negative scores", series,
                                                                  "score (cosine)"))
-    if data.get("negative_ce_scores") is not None:
+    if data.get(NEGATIVE_CE_SCORES) is not None:
         sections.append(svg.histogram("ce_scores", "Cross-encoder scores",
-                                      {"positive": data["positive_ce_scores"], "negative": data["negative_ce_scores"]},
+                                      {"positive": data["positive_ce_scores"], "negative": data[NEGATIVE_CE_SCORES]},
                                       "cross-encoder score"))
     if data.get("negatives_per_anchor"):
         counts = data["negatives_per_anchor"]

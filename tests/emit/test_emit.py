@@ -87,6 +87,53 @@ def test_include_scores_follows_sentence_transformers(tmp_path):
     assert list(jsonl(tmp_path / "p.jsonl")[0]) == ["anchor", "text", "score"]  # the score replaces the label
 
 
+@pytest.mark.parametrize("fmt", ["triplet", "n-tuple", "labeled-pair", "labeled-list", "bge"])
+def test_hardness_file_lines_up_with_the_training_file(tmp_path, fmt):
+    """--include-scores writes FILE.hardness.parquet row for row with FILE: mine's ranks and scores
+    and the judges' scores of exactly the texts each line holds; a filled negative has none."""
+    rows = ROWS
+    table = pa.table({
+        "anchor": [r[0] for r in rows], "positive": [r[1] for r in rows],
+        "negatives": pa.array([[*r[2][:1], None, *r[2][1:]] for r in rows], pa.list_(pa.string())),  # a null entry
+        "negative_scores": pa.array([[0.5 - 0.1 * i for i in range(len(r[2]) + 1)] for r in rows],
+                                    pa.list_(pa.float32())),
+        "negative_ranks": pa.array([[len(t or "") for t in [*r[2][:1], None, *r[2][1:]]] for r in rows],
+                                   pa.list_(pa.int32())),
+        "negative_paraphrase_scores": pa.array([[0.01 * len(t or "") for t in [*r[2][:1], None, *r[2][1:]]]
+                                                for r in rows], pa.list_(pa.float32())),
+        "positive_score": pa.array([0.9, 0.8, 0.7, 0.6], pa.float32()),
+    })
+    with Output(tmp_path / "mined", command="mine", params={"num_negatives": 3}) as out:
+        out.write(table)
+    target = tmp_path / "train.jsonl"
+    manifest = emit(str(tmp_path / "mined"), str(target), Settings(format=fmt, include_scores=True))
+    lines, hardness = jsonl(target), pq.read_table(tmp_path / "train.hardness.parquet").to_pylist()
+    assert len(hardness) == len(lines) > 0
+    assert [o.get("role") for o in manifest["outputs"]] == [None, "hardness"]
+    assert manifest["summary"]["splits"] == {"train": 4}
+    position = {t: j for r in rows for j, t in enumerate([r[2][0], None, *r[2][1:]]) if t}  # as mined
+    positive_score = dict(zip([r[1] for r in rows], [0.9, 0.8, 0.7, 0.6]))
+    for line, hard in zip(lines, hardness):
+        if fmt in ("triplet", "n-tuple"):
+            positives = [line["positive"]]
+            negatives = [line["negative"]] if fmt == "triplet" else [line[f"negative_{i}"] for i in (1, 2, 3)]
+        elif fmt == "labeled-pair":  # one text a line: a positive (scored 0.6 and up) or a negative
+            positives, negatives = ([line["text"]], []) if line["score"] >= 0.6 else ([], [line["text"]])
+        elif fmt == "labeled-list":
+            positives, negatives = line["texts"][:1], line["texts"][1:]
+        else:
+            positives, negatives = line["pos"], line["neg"]
+        assert hard["positive_scores"] == pytest.approx([positive_score[p] for p in positives])
+        assert len(hard["negative_ranks"]) == len(hard["negative_scores"]) == len(negatives)
+        for text, rank, score, paraphrase in zip(negatives, hard["negative_ranks"], hard["negative_scores"],
+                                                 hard["negative_paraphrase_scores"]):
+            if text not in position:  # filled from another anchor: nothing was mined or judged for it
+                assert rank is None and score is None and paraphrase is None
+                continue
+            assert rank == len(text) and score == pytest.approx(0.5 - 0.1 * position[text])
+            assert paraphrase == pytest.approx(0.01 * len(text))
+
+
 def test_bge_lines_match_flagembedding_schema(tmp_path):
     source = mined(tmp_path / "mined")
     emit(source, str(tmp_path / "bge.jsonl"), Settings(format="bge", include_scores=True, prompt="Represent: "))

@@ -66,6 +66,23 @@ def test_lexical_removes_a_reworded_positive_for_every_row_of_the_anchor(tmp_pat
     summary = manifest["summary"]
     assert summary["negatives"] == {"judged": 5, "removed": 2, "kept": 3}  # 5 distinct (anchor, negative)
     assert manifest["rows"] == {"input": 3, "output": 3, "rejected": 0}
+    # every kept negative carries the judge's score, parallel to negatives: the best Jaccard with a positive
+    lexical = out.column("negative_lexical_scores").to_pylist()
+    assert [len(x) for x in lexical] == [len(x) for x in negatives]
+    assert lexical[2] == [0.0] and all(0.0 <= v < 0.9 for row in lexical for v in row)
+    # {reverse, a, list, with, xs, 1} and {use, sorted, xs, to, sort, a, list} share a, list, xs: 3 of 10 words
+    assert lexical[0][0] == pytest.approx(3 / 10)
+
+
+def test_judge_scores_follow_a_second_filter_and_refer_to_its_negatives(tmp_path):
+    source = mined_table(tmp_path / "mined", ROWS)
+    filter_negatives(source, str(tmp_path / "loose"), Settings(judges=("lexical",), lexical_threshold=1.0))
+    loose = read_dataset(tmp_path / "loose")
+    assert loose.column("negative_lexical_scores").to_pylist()[2][0] > 0.9  # the long near-copy, kept at 1.0
+    filter_negatives(str(tmp_path / "loose"), str(tmp_path / "strict"), Settings(judges=("lexical",)))
+    strict = read_dataset(tmp_path / "strict")
+    assert strict.column("negatives").to_pylist()[2] == ["a dictionary maps keys to values"]
+    assert strict.column("negative_lexical_scores").to_pylist()[2] == [0.0]  # rewritten, not the old column
 
 
 def test_duplicate_cluster_catches_the_near_copy_and_voting_needs_agreement(tmp_path):
@@ -224,6 +241,9 @@ def test_paraphrase_judge_flags_a_paraphrase_of_a_positive_and_reads_the_embeddi
     assert first["summary"]["flagged_by_judge"] == {"paraphrase": 1, "lexical": 0, "duplicate-cluster": 0}
     removed = read_dataset(tmp_path / "out" / "_rejected" / "_negatives").to_pylist()[0]
     assert removed["paraphrase_score"] >= 0.6 and removed["judges"] == ["paraphrase"]
+    kept = read_dataset(tmp_path / "out").to_pylist()[0]  # the kept negative's cosine to the positive, recorded
+    assert len(kept["negative_paraphrase_scores"]) == 1 and kept["negative_paraphrase_scores"][0] < 0.5
+    assert kept["negative_lexical_scores"][0] < 0.9 and "negative_duplicate_cluster_scores" not in kept
     # the texts are now in the cache: a second run loads no model
     import cltool.embed.model as model
 
