@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, Callable, Iterator
 
 import typer
 from rich.console import Console
@@ -29,6 +29,26 @@ RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", envvar="RAY_
                                                    "cluster to join (default: start Ray on this machine).")]
 RejectedOpt = Annotated[str | None, typer.Option("--rejected", metavar="DIR",
                                                  help="Where removed rows go (default OUT/_rejected; needed with -o -).")]
+DeviceOpt = Annotated[str, typer.Option("--device", envvar="CLTOOL_DEVICE", help="cpu, cuda, cuda:N.")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Texts (or pairs) per model batch.")]
+
+
+def seed_option(what: str) -> Any:
+    """--seed, declared once; `what` says what it seeds in this command."""
+    return Annotated[int, typer.Option("--seed", help=f"{what}.")]
+
+
+def deprecated_alias(old: str, new: str, old_value: Any, new_value: Any, default: Any = None) -> Any:
+    """The value of an option renamed from `old` to `new`: the old spelling still works for one
+    release, with a warning; both at once is an error."""
+    if old_value is None:
+        return new_value
+    if new_value != default:
+        from cltool.errors import UsageError
+
+        raise UsageError(f"{old} is the old name of {new}: give one of them")
+    stderr.print(f"[yellow]warning:[/] {old} is deprecated (it meant two things across commands): use {new}")
+    return old_value
 
 
 def example(*lines: str) -> str:
@@ -106,6 +126,26 @@ def print_json(data: Any) -> None:
 
 def argv() -> list[str]:
     return ["cltool", *sys.argv[1:]]
+
+
+def run_step(name: str, step: Callable[..., dict[str, Any]], input: Any, output: str | None, settings: Any, *,
+             json_out: bool, quiet: bool, rejected: str | None = None,
+             report: Callable[[dict[str, Any], RichReporter], None] | None = None, what: str = "rows",
+             **options: Any) -> dict[str, Any]:
+    """Run a step command: stdout holds the data or the JSON, never both; progress and the step's
+    report go to stderr; --json prints the manifest. Errors become exit codes in `cltool.cli`."""
+    from cltool.step import Run
+
+    one_thing_on_stdout(json_out, output)
+    reporter = RichReporter(quiet)
+    manifest = step(input, output, settings, run=Run(rejected=rejected, argv=argv(), reporter=reporter), **options)
+    if report is not None:
+        report(manifest, reporter)
+    else:
+        report_step(name, manifest, output or "-", reporter, what)
+    if json_out:
+        print_json(manifest)
+    return manifest
 
 
 def report_step(name: str, manifest: dict[str, Any], target: str, reporter: RichReporter, what: str = "rows") -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,17 +12,16 @@ from cltool.cli.common import (
     Quiet,
     RejectedOpt,
     RichReporter,
-    argv,
+    deprecated_alias,
     example,
-    one_thing_on_stdout,
-    print_json,
     report_step,
+    run_step,
 )
 
 EPILOG = example(
     "cltool ingest pairs.jsonl -o data/pairs",
     "cltool ingest train.csv --column anchor=title --column positive=abstract -o data/pairs",
-    "cltool ingest beir/scifact --split train -o data/scifact   # pairs + data/scifact-corpus",
+    "cltool ingest beir/scifact --beir-split train -o data/scifact   # pairs + data/scifact-corpus",
     "cltool ingest pairs.jsonl -o - | cltool inspect -",
 )
 
@@ -35,7 +34,9 @@ def ingest_command(
     table: Annotated[str, typer.Option("--table", help="pairs (anchor, positive, ...) or corpus (id, text).")] = "pairs",
     column: Annotated[list[str] | None, typer.Option("--column", "-c", metavar="CANONICAL=SOURCE",
                                                      help="Use SOURCE as the canonical column, e.g. anchor=title. Repeatable.")] = None,
-    split: Annotated[str | None, typer.Option("--split", help="BEIR qrels split (default: train, or the only one).")] = None,
+    beir_split: Annotated[str | None, typer.Option("--beir-split", metavar="SPLIT", help="BEIR qrels split "
+                                                   "(default: train, or the only one).")] = None,
+    split: Annotated[str | None, typer.Option("--split", hidden=True, help="Deprecated: --beir-split.")] = None,
     title: Annotated[bool, typer.Option("--title/--no-title", help="BEIR: prepend each document's title to its text.")] = True,
     corpus_output: Annotated[str | None, typer.Option("--corpus-output", metavar="DIR",
                                                       help="BEIR: where the corpus table goes (default OUT-corpus).")] = None,
@@ -52,16 +53,16 @@ def ingest_command(
     go to OUT/_rejected with reason empty_text.
     """
     from cltool.dataset.pairs import CORPUS_ALIASES, PAIRS_ALIASES, parse_column_overrides
-    from cltool.ingest import ingest
+    from cltool.ingest import Settings, ingest
 
-    one_thing_on_stdout(json_out, output)
     allowed = PAIRS_ALIASES if table == "pairs" else CORPUS_ALIASES
-    overrides = parse_column_overrides(column or [], allowed)
-    reporter = RichReporter(quiet)
-    manifests = ingest(input, output, fmt=fmt, table=table, columns=overrides, split=split, title=title,
-                       corpus_output=corpus_output, rejected_output=rejected, argv=argv(), reporter=reporter)
-    for name, manifest in manifests.items():
-        target = output if name == table or name == "pairs" else (corpus_output or f"{output.rstrip('/')}-corpus")
-        report_step(f"ingest {name}", manifest, target, reporter)
-    if json_out:
-        print_json(manifests)
+    settings = Settings(format=fmt, table=table, columns=parse_column_overrides(column or [], allowed),
+                        beir_split=deprecated_alias("--split", "--beir-split", split, beir_split), title=title)
+
+    def report(manifests: dict[str, Any], reporter: RichReporter) -> None:
+        for name, manifest in manifests.items():
+            target = output if name == table or name == "pairs" else (corpus_output or f"{output.rstrip('/')}-corpus")
+            report_step(f"ingest {name}", manifest, target, reporter)
+
+    run_step("ingest", ingest, input, output, settings, json_out=json_out, quiet=quiet, rejected=rejected,
+             report=report, corpus_output=corpus_output)

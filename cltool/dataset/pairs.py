@@ -19,7 +19,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -36,7 +36,10 @@ NEGATIVE_CE_SCORES, POSITIVE_CE_SCORE = "negative_ce_scores", "positive_ce_score
 JUDGE_SCORE_COLUMNS = {"cross-encoder": NEGATIVE_CE_SCORES, "bi-encoder": "negative_bi_encoder_scores",
                        "paraphrase": "negative_paraphrase_scores", "lexical": "negative_lexical_scores"}
 CORPUS_ID, CORPUS_TEXT = "id", "text"
+# rejection reasons that several steps give
 EMPTY_TEXT = "empty_text"
+INVALID_EMBEDDING = "invalid_embedding"  # null, not finite, or all zeros: no direction, so no cosine
+TOO_FEW_NEGATIVES = "too_few_negatives"
 _REJECTION_COLUMNS = ("reason", "detail")
 # `cltool embed` writes COLUMN_embedding, and in its Arrow field metadata what made it.
 EMBEDDING_SUFFIX = "_embedding"
@@ -149,6 +152,32 @@ def text_ids(texts: Iterable[str | None]) -> list[str | None]:
 
 def is_text_type(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_null(t)
+
+
+def require_text_columns(source: str, schema: pa.Schema, columns: Sequence[str], hint: str) -> None:
+    """Each of `columns` is present and holds text, or an InputError naming what was found."""
+    for column in columns:
+        if column not in schema.names:
+            raise InputError(f"{source} has no column {column!r}; columns found: {', '.join(schema.names)}", hint=hint)
+        if not is_text_type(schema.field(column).type):
+            raise InputError(f"column {column!r} of {source} is {schema.field(column).type}, not text", hint=hint)
+
+
+def check_same_model(fields: Sequence[tuple[str, pa.Field]]) -> None:
+    """Refuse embeddings that cannot be compared: other dimensions, or other weights (when the
+    columns say which model made them). `fields`: (where it comes from, the embedding column)."""
+    (first_source, first), *rest = fields
+    first_info = embedding_info(first)
+    for source, other in rest:
+        if other.type.list_size != first.type.list_size:
+            raise InputError(f"{other.name} of {source} has {other.type.list_size} dimensions but {first.name} of "
+                             f"{first_source} has {first.type.list_size}: they come from different models",
+                             hint="embed every input with the same --model")
+        info = embedding_info(other)
+        if first_info and info and first_info.get("model_fingerprint") != info.get("model_fingerprint"):
+            raise InputError(f"{other.name} of {source} comes from {info.get('model_id')} but {first.name} of "
+                             f"{first_source} from {first_info.get('model_id')} (different weights): their scores "
+                             "are not comparable", hint="embed every input with the same --model")
 
 
 def is_text_list_type(t: pa.DataType) -> bool:

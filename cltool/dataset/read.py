@@ -49,6 +49,7 @@ class Dataset:
     _stream: pa.ipc.RecordBatchStreamReader | None = None
     _stream_rows: int = 0
     _stream_used: bool = False
+    _table: pa.Table | None = None  # an in-memory input (a library caller's Arrow table)
 
     @property
     def is_stream(self) -> bool:
@@ -57,6 +58,8 @@ class Dataset:
     @property
     def num_rows(self) -> int | None:
         """Rows in the dataset; for stdin, only known once it has been read."""
+        if self._table is not None:
+            return self._table.num_rows
         if self.is_stream:
             return self._stream_rows if self._stream_used else None
         return sum(f.rows for f in self.files)
@@ -73,6 +76,10 @@ class Dataset:
                     f"{self.source} has no column {', '.join(map(repr, missing))}; "
                     f"columns found: {', '.join(self.schema.names)}"
                 )
+        if self._table is not None:
+            table = self._table.select(columns) if columns is not None else self._table
+            yield from table.to_batches(max_chunksize=batch_rows)
+            return
         if self.is_stream:
             yield from self._stream_batches(columns)
             return
@@ -112,13 +119,21 @@ class Dataset:
 
     def describe_inputs(self) -> list[dict[str, Any]]:
         """What the manifest records of this input: each file with rows, bytes and sha256."""
+        if self._table is not None:
+            return [{"path": self.source, "rows": self._table.num_rows}]
         if self.is_stream:
             return [{"path": "-", "rows": self._stream_rows}]
         return [f.describe() for f in self.files]
 
 
-def open_dataset(spec: str | Path, stdin: IO[bytes] | None = None) -> Dataset:
-    """Resolve an input spec and check what can be checked before reading any data."""
+IN_MEMORY = "<arrow table>"  # the source name of an in-memory input
+
+
+def open_dataset(spec: str | Path | pa.Table, stdin: IO[bytes] | None = None) -> Dataset:
+    """Resolve an input spec and check what can be checked before reading any data. An Arrow table
+    is an input too: a library caller (or a test) runs a step without writing Parquet first."""
+    if isinstance(spec, pa.Table):
+        return Dataset(IN_MEMORY, spec.schema, _table=spec)
     text = str(spec)
     if text == "-":
         return _open_stdin(stdin if stdin is not None else sys.stdin.buffer)

@@ -432,10 +432,10 @@ def spool(stream: Dataset, path: Path) -> str:
 
 
 @contextmanager
-def readable_twice(input: str, stdin: IO[bytes] | None = None) -> Iterator[str]:
-    """The input as a path a step can read twice: itself, or for `-` the stream spooled to a
-    temporary dataset that is removed when the step ends."""
-    if input != "-":
+def readable_twice(input: str | pa.Table, stdin: IO[bytes] | None = None) -> Iterator[str | pa.Table]:
+    """The input as something a step can read twice: itself (a path, or an in-memory table), or
+    for `-` the stream spooled to a temporary dataset that is removed when the step ends."""
+    if isinstance(input, pa.Table) or input != "-":
         yield input
         return
     import tempfile

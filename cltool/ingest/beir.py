@@ -11,7 +11,7 @@ Every qrels line is accounted for: a pair, or a rejected row (`not_relevant` for
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,7 +29,10 @@ from cltool.dataset.pairs import (
 from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
 from cltool.ingest.formats import DelimitedSource, JsonlSource, find_in_folder
-from cltool.progress import Reporter
+
+if TYPE_CHECKING:
+    from cltool.ingest.convert import Settings
+    from cltool.step import Run
 
 RELEVANCE = "relevance"
 NOT_RELEVANT, UNKNOWN_ID = "not_relevant", "unknown_id"
@@ -94,20 +97,10 @@ def _reject(out: Output, rows: list[tuple[str | None, str | None, str, str, int]
                    .append_column("detail", pa.array(details, pa.string())))
 
 
-def ingest_beir(
-    folder: Path,
-    output: str,
-    *,
-    split: str | None,
-    title: bool,
-    corpus_output: str | None,
-    columns: Mapping[str, str] | None,
-    reporter: Reporter,
-    argv: Sequence[str] | None,
-    rejected_target: str | None,
-    stdout: IO[bytes] | None,
-) -> dict[str, dict[str, Any]]:
-    if columns:
+def ingest_beir(folder: Path, output: str, settings: Settings, run: Run, *,
+                corpus_output: str | None) -> dict[str, dict[str, Any]]:
+    split, title, reporter = settings.beir_split, settings.title, run.reporter
+    if settings.columns:
         raise UsageError("--column does not apply to a BEIR folder: its columns are fixed")
     corpus_path, queries_path = find_in_folder(folder, "corpus.jsonl"), find_in_folder(folder, "queries.jsonl")
     if corpus_path is None or queries_path is None or not (folder / "qrels").is_dir():
@@ -138,9 +131,9 @@ def ingest_beir(
     params = {"format": "beir", "split": qrels_path.stem, "title": title}
 
     with Output(corpus_output, command="ingest", params={**params, "table": "corpus"}, inputs=[corpus],
-                argv=argv, stdout=None) as corpus_out, \
-         Output(output, command="ingest", params={**params, "table": "pairs"}, inputs=[qrels, queries, corpus],
-                argv=argv, rejected_target=rejected_target, stdout=stdout) as pairs_out:
+                argv=run.argv, stdout=None) as corpus_out, \
+         run.output(output, command="ingest", params={**params, "table": "pairs"},
+                    inputs=[qrels, queries, corpus]) as pairs_out:
         pairs_out.count_input(len(qrels_rows))
         pairs_out.write(canonicalize_pairs(_pairs_table([]), pair_layout).kept)  # fixes the schema, even if no pair is found
         relevant: dict[str, list[tuple[str, int]]] = {}

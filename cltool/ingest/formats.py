@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 from cltool.dataset.manifest import file_sha256
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.errors import InputError
+from cltool.step import require_rows
 
 CHUNK_ROWS = 20_000
 FORMATS = ("auto", "jsonl", "csv", "tsv", "parquet", "beir")
@@ -37,8 +38,8 @@ def _bare_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def detect_format(spec: str) -> str:
-    if spec == "-":
+def detect_format(spec: str | pa.Table) -> str:
+    if isinstance(spec, pa.Table) or spec == "-":  # a table in memory reads like a dataset
         return "parquet"  # an Arrow stream of a cltool table, read like a dataset
     path = Path(spec)
     if path.is_dir():
@@ -249,13 +250,12 @@ class DelimitedSource(_FileSource):
 class DatasetSource:
     """A Parquet file, glob, cltool dataset directory or `-`, read in batches."""
 
-    def __init__(self, spec: str, stdin: IO[bytes] | None = None):
+    def __init__(self, spec: str | pa.Table, stdin: IO[bytes] | None = None):
         self.dataset: Dataset = open_dataset(spec, stdin=stdin)
         self.source = self.dataset.source
         self.schema = self.dataset.schema
         self.manifest = self.dataset.manifest
-        if self.dataset.num_rows == 0:
-            raise InputError(f"{spec} is empty: it has no rows", hint="check that the right input was given")
+        require_rows(self.dataset)
 
     def tables(self) -> Iterator[pa.Table]:
         rows = 0
@@ -269,7 +269,7 @@ class DatasetSource:
         return self.dataset.describe_inputs()
 
 
-def open_source(spec: str, fmt: str, stdin: IO[bytes] | None = None):
+def open_source(spec: str | pa.Table, fmt: str, stdin: IO[bytes] | None = None):
     if fmt == "jsonl":
         return JsonlSource(Path(spec))
     if fmt in ("csv", "tsv"):

@@ -6,8 +6,8 @@ import pytest
 
 from cltool.dataset.pairs import text_id
 from cltool.errors import InputError, UsageError
-from cltool.ingest import ingest
-from tests.conftest import read_dataset, write_jsonl
+from cltool.ingest import Settings, ingest
+from tests.conftest import read_dataset, run_cltool, write_jsonl
 
 
 def manifest_of(path):
@@ -104,14 +104,37 @@ def test_beir_split_choice(tmp_path):
     make_beir(tmp_path / "beir", splits=("dev", "test"))
     with pytest.raises(UsageError, match="several qrels splits: dev, test"):
         ingest(str(tmp_path / "beir"), str(tmp_path / "out"))
-    ingest(str(tmp_path / "beir"), str(tmp_path / "out"), split="dev", title=False, corpus_output=str(tmp_path / "c"))
+    ingest(str(tmp_path / "beir"), str(tmp_path / "out"), Settings(beir_split="dev", title=False),
+           corpus_output=str(tmp_path / "c"))
     assert read_dataset(tmp_path / "c").column("text").to_pylist()[0] == "Cats purr."
     assert not (tmp_path / "out-corpus").exists()
 
 
+def test_beir_split_is_beir_split_and_the_old_spelling_still_works_with_a_warning(tmp_path):
+    make_beir(tmp_path / "beir", splits=("dev", "test"))
+    new = run_cltool("ingest", str(tmp_path / "beir"), "--beir-split", "dev", "-o", str(tmp_path / "new"))
+    old = run_cltool("ingest", str(tmp_path / "beir"), "--split", "dev", "-o", str(tmp_path / "old"))
+    assert new.returncode == old.returncode == 0, new.stderr + old.stderr
+    assert "--split is deprecated" in old.stderr.decode() and "deprecated" not in new.stderr.decode()
+    assert read_dataset(tmp_path / "old").equals(read_dataset(tmp_path / "new"))
+    both = run_cltool("ingest", str(tmp_path / "beir"), "--split", "dev", "--beir-split", "dev", "-o",
+                      str(tmp_path / "both"))
+    assert both.returncode == 2 and b"give one of them" in both.stderr
+
+
+def test_a_table_in_memory_is_an_input(tmp_path):
+    """A library caller hands ingest an Arrow table (aliases and all) without writing a file first."""
+    table = pa.table({"query": ["how do I sort a list", " "], "pos": [["use sorted(xs)", "call xs.sort()"], ["x"]]})
+    manifest = ingest(table, str(tmp_path / "out"))["pairs"]
+    out = read_dataset(tmp_path / "out")
+    assert out.column("positive").to_pylist() == ["use sorted(xs)", "call xs.sort()"]
+    assert manifest["rows"] == {"input": 3, "output": 2, "rejected": 1}
+    assert manifest["inputs"][0]["files"] == [{"path": "<arrow table>", "rows": 2}]
+
+
 def test_corpus_table(tmp_path):
     write_jsonl(tmp_path / "c.jsonl", [{"doc_id": 1, "passage": "one"}, {"doc_id": 2, "passage": " "}])
-    result = ingest(str(tmp_path / "c.jsonl"), str(tmp_path / "out"), table="corpus")
+    result = ingest(str(tmp_path / "c.jsonl"), str(tmp_path / "out"), Settings(table="corpus"))
     assert read_dataset(tmp_path / "out").to_pylist() == [{"id": "1", "text": "one"}]
     assert result["corpus"]["rejected_by_reason"] == {"empty_text": 1}
 
@@ -161,7 +184,7 @@ def test_jsonl_keys_whose_values_vary_in_kind(tmp_path):
 
 def test_a_chosen_column_never_overwrites_or_loses_another(tmp_path):
     write_jsonl(tmp_path / "c.jsonl", [{"title": "T", "anchor": "A", "positive": "", "reason": "mine"}])
-    ingest(str(tmp_path / "c.jsonl"), str(tmp_path / "out"), columns={"anchor": "title"})
+    ingest(str(tmp_path / "c.jsonl"), str(tmp_path / "out"), Settings(columns={"anchor": "title"}))
     row = read_dataset(tmp_path / "out" / "_rejected").to_pylist()[0]
     assert row["anchor"] == "T" and row["anchor_id"] == text_id("T")
     assert row["input_anchor"] == "A" and row["input_reason"] == "mine" and row["reason"] == "empty_text"

@@ -3,13 +3,14 @@ import io
 import pyarrow as pa
 
 from cltool.ingest import ingest
+from cltool.step import Run
 from cltool.inspect import inspect_dataset
 from tests.conftest import write_jsonl
 
 
 def test_inspect_reports_schema_rows_manifest_and_rejected(tmp_path, pairs_rows):
     write_jsonl(tmp_path / "p.jsonl", pairs_rows)
-    ingest(str(tmp_path / "p.jsonl"), str(tmp_path / "out"), argv=["cltool", "ingest", "p.jsonl", "-o", "out"])
+    ingest(str(tmp_path / "p.jsonl"), str(tmp_path / "out"), run=Run(argv=["cltool", "ingest", "p.jsonl", "-o", "out"]))
     info = inspect_dataset(str(tmp_path / "out"), head=2)
     assert info["rows"] == 3 and info["files"] == 1
     assert [f["name"] for f in info["schema"]][:4] == ["anchor", "positive", "anchor_id", "positive_id"]

@@ -1,0 +1,143 @@
+"""The `cltool` command: a thin Typer layer over the library, and the one place errors become exit codes.
+
+Each command module imports only typer and rich at start-up; the library (and with it polars,
+torch, faiss, numba) is imported inside the command that needs it, so `cltool --help` and
+`cltool inspect` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from typing import Annotated, Sequence
+
+import typer
+
+from cltool import __version__
+from cltool.cli import dedup as dedup_cli
+from cltool.cli import embed as embed_cli
+from cltool.cli import emit as emit_cli
+from cltool.cli import filter as filter_cli
+from cltool.cli import ingest as ingest_cli
+from cltool.cli import inspect as inspect_cli
+from cltool.cli import mine as mine_cli
+from cltool.cli import report as report_cli
+from cltool.cli import run as run_cli
+from cltool.cli import validate as validate_cli
+from cltool.cli.common import env_flag, stderr
+from cltool.errors import EXIT_INTERNAL, EXIT_USAGE, CltoolError, OutputClosedError
+
+try:  # typer >= 0.20 carries its own copy of click; older ones use click itself
+    from typer._click import exceptions as _click_exceptions
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as _click_exceptions
+
+app = typer.Typer(
+    name="cltool",
+    help="Turn raw text pairs into training-ready contrastive-learning data: ingest -> embed -> dedup -> mine "
+         "-> filter -> emit, Parquet in, Parquet out.",
+    epilog="Example:\n\n  $ cltool ingest pairs.jsonl -o data/pairs && cltool inspect data/pairs\n\n"
+           "Exit codes: 0 ok, 1 the data failed a check, 2 usage or input error, 3 internal error.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cltool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    pass
+
+
+app.command("ingest", epilog=ingest_cli.EPILOG)(ingest_cli.ingest_command)
+app.command("embed", epilog=embed_cli.EPILOG)(embed_cli.embed_command)
+app.command("dedup", epilog=dedup_cli.EPILOG)(dedup_cli.dedup_command)
+app.command("mine", epilog=mine_cli.EPILOG)(mine_cli.mine_command)
+app.command("filter", epilog=filter_cli.EPILOG)(filter_cli.filter_command)
+app.command("emit", epilog=emit_cli.EPILOG)(emit_cli.emit_command)
+app.command("validate", epilog=validate_cli.EPILOG)(validate_cli.validate_command)
+app.command("report", epilog=report_cli.EPILOG)(report_cli.report_command)
+app.command("run", epilog=run_cli.EPILOG)(run_cli.run_command)
+app.command("inspect", epilog=inspect_cli.EPILOG)(inspect_cli.inspect_command)
+
+
+def _error(message: str, hint: str | None) -> None:
+    stderr.print(f"error: {message}", markup=False)
+    if hint:
+        stderr.print(f"hint: {hint}", markup=False)
+
+
+def _silence_stdout() -> None:
+    """The reader of our stdout went away: keep Python from complaining again when it flushes at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signal.SIGTERM)
+
+
+def _command_path(args: Sequence[str] | None) -> str:
+    words = list(args) if args is not None else sys.argv[1:]
+    names = typer.main.get_command(app).commands
+    return next((f"cltool {w}" for w in words if w in names), "cltool")
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    """Run cltool and exit with its code: 0 ok, 1 data check failed, 2 usage/input error, 3 internal."""
+    debug = env_flag("CLTOOL_DEBUG")
+    # SIGTERM (kill, make's interrupt, CI time-outs) unwinds like an exception, so outputs under
+    # construction are removed on the way out instead of being left for the next run to clear.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=list(args) if args is not None else None, prog_name="cltool", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        code = 130
+    except _click_exceptions.ClickException as exc:
+        if debug:
+            traceback.print_exc()
+        ctx = getattr(exc, "ctx", None)
+        name = ctx.command_path if ctx is not None else "cltool"
+        if exc.format_message():  # no message: the help was shown because no arguments were given
+            _error(exc.format_message(), f"see '{name} --help'")
+        code = EXIT_USAGE
+    except CltoolError as exc:
+        if debug:
+            traceback.print_exc()
+        if isinstance(exc, OutputClosedError):
+            _silence_stdout()
+        hint = exc.hint
+        if hint is None and exc.exit_code == EXIT_USAGE:
+            hint = f"see '{_command_path(args)} --help'"
+        _error(exc.message, hint)
+        code = exc.exit_code
+    except BrokenPipeError:
+        _silence_stdout()
+        _error("the program reading cltool's output closed the pipe", "check the command after the |")
+        code = EXIT_INTERNAL
+    except KeyboardInterrupt:
+        _error("interrupted", None)
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if debug:
+            traceback.print_exc()
+        _error(f"internal error: {type(exc).__name__}: {exc}",
+               "re-run with CLTOOL_DEBUG=1 for a traceback, and report it")
+        code = EXIT_INTERNAL
+    sys.exit(code)

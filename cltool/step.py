@@ -1,0 +1,83 @@
+"""The step runner: what every step (ingest, embed, dedup, mine, filter, emit) shares, written once.
+
+A step is a function `step(input, output, settings, run=None, ...) -> manifest`: `settings` is what
+the user decided (one dataclass per step, with a `check()`), `run` is how the step is run:
+
+- where rejected rows go (`rejected`, default OUT/_rejected), the command line the manifest records
+  (`argv`), who hears progress (`reporter`), the process's stdin and stdout (for `-`);
+- the clock (`started`) and the time of each stage before the output opens (`stages`).
+
+From a `Run` a step opens its input (a path, a glob, `-`, or an in-memory Arrow table), makes it
+readable twice where it must (`readable_twice` spools stdin), refuses an empty input
+(`require_rows`) and opens its `Output`, which writes the kept and rejected rows and the manifest
+atomically. So a step supplies only what it decides.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol, TypeVar
+
+import pyarrow as pa
+
+from cltool.dataset.read import Dataset, open_dataset
+from cltool.dataset.write import Output, StageTimer, readable_twice
+from cltool.errors import InputError
+from cltool.progress import NullReporter, Reporter
+
+
+
+class Checked(Protocol):
+    def check(self) -> Any: ...
+
+
+S = TypeVar("S", bound=Checked)
+
+
+@dataclass
+class Run:
+    """How a step is run, apart from what it decides."""
+
+    rejected: str | None = None  # where removed rows go (None: OUT/_rejected beside the output)
+    argv: Sequence[str] | None = None  # the command line, for the manifest
+    reporter: Reporter = field(default_factory=NullReporter)
+    stdin: IO[bytes] | None = None  # read for an input `-` (default: the process's stdin)
+    stdout: IO[bytes] | None = None  # written for an output `-` (default: the process's stdout)
+    started: float = field(default_factory=time.perf_counter)
+    stages: StageTimer = field(default_factory=StageTimer)  # stages timed before the output opens
+
+    def open(self, source: str | pa.Table) -> Dataset:
+        return open_dataset(source, stdin=self.stdin)
+
+    @contextmanager
+    def readable_twice(self, source: str | pa.Table) -> Iterator[str | pa.Table]:
+        """`source` as something the step can read twice (stdin is spooled to a temporary dataset)."""
+        with readable_twice(source, self.stdin) as readable:
+            yield readable
+
+    def stage(self, name: str):
+        """Time a stage (`with run.stage("load"): ...`); the times go into the manifest."""
+        return self.stages(name)
+
+    def output(self, target: str, command: str, params: dict[str, Any], inputs: Sequence[Dataset] = ()) -> Output:
+        """The step's output (a context manager), carrying the stages timed so far."""
+        out = Output(target, command=command, params=params, inputs=inputs, argv=self.argv,
+                     rejected_target=self.rejected, stdout=self.stdout, started=self.started)
+        out.stages.update(self.stages.times)
+        return out
+
+
+def prepare(settings: S | None, default: type[S], run: Run | None) -> tuple[S, Run]:
+    """The step's settings (the defaults when none are given), checked before anything is read, and its run."""
+    settings = settings if settings is not None else default()
+    settings.check()
+    return settings, run if run is not None else Run()
+
+
+def require_rows(dataset: Dataset, rows: int | None = None) -> None:
+    """An empty input is an error, not an empty output: it is almost always the wrong input."""
+    if (rows if rows is not None else dataset.num_rows) == 0:
+        raise InputError(f"{dataset.source} is empty: it has no rows", hint="check that the right input was given")
