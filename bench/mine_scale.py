@@ -141,7 +141,7 @@ def exact_top(queries: np.ndarray, candidates: np.ndarray, k: int) -> list[np.nd
 def recall(data: Path, candidates_dir: Path, sample: int, seed: int = 0) -> tuple[float, float, int]:
     """Mean share of the exact top-k found by the search, over `sample` anchors; also the worst decile."""
     from cltool.dataset.pairs import match_keys, text_ids
-    from cltool.mine import ANCHOR_KEY, CANDIDATE_IDS
+    from cltool.mine.candidates import ANCHOR_KEY, CANDIDATE_IDS
 
     table = pq.read_table(sorted(data.glob("part-*.parquet")))
     positives = table.column("positive").to_pylist()

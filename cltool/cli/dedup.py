@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,11 +13,10 @@ from cltool.cli.common import (
     RayAddressOpt,
     RejectedOpt,
     RichReporter,
-    argv,
     example,
-    one_thing_on_stdout,
-    print_json,
     report_step,
+    run_step,
+    seed_option,
 )
 
 EPILOG = example(
@@ -35,8 +34,10 @@ def _split(text: str) -> tuple[str, ...]:
 
 def dedup_command(
     input: Annotated[str, typer.Argument(metavar="INPUT", help="Dataset directory, Parquet file or glob.")],
-    output: Annotated[str | None, typer.Option("--output", "-o", metavar="DIR|-",
-                                               help="Output dataset (or - for stdout); not needed with --dry-run.")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="DIR|-", help="Output dataset (or - for "
+                                               "stdout); not needed with --dry-run.")] = None,
+    # the methods are cltool.dedup.methods' registry, in run order; named here (a test keeps them in step)
+    # so that start-up does not import the library
     method: Annotated[str, typer.Option("--method", help="Comma-separated, applied in this order: exact, minhash, "
                                         "semantic, entropy.")] = "exact,minhash",
     on: Annotated[str | None, typer.Option("--on", help="Column(s) that make two rows duplicates (default positive, "
@@ -50,9 +51,10 @@ def dedup_command(
     char_ngrams: Annotated[bool, typer.Option("--char-ngrams", help="minhash: character n-grams instead of "
                                               "words.")] = False,
     num_perm: Annotated[int, typer.Option("--num-perm", help="minhash: permutations.")] = 128,
-    bands: Annotated[int | None, typer.Option("--bands", help="minhash: LSH bands (default: from --threshold).")] = None,
+    bands: Annotated[int | None, typer.Option("--bands", help="minhash: LSH bands (default: from "
+                                              "--threshold).")] = None,
     rows: Annotated[int | None, typer.Option("--rows", help="minhash: LSH rows per band.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="minhash permutations and k-means.")] = 1,
+    seed: seed_option("minhash permutations and k-means") = 1,
     eps: Annotated[str, typer.Option("--eps", help="semantic: duplicates where cosine >= 1 - eps; several values "
                                      "with --dry-run.")] = "0.05",
     clusters: Annotated[int | None, typer.Option("--clusters", help="semantic: k-means clusters (default "
@@ -84,7 +86,6 @@ def dedup_command(
     from cltool.dedup.text import parse_normalization
     from cltool.errors import UsageError
 
-    one_thing_on_stdout(json_out, output)
     try:
         eps_values = tuple(float(e) for e in _split(eps))
     except ValueError:
@@ -93,17 +94,17 @@ def dedup_command(
                         char_ngrams=char_ngrams, num_perm=num_perm, seed=seed, bands=bands, rows=rows, eps=eps_values,
                         clusters=clusters, keep=keep, normalization=parse_normalization(normalize),
                         min_entropy=min_entropy, min_compression_ratio=min_compression_ratio, engine=engine,
-                        ray_address=ray_address)
-    reporter = RichReporter(quiet)
-    result = dedup(input, output, settings, against=against, dry_run=dry_run, rejected_output=rejected, argv=argv(),
-                   reporter=reporter)
-    if dry_run:
+                        ray_address=ray_address, dry_run=dry_run)
+
+    def report(result: dict[str, Any], reporter: RichReporter) -> None:
+        if not dry_run:
+            report_step("dedup", result, output, reporter)
+            return
         fractions = ", ".join(f"{r} {f:.2%}" for r, f in result["removed_fraction"].items()) or "nothing"
         reporter.info(f"dedup --dry-run over {result['rows']:,} rows would remove: {fractions}")
         by_eps = result["summary"].get("semantic", {}).get("removed_fraction_by_eps", {})
         for value, fraction in by_eps.items():
             reporter.info(f"  semantic eps {value}: {fraction:.2%}")
-    else:
-        report_step("dedup", result, output, reporter)
-    if json_out:
-        print_json(result)
+
+    run_step("dedup", dedup, input, output, settings, json_out=json_out, quiet=quiet, rejected=rejected,
+             report=report, against=against)

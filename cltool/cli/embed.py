@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from cltool.cli.common import (
+    BatchSizeOpt,
+    DeviceOpt,
     EngineOpt,
     Json,
     OutputOpt,
@@ -14,11 +16,9 @@ from cltool.cli.common import (
     RayAddressOpt,
     RejectedOpt,
     RichReporter,
-    argv,
     example,
-    one_thing_on_stdout,
-    print_json,
     report_step,
+    run_step,
 )
 
 EPILOG = example(
@@ -37,8 +37,8 @@ def embed_command(
     model: Annotated[str | None, typer.Option("--model", "-m", envvar="CLTOOL_MODEL", help="default (bundled "
                                               "all-MiniLM-L6-v2), static (distilled, fast), a model folder, or a Hub "
                                               "name already in the local cache.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Texts per model batch.")] = 32,
-    device: Annotated[str, typer.Option("--device", envvar="CLTOOL_DEVICE", help="cpu, cuda, cuda:N.")] = "cpu",
+    batch_size: BatchSizeOpt = 32,
+    device: DeviceOpt = "cpu",
     precision: Annotated[str, typer.Option("--precision", help="float32 or float16 (storage; the model runs in "
                                            "float32).")] = "float32",
     query_prompt: Annotated[str | None, typer.Option("--query-prompt", help="Prefix for anchor texts (default: the "
@@ -65,19 +65,19 @@ def embed_command(
     OUT/_rejected with reason empty_text. The model, its weight fingerprint, dimension, prompts and
     normalisation are written into the manifest and the column's metadata.
     """
-    from cltool.embed import embed
+    from cltool.embed import Settings, embed
 
-    one_thing_on_stdout(json_out, output)
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    reporter = RichReporter(quiet)
-    manifest = embed(input, output, columns=chosen, model=model, batch_size=batch_size, device=device,
-                     precision=precision, query_prompt=query_prompt, document_prompt=document_prompt,
-                     normalize=normalize, max_seq_length=max_seq_length, cache=cache, engine=engine,
-                     ray_address=ray_address, rejected_output=rejected, argv=argv(), reporter=reporter)
+    settings = Settings(columns=chosen, model=model, batch_size=batch_size, device=device, precision=precision,
+                        query_prompt=query_prompt, document_prompt=document_prompt, normalize=normalize,
+                        max_seq_length=max_seq_length, cache=cache, engine=engine, ray_address=ray_address)
+    run_step("embed", embed, input, output, settings, json_out=json_out, quiet=quiet, rejected=rejected,
+             report=lambda manifest, reporter: _report(manifest, output, reporter))
+
+
+def _report(manifest: dict[str, Any], output: str, reporter: RichReporter) -> None:
     summary = manifest["summary"]
     report_step("embed", manifest, output, reporter)
     reporter.info(f"  {summary['texts']:,} texts: {summary['cache_hits']:,} from the cache, {summary['encoded']:,} "
                   f"encoded" + (f" at {summary['texts_per_second']:,.0f}/s" if summary["texts_per_second"] else "")
                   + f"; model {manifest['params']['model_id']}, {manifest['params']['dimension']} dimensions")
-    if json_out:
-        print_json(manifest)

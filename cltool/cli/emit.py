@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cltool.cli.common import Json, Quiet, RichReporter, argv, example, one_thing_on_stdout, print_json
+from cltool.cli.common import Json, Quiet, RichReporter, example, run_step, seed_option
 
 EPILOG = example(
     "cltool emit data/filtered -o train/data.jsonl                         # n-tuple, for MultipleNegativesRankingLoss",
@@ -21,6 +21,8 @@ def emit_command(
     output: Annotated[str, typer.Option("--output", "-o", metavar="FILE|-", help="PATH.jsonl, PATH.jsonl.gz or "
                                         "PATH.parquet ({split} in the path names each split's file), or - for "
                                         "JSONL on stdout.")],
+    # the formats are cltool.emit.formats' registry; named here (a test keeps them in step) so that
+    # start-up does not import the library
     fmt: Annotated[str, typer.Option("--format", "-f", help="triplet, n-tuple, labeled-pair, labeled-list "
                                      "(sentence-transformers), bge (FlagEmbedding JSONL).")] = "n-tuple",
     num_negatives: Annotated[int | None, typer.Option("--num-negatives", "-n", help="Negatives per anchor "
@@ -30,7 +32,7 @@ def emit_command(
                                        "positive file).")] = "fill",
     split: Annotated[str | None, typer.Option("--split", metavar="NAME=SHARE,...", help="Held-out splits, e.g. "
                                               "dev=0.05; no anchor or positive text is in two splits.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Splits, shuffling and filling.")] = 1,
+    seed: seed_option("Splits, shuffling and filling") = 1,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Shuffle the rows (seeded).")] = False,
     include_scores: Annotated[bool, typer.Option("--include-scores", help="Add the scores (cross-encoder's where "
                                                  "filter computed them) for distillation losses, and beside each "
@@ -52,15 +54,10 @@ def emit_command(
     """
     from cltool.emit import Settings, emit, parse_split
 
-    one_thing_on_stdout(json_out, output)
     settings = Settings(format=fmt, num_negatives=num_negatives, split=parse_split(split), seed=seed,
                         shuffle=shuffle, include_scores=include_scores, max_rows=max_rows, short=short,
                         prompt=prompt)
-    reporter = RichReporter(quiet)
-    manifest = emit(input, output, settings, rejected_output=rejected, argv=argv(), reporter=reporter)
-    _report(manifest, reporter)
-    if json_out:
-        print_json(manifest)
+    run_step("emit", emit, input, output, settings, json_out=json_out, quiet=quiet, rejected=rejected, report=_report)
 
 
 def _report(manifest: dict[str, Any], reporter: RichReporter) -> None:

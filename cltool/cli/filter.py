@@ -7,17 +7,19 @@ from typing import Annotated, Any
 import typer
 
 from cltool.cli.common import (
+    BatchSizeOpt,
+    DeviceOpt,
     Json,
     OutputOpt,
     Quiet,
     RejectedOpt,
     RichReporter,
-    argv,
+    deprecated_alias,
     example,
-    one_thing_on_stdout,
     optional_number,
-    print_json,
     report_step,
+    run_step,
+    seed_option,
 )
 
 EPILOG = example(
@@ -52,15 +54,18 @@ def filter_command(
                                                      "Jaccard that makes two texts one cluster.")] = 0.8,
     cluster_ngram: Annotated[int, typer.Option("--cluster-ngram", min=1, help="duplicate-cluster: words per "
                                                "shingle.")] = 5,
-    clusters: Annotated[str | None, typer.Option("--clusters", metavar="DEDUP_OUTPUT", help="duplicate-cluster: "
-                                                 "read the clusters from a cltool dedup output instead.")] = None,
+    clusters_from: Annotated[str | None, typer.Option("--clusters-from", metavar="DEDUP_OUTPUT", help="duplicate-"
+                                                      "cluster: read the clusters from a cltool dedup output "
+                                                      "instead.")] = None,
+    clusters: Annotated[str | None, typer.Option("--clusters", metavar="DEDUP_OUTPUT", hidden=True,
+                                                 help="Deprecated: --clusters-from.")] = None,
     min_negatives: Annotated[int, typer.Option("--min-negatives", help="Anchors left with fewer are refilled from "
                                                "--candidates, or their rows go to _rejected.")] = 0,
     candidates: Annotated[str | None, typer.Option("--candidates", metavar="DIR", help="Saved candidates (cltool "
                                                    "mine --save-candidates) to refill from.")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Pairs per model batch.")] = 32,
-    device: Annotated[str, typer.Option("--device", envvar="CLTOOL_DEVICE", help="cpu, cuda, cuda:N.")] = "cpu",
-    seed: Annotated[int, typer.Option("--seed", help="MinHash permutations.")] = 1,
+    batch_size: BatchSizeOpt = 32,
+    device: DeviceOpt = "cpu",
+    seed: seed_option("MinHash permutations") = 1,
     rejected: RejectedOpt = None,
     json_out: Json = False,
     quiet: Quiet = False,
@@ -71,23 +76,22 @@ def filter_command(
     their scores. With a cross-encoder, negative_ce_scores and positive_ce_score are added for
     distillation. Models are loaded offline only.
     """
-    from cltool.embed.cache import default_cache_dir
     from cltool.filter import Settings, filter_negatives
 
-    one_thing_on_stdout(json_out, output)
     settings = Settings(judges=tuple(judge or Settings.judges), vote=vote, ratio=ratio,
                         max_score=optional_number(max_score, "--max-score"),
                         paraphrase_threshold=paraphrase_threshold, lexical_threshold=lexical_threshold,
-                        cluster_threshold=cluster_threshold, cluster_ngram=cluster_ngram, clusters_from=clusters,
+                        cluster_threshold=cluster_threshold, cluster_ngram=cluster_ngram,
+                        clusters_from=deprecated_alias("--clusters", "--clusters-from", clusters, clusters_from),
                         min_negatives=min_negatives, candidates=candidates, batch_size=batch_size, device=device,
                         seed=seed)
-    reporter = RichReporter(quiet)
-    manifest = filter_negatives(input, output, settings, cache_dir=default_cache_dir(), rejected_output=rejected,
-                                argv=argv(), reporter=reporter)
-    _report(manifest["summary"], reporter)
-    report_step("filter", manifest, output, reporter)
-    if json_out:
-        print_json(manifest)
+
+    def report(manifest: dict[str, Any], reporter: RichReporter) -> None:
+        _report(manifest["summary"], reporter)
+        report_step("filter", manifest, output, reporter)
+
+    run_step("filter", filter_negatives, input, output, settings, json_out=json_out, quiet=quiet, rejected=rejected,
+             report=report)
 
 
 def _report(summary: dict[str, Any], reporter: RichReporter) -> None:

@@ -14,12 +14,11 @@ from cltool.cli.common import (
     RayAddressOpt,
     RejectedOpt,
     RichReporter,
-    argv,
     example,
-    one_thing_on_stdout,
     optional_number,
-    print_json,
     report_step,
+    run_step,
+    seed_option,
 )
 
 EPILOG = example(
@@ -58,11 +57,17 @@ def mine_command(
     near_duplicate: Annotated[str, typer.Option("--near-duplicate", help="Never a negative: a candidate whose cosine "
                                                 "with one of the anchor's positives reaches this (a paraphrase "
                                                 "of it: a false negative); 'off' to disable.")] = "0.5",
-    sampling: Annotated[str, typer.Option("--sampling", help="top (hardest first), random (uniform in the window), "
-                                          "simans (weight exp(-a (s - pos - b)^2)).")] = "top",
+    # the samplers are cltool.mine.samplers.SAMPLERS; listed here, as that registry costs numpy and
+    # pyarrow to import, and every command starts through this module (tests check the list)
+    sampling: Annotated[str, typer.Option("--sampling", help="How the negatives are picked from the candidates "
+                                          "that pass the rules: top (hardest first), random (uniform in the "
+                                          "window), simans (weight exp(-a (s - pos - b)^2)), semi-hard (skip the "
+                                          "hardest --semi-hard-skip, take the next).")] = "top",
     simans_a: Annotated[float, typer.Option("--simans-a", help="SimANS sharpness, on cosine scores.")] = 50.0,
     simans_b: Annotated[float, typer.Option("--simans-b", help="SimANS offset from the positive's score.")] = 0.0,
-    seed: Annotated[int, typer.Option("--seed", help="Sampling, and IVF training.")] = 1,
+    semi_hard_skip: Annotated[int, typer.Option("--semi-hard-skip", help="semi-hard: how many of the hardest "
+                                                "eligible candidates to skip (taken back when too few remain).")] = 1,
+    seed: seed_option("Sampling, and IVF training") = 1,
     index: Annotated[str, typer.Option("--index", help="auto (exact unless anchors x candidates is large), flat "
                                        "(exact), ivf, hnsw.")] = "auto",
     nprobe: Annotated[int | None, typer.Option("--nprobe", min=1, help="ivf: lists searched per anchor.")] = None,
@@ -92,22 +97,21 @@ def mine_command(
     """
     from cltool.mine import Settings, mine
 
-    one_thing_on_stdout(json_out, output)
     settings = Settings(
         num_negatives=num_negatives, range_min=range_min, range_max=range_max,
         max_score=optional_number(max_score, "--max-score"), min_score=optional_number(min_score, "--min-score"),
         absolute_margin=optional_number(absolute_margin, "--absolute-margin"),
         relative_margin=optional_number(relative_margin, "--relative-margin"),
         near_duplicate=optional_number(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
-        simans_b=simans_b, seed=seed, index=index, nprobe=nprobe, nlist=nlist, min_negatives=min_negatives,
-        max_window=max_window, engine=engine, ray_address=ray_address)
-    reporter = RichReporter(quiet)
-    manifest = mine(input, output, settings, corpus=corpus or (), save_candidates=save_candidates,
-                    from_candidates=from_candidates, rejected_output=rejected, argv=argv(), reporter=reporter)
-    _report(manifest["summary"], settings.num_negatives, reporter)
-    report_step("mine", manifest, output, reporter)
-    if json_out:
-        print_json(manifest)
+        simans_b=simans_b, semi_hard_skip=semi_hard_skip, seed=seed, index=index, nprobe=nprobe, nlist=nlist,
+        min_negatives=min_negatives, max_window=max_window, engine=engine, ray_address=ray_address)
+
+    def report(manifest: dict[str, Any], reporter: RichReporter) -> None:
+        _report(manifest["summary"], settings.num_negatives, reporter)
+        report_step("mine", manifest, output, reporter)
+
+    run_step("mine", mine, input, output, settings, json_out=json_out, quiet=quiet, rejected=rejected, report=report,
+             corpus=corpus or (), save_candidates=save_candidates, from_candidates=from_candidates)
 
 
 def _report(summary: dict[str, Any], asked: int, reporter: RichReporter) -> None:

@@ -49,6 +49,14 @@ def joined(columns: Sequence[pa.Array]) -> pa.Array:
     return pc.binary_join_element_wise(*columns, JOIN)
 
 
+def normalized_text(columns: Sequence[pa.Array], steps: Sequence[str], tokenized: bool = False) -> pa.Array:
+    """One text per row, its columns normalised and joined, as the exact and minhash methods compare it.
+    For word shingles (`tokenized`) whitespace needs no normalising: the tokenizer splits on it anyway
+    (and NFKC has already turned the exotic kinds into spaces)."""
+    steps = [s for s in steps if not (tokenized and s == "whitespace")]
+    return joined([normalize(t, steps) for t in columns])
+
+
 def exact_keys(texts: pa.Array) -> list[bytes]:
     """128-bit digests of the (normalised) texts: equal texts, equal keys; collisions are not a concern."""
     return [hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts.to_pylist()]

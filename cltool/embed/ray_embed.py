@@ -18,44 +18,40 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from cltool.embed.model import torch_threads
 from cltool.engine import cluster_cpus, cpus_per_actor, ray_session
 
+if TYPE_CHECKING:
+    from cltool.embed.plan import Plan
+
 
 class _EmbedActor:
-    def __init__(self, spec, device: str, batch_size: int, max_seq_length, normalize: bool, seq_length, columns,
-                 prompts, dtype, precision: str, threads: int):
+    def __init__(self, plan: Plan, device: str, threads: int):
         import torch
-
-        from cltool.embed import _Embedder
 
         torch.set_num_threads(threads)
 
-        self.spec, self.columns, self.prompts, self.dtype = spec, columns, prompts, dtype
-        self.normalize, self.precision = normalize, precision
-        self.embedder = _Embedder(spec, None, lambda: spec.load(device, batch_size, max_seq_length, normalize, threads),
-                                  normalize, seq_length)
+        self.plan = plan
+        self.embedder = plan.embedder(None, device, threads)
 
     def embed(self, table: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
-        from cltool.embed import _embed_table
-
         before = {k: getattr(self.embedder, k) for k in ("texts", "unique", "encoded", "encode_seconds")}
-        table = _embed_table(table, self.columns, self.prompts, self.embedder, self.dtype, self.spec, self.normalize,
-                             self.precision)
+        table = self.plan.embed_table(table, self.embedder)
         stats = {k: getattr(self.embedder, k) - v for k, v in before.items()}
         stats["dimension"] = self.embedder.dimension
         stats["threads"] = self.embedder.threads
         return table, stats
 
 
-def embed_chunks(chunks: Iterable[pa.Table], stats: Counter, *, address: str | None, expected_chunks: int | None,
-                 device: str, **actor_args) -> Iterator[pa.Table]:
+def embed_chunks(chunks: Iterable[pa.Table], stats: Counter, plan: Plan, *,
+                 expected_chunks: int | None) -> Iterator[pa.Table]:
     """Embed the chunks on Ray, yielding them in their input order; adds each chunk's counts to stats."""
-    ray = ray_session(address)
+    device = plan.settings.device
+    ray = ray_session(plan.settings.ray_address)
     gpus = int(ray.cluster_resources().get("GPU", 0))
     use_gpu = device.startswith("cuda") and gpus > 0
     cpus = cluster_cpus(ray)
@@ -65,7 +61,7 @@ def embed_chunks(chunks: Iterable[pa.Table], stats: Counter, *, address: str | N
     share = 1 if use_gpu else cpus_per_actor(ray, count)  # what lets every actor be placed
     threads = fixed or share
     actor = ray.remote(num_cpus=min(threads, share), num_gpus=1 if use_gpu else 0)(_EmbedActor)
-    pool = [actor.remote(device=device if use_gpu else "cpu", threads=threads, **actor_args) for _ in range(count)]
+    pool = [actor.remote(plan, device=device if use_gpu else "cpu", threads=threads) for _ in range(count)]
     in_flight: deque = deque()
     turn = 0
 

@@ -162,7 +162,7 @@ def test_semantic_on_an_embedding_column_and_keep_orders(tmp_path):
     assert manifest["rows"]["rejected"] == 30
     rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
     assert all(int(r["positive"].split()[1]) >= 30 for r in rejected)
-    report = dedup(str(src), None, Settings(methods=("semantic",), eps=(0.0001, 0.05)), dry_run=True)
+    report = dedup(str(src), None, Settings(methods=("semantic",), eps=(0.0001, 0.05), dry_run=True))
     assert report["summary"]["semantic"]["removed_fraction_by_eps"]["0.05"] == 0.5
     assert not (tmp_path / "none").exists()
 
@@ -234,7 +234,61 @@ def test_decontaminate_pairs_against_a_corpus_table_and_read_stdin(tmp_path):
 
     piped = subprocess.run(["bash", "-o", "pipefail", "-c",
                             f"{sys.executable} -m cltool ingest {src} -o - -q | "
-                            f"{sys.executable} -m cltool dedup - --against {corpus} --method exact -o {tmp_path / 'p'}"],
+                            f"{sys.executable} -m cltool dedup - --against {corpus} --method exact "
+                            f"-o {tmp_path / 'p'}"],
                            capture_output=True, timeout=120)
     assert piped.returncode == 0, piped.stderr
     assert read_dataset(tmp_path / "p").column("positive").to_pylist() == ["a training one"]
+
+
+def test_an_in_memory_table_is_deduplicated_like_its_dataset(tmp_path):
+    texts, _ = planted_corpus(seed=6, originals=20)
+    table = pa.table({"positive": texts, "positive_id": [f"d{i}" for i in range(len(texts))]})
+    src = write(tmp_path / "in", table.to_pydict())
+    from_disk = dedup(str(src), str(tmp_path / "disk"), Settings(methods=("exact", "minhash", "entropy")))
+    from_table = dedup(table, str(tmp_path / "table"), Settings(methods=("exact", "minhash", "entropy")))
+    assert from_table["rows"] == from_disk["rows"] and from_table["rows"]["rejected"] > 0
+    for name in ("part-00000.parquet", "_rejected/part-00000.parquet"):
+        assert (tmp_path / "table" / name).read_bytes() == (tmp_path / "disk" / name).read_bytes()
+
+
+def test_a_method_is_one_registration(tmp_path):
+    """A method registered by name is a --method value, takes its turn by its order, and names its
+    reason and wording in the summary and the rejected rows."""
+    from cltool.dedup import METHODS, register
+
+    before = dict(METHODS)
+    try:
+        @register("short", order=0, reason="too_short", detail="shorter than {duplicate_of}{where}")
+        def short(job):
+            live = job.live
+            lengths = [len(t) for t in job.rows.texts[0].take(pa.array(live)).to_pylist()]
+            gone = np.asarray([r for r, n in zip(live, lengths) if n < 3], dtype=np.int64)
+            job.remove(gone, np.zeros(len(gone), dtype=np.int64), np.zeros(len(gone), dtype=np.float32))
+            return {"shortest": min(lengths)}
+
+        assert list(METHODS) == ["short", "exact", "minhash", "semantic", "entropy"]
+        src = write(tmp_path / "in", {"positive": ["a long text", "ab", "a long text"]})
+        manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("exact", "short")))
+    finally:
+        METHODS.clear()
+        METHODS.update(before)
+    assert manifest["summary"]["short"] == {"shortest": 2}
+    assert list(manifest["summary"]["removed"].items()) == [("empty_text", 0), ("too_short", 1),
+                                                           ("exact_duplicate", 1)]
+    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    assert [(r["reason"], r["detail"]) for r in rejected] == [
+        ("too_short", f"shorter than {text_id('a long text')}"),
+        ("exact_duplicate", f"same normalised text as {text_id('a long text')}")]
+
+
+def test_the_help_names_every_registered_method_in_run_order():
+    """--method's help is written out in the CLI (start-up does not import the library): it must name
+    the registry's methods, in the order they run."""
+    import typing
+
+    from cltool.cli.dedup import dedup_command
+    from cltool.dedup import METHODS
+
+    option = typing.get_type_hints(dedup_command, include_extras=True)["method"].__metadata__[0]
+    assert option.help == f"Comma-separated, applied in this order: {', '.join(METHODS)}."

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cltool.dataset.write import Output
-from cltool.embed import embed, embedding_info
+from cltool.embed import Settings, embed, embedding_info
 from cltool.embed.model import bundled_model_path, resolve_model
 from cltool.errors import InputError
 from tests.conftest import read_dataset, run_cltool
@@ -40,7 +40,8 @@ def vectors(table, column):
 
 
 def test_embeddings_equal_sentence_transformers_encode(tmp_path, pairs_dir, st_model):
-    manifest = embed(str(pairs_dir), str(tmp_path / "out"), cache=False, columns=["anchor", "positive", "negatives"])
+    manifest = embed(str(pairs_dir), str(tmp_path / "out"),
+                     Settings(cache=False, columns=["anchor", "positive", "negatives"]))
     table = read_dataset(tmp_path / "out")
     for column, texts in (("anchor", ANCHORS), ("positive", POSITIVES)):
         ours = vectors(table, f"{column}_embedding")
@@ -62,18 +63,18 @@ def test_embeddings_equal_sentence_transformers_encode(tmp_path, pairs_dir, st_m
 def test_the_cache_embeds_each_text_once_and_only_new_texts_on_a_rerun(tmp_path, pairs_dir):
     cache = tmp_path / "cache"
     both = ["anchor", "positive", "negatives"]
-    first = embed(str(pairs_dir), str(tmp_path / "one"), cache_dir=cache, columns=both)["summary"]
+    first = embed(str(pairs_dir), str(tmp_path / "one"), Settings(cache_dir=cache, columns=both))["summary"]
     assert first["texts"] == 12 + 3 and first["unique_texts"] == 14 and first["encoded"] == 14  # one anchor repeats
-    second = embed(str(pairs_dir), str(tmp_path / "two"), cache_dir=cache, columns=both)["summary"]
+    second = embed(str(pairs_dir), str(tmp_path / "two"), Settings(cache_dir=cache, columns=both))["summary"]
     assert second["encoded"] == 0 and second["cache_hits"] == 14
     assert read_dataset(tmp_path / "one").equals(read_dataset(tmp_path / "two"))
 
     grown = tmp_path / "grown"
     with Output(grown, command="test", params={}) as out:
         out.write(pa.table({"anchor": ANCHORS + ["a brand new question"], "positive": POSITIVES + ["a new answer"]}))
-    third = embed(str(grown), str(tmp_path / "three"), cache_dir=cache)["summary"]
+    third = embed(str(grown), str(tmp_path / "three"), Settings(cache_dir=cache))["summary"]
     assert third["encoded"] == 2 and third["cache_hits"] == 5 + 6
-    fresh = embed(str(grown), str(tmp_path / "fresh"), cache=False)["summary"]
+    fresh = embed(str(grown), str(tmp_path / "fresh"), Settings(cache=False))["summary"]
     assert fresh["encoded"] == 13
     a = vectors(read_dataset(tmp_path / "three"), "anchor_embedding")
     b = vectors(read_dataset(tmp_path / "fresh"), "anchor_embedding")
@@ -81,8 +82,9 @@ def test_the_cache_embeds_each_text_once_and_only_new_texts_on_a_rerun(tmp_path,
 
 
 def test_float16_round_trip(tmp_path, pairs_dir):
-    embed(str(pairs_dir), str(tmp_path / "f32"), cache_dir=tmp_path / "c", columns=["anchor"])
-    embed(str(pairs_dir), str(tmp_path / "f16"), cache_dir=tmp_path / "c", columns=["anchor"], precision="float16")
+    embed(str(pairs_dir), str(tmp_path / "f32"), Settings(cache_dir=tmp_path / "c", columns=["anchor"]))
+    embed(str(pairs_dir), str(tmp_path / "f16"),
+          Settings(cache_dir=tmp_path / "c", columns=["anchor"], precision="float16"))
     half = read_dataset(tmp_path / "f16")
     assert half.schema.field("anchor_embedding").type == pa.list_(pa.float16(), 384)
     assert "positive_embedding" not in half.column_names
@@ -92,8 +94,8 @@ def test_float16_round_trip(tmp_path, pairs_dir):
 
 def test_prompts_go_to_the_model_and_into_the_cache_key(tmp_path, pairs_dir, st_model):
     cache = tmp_path / "c"
-    manifest = embed(str(pairs_dir), str(tmp_path / "p"), cache_dir=cache, query_prompt="query: ",
-                     document_prompt="passage: ")
+    manifest = embed(str(pairs_dir), str(tmp_path / "p"),
+                     Settings(cache_dir=cache, query_prompt="query: ", document_prompt="passage: "))
     table = read_dataset(tmp_path / "p")
     expected = st_model.encode(ANCHORS, prompt="query: ", normalize_embeddings=True)
     assert np.abs(vectors(table, "anchor_embedding") - expected).max() < 1e-4
@@ -101,14 +103,14 @@ def test_prompts_go_to_the_model_and_into_the_cache_key(tmp_path, pairs_dir, st_
     assert np.abs(vectors(table, "positive_embedding") - expected).max() < 1e-4
     assert manifest["params"]["prompts"] == {"anchor": "query: ", "positive": "passage: "}
     assert embedding_info(table.schema.field("anchor_embedding"))["prompt"] == "query: "
-    plain = embed(str(pairs_dir), str(tmp_path / "plain"), cache_dir=cache)
+    plain = embed(str(pairs_dir), str(tmp_path / "plain"), Settings(cache_dir=cache))
     assert plain["summary"]["cache_hits"] == 0  # a different prompt is a different embedding
 
 
 def test_blank_texts_are_rejected_not_embedded(tmp_path):
     with Output(tmp_path / "in", command="test", params={}) as out:
         out.write(pa.table({"anchor": ["ok", "  ", None], "positive": ["fine", "x", "y"]}))
-    manifest = embed(str(tmp_path / "in"), str(tmp_path / "out"), cache=False)
+    manifest = embed(str(tmp_path / "in"), str(tmp_path / "out"), Settings(cache=False))
     assert manifest["rows"] == {"input": 3, "output": 1, "rejected": 2}
     rejected = read_dataset(tmp_path / "out" / "_rejected")
     assert rejected.column("reason").to_pylist() == ["empty_text"] * 2
@@ -125,7 +127,7 @@ def test_model_that_cannot_be_loaded_offline_names_what_was_tried(tmp_path):
 def test_a_column_that_is_not_text(tmp_path):
     pq.write_table(pa.table({"anchor": ["a"], "positive": ["p"], "n": [1]}), tmp_path / "x.parquet")
     with pytest.raises(InputError, match="column 'n' of .* is int64, not text"):
-        embed(str(tmp_path / "x.parquet"), str(tmp_path / "out"), columns=["n"], cache=False)
+        embed(str(tmp_path / "x.parquet"), str(tmp_path / "out"), Settings(columns=["n"], cache=False))
 
 
 def test_cli_embed_and_its_errors(tmp_path, pairs_dir):
@@ -152,7 +154,7 @@ def test_cli_embed_and_its_errors(tmp_path, pairs_dir):
 
 def test_static_fast_path(tmp_path, pairs_dir):
     cache = tmp_path / "c"
-    manifest = embed(str(pairs_dir), str(tmp_path / "out"), model="static", cache_dir=cache)
+    manifest = embed(str(pairs_dir), str(tmp_path / "out"), Settings(model="static", cache_dir=cache))
     assert manifest["params"]["model_kind"] == "static" and manifest["params"]["dimension"] == 256
     table = read_dataset(tmp_path / "out")
     anchors, positives = vectors(table, "anchor_embedding"), vectors(table, "positive_embedding")
@@ -160,5 +162,26 @@ def test_static_fast_path(tmp_path, pairs_dir):
     # a real model, not noise: each question is closest to its own answer more often than chance
     hits = ((anchors @ positives.T).argmax(1) == np.arange(len(ANCHORS))).sum()
     assert hits >= 3
-    again = embed(str(pairs_dir), str(tmp_path / "again"), model="static", cache_dir=cache, cache=False)
+    again = embed(str(pairs_dir), str(tmp_path / "again"), Settings(model="static", cache_dir=cache, cache=False))
     assert again["params"]["model_fingerprint"] == manifest["params"]["model_fingerprint"]  # built once, reused
+
+
+def test_an_in_memory_table_is_embedded_like_its_dataset(tmp_path, pairs_dir):
+    cache = tmp_path / "c"
+    table = read_dataset(pairs_dir)
+    from_disk = embed(str(pairs_dir), str(tmp_path / "disk"), Settings(cache_dir=cache, columns=["anchor"]))
+    from_table = embed(table, str(tmp_path / "table"), Settings(cache_dir=cache, columns=["anchor"]))
+    assert from_table["rows"] == from_disk["rows"] and from_table["summary"]["encoded"] == 0
+    assert read_dataset(tmp_path / "table").equals(read_dataset(tmp_path / "disk"))
+
+
+def test_bad_settings_are_refused_before_anything_is_read(tmp_path):
+    from cltool.errors import UsageError
+
+    missing = str(tmp_path / "no-such-input")
+    for settings, message in ((Settings(precision="float64"), "--precision must be one of float32, float16"),
+                              (Settings(batch_size=0), "--batch-size must be at least 1"),
+                              (Settings(chunk_rows=0), "--batch-size must be at least 1"),
+                              (Settings(max_seq_length=0), "--max-seq-length must be at least 1")):
+        with pytest.raises(UsageError, match=message):
+            embed(missing, str(tmp_path / "out"), settings)

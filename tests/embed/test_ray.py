@@ -9,7 +9,7 @@ import pytest
 
 import cltool.embed.ray_embed as ray_embed
 from cltool.dataset.write import Output
-from cltool.embed import embed
+from cltool.embed import Settings, embed
 from tests.conftest import read_dataset
 
 pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'cltool[ray]'")
@@ -48,7 +48,7 @@ def torch_threads_restored():
 def embed_both(pairs, tmp_path) -> dict[str, dict]:
     outputs = {}
     for engine in ("local", "ray"):
-        manifest = embed(pairs, str(tmp_path / engine), cache=False, chunk_rows=25, engine=engine)
+        manifest = embed(pairs, str(tmp_path / engine), Settings(cache=False, chunk_rows=25, engine=engine))
         assert manifest["rows"] == {"input": 60, "output": 59, "rejected": 1}  # the blank anchor, on both
         folder = tmp_path / engine
         outputs[engine] = {"threads": manifest["summary"]["torch_threads"],

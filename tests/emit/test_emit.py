@@ -263,3 +263,39 @@ def test_one_real_training_step_of_the_bundled_model_on_an_emitted_file(tmp_path
     optimizer.step()
     assert torch.isfinite(value) and value.item() > 0
     assert not torch.equal(before, next(model.parameters()).detach())
+
+
+def test_an_in_memory_table_emits_what_its_dataset_does(tmp_path):
+    source = mined(tmp_path / "mined")
+    table = pq.read_table(next((tmp_path / "mined").glob("part-*.parquet")))
+    emit(source, str(tmp_path / "from-disk.jsonl"), Settings(format="n-tuple", num_negatives=3))
+    manifest = emit(table, str(tmp_path / "from-table.jsonl"), Settings(format="n-tuple", num_negatives=3))
+    assert (tmp_path / "from-table.jsonl").read_bytes() == (tmp_path / "from-disk.jsonl").read_bytes()
+    assert manifest["rows"]["emitted"] == 4
+
+
+def test_the_help_names_every_registered_format():
+    """--format's help is written out in the CLI (start-up does not import the library): it must name
+    the registry's formats, in order."""
+    import typing
+
+    from cltool.cli.emit import emit_command
+    from cltool.emit.formats import FORMATS, help_text
+
+    option = typing.get_type_hints(emit_command, include_extras=True)["fmt"].__metadata__[0]
+    assert option.help == help_text() and list(FORMATS) == ["triplet", "n-tuple", "labeled-pair", "labeled-list",
+                                                             "bge"]
+
+
+def test_a_failure_before_the_manifest_leaves_no_file_behind(tmp_path, monkeypatch):
+    import cltool.emit.run
+
+    source = mined(tmp_path / "mined")
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(cltool.emit.run, "_write_rejected", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        emit(source, str(tmp_path / "out" / "train.jsonl"), Settings(format="n-tuple", short="drop"))
+    assert list((tmp_path / "out").iterdir()) == []

@@ -1,4 +1,4 @@
-"""The negative-selection kernels against slow, plain references on random inputs."""
+"""The negative-selection kernels (the rules, then a sampler) against slow, plain references on random inputs."""
 
 import math
 
@@ -7,10 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cltool.kernels.mine import RULES, positive_similarity, select_negatives
+from cltool.kernels.mine import RULES, positive_similarity
+from cltool.mine import SAMPLERS, Rules, Settings
+from cltool.mine.samplers import Pool
+from cltool.mine.select import Positives, eligible
 
 MASK = (1 << 64) - 1
 NAN = float("nan")
+SAMPLING = ("top", "random", "simans")  # the reference's sampling numbers
 
 
 def splitmix_uniforms(seed: int, n: int) -> list[float]:
@@ -85,8 +89,14 @@ def run(case, range_min=0, range_max=10**6, max_score=NAN, absolute_margin=NAN, 
     args = (range_min, range_max, max_score, absolute_margin, relative_margin, min_score, near_duplicate, n,
             sampling, simans_a, simans_b)
     per_anchor = np.broadcast_to(np.asarray(range_max, dtype=np.int64), (len(case[0]),)).copy()
-    got = select_negatives(*case[:9], range_min, per_anchor, *args[2:], case[9])
-    return got, reference(case, *args)
+    ids, scores, near, keys, offsets, pos_ids, pos_keys, anchor_keys, lowest, seeds = case
+    rules = Rules(max_score=max_score, min_score=min_score, absolute_margin=absolute_margin,
+                  relative_margin=relative_margin, near_duplicate=near_duplicate)
+    pool = eligible(ids, scores, near=near, candidate_keys=keys, positives=Positives(offsets, pos_ids, pos_keys),
+                    anchor_keys=anchor_keys, lowest=lowest, rules=rules, range_min=range_min, range_maxes=per_anchor)
+    settings = Settings(sampling=SAMPLING[sampling], simans_a=simans_a, simans_b=simans_b)
+    chosen = SAMPLERS[settings.sampling].pick(Pool(pool.ranks, pool.counts, scores, lowest, seeds), n, settings)
+    return (chosen, pool.counts, pool.removed), reference(case, *args)
 
 
 rule_values = st.one_of(st.just(NAN), st.floats(-1, 1))

@@ -166,3 +166,29 @@ def test_cli_exit_codes_json_and_junit(tmp_path):
 def test_the_example_rules_file_loads():
     rules = load_rules(str(Path(__file__).parents[2] / "examples" / "rules.toml"))
     assert rules.embedding_dim == 384 and rules.max_positive_in_negatives == 0 and "negatives" in rules.required_columns
+
+
+def test_an_in_memory_table_is_validated_like_its_dataset(tmp_path):
+    rows = good_rows()
+    table = pa.Table.from_pylist(rows).cast(pa.schema([("anchor", pa.string()), ("positive", pa.string()),
+                                                       ("negatives", pa.list_(pa.string())),
+                                                       ("negative_scores", pa.list_(pa.float32())),
+                                                       ("positive_score", pa.float64())]))
+    report = validate(table, Rules(min_negatives=2))
+    assert report["passed"] and report["rows"] == 6
+    assert statuses(report)["manifest"] == "skip"
+    on_disk = validate(write(tmp_path / "good", rows), Rules(min_negatives=2))
+    assert [c for c in report["checks"] if c["name"] != "manifest"] == [
+        c for c in on_disk["checks"] if c["name"] != "manifest"]
+
+
+def test_each_registered_check_declares_its_limits_as_rules():
+    from dataclasses import fields
+
+    from cltool.validate import CHECKS
+
+    names = {f.name for f in fields(Rules)}
+    for check in CHECKS.values():
+        assert check.description and set(check.limits) <= names
+    assert Rules().near_duplicate_threshold == CHECKS["near_duplicates"].limits["near_duplicate_threshold"] == 0.8
+    assert Rules().required_columns is not Rules().required_columns  # a list default is not shared

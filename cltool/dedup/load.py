@@ -1,0 +1,127 @@
+"""The deciding columns of the input (and of the reference), read once into memory: the texts of
+`--on`, their ids, and for the methods that compare vectors, their embeddings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cltool.dataset.pairs import (
+    CORPUS_ID,
+    CORPUS_TEXT,
+    POSITIVE,
+    blank_mask,
+    check_same_model,
+    embedding_column,
+    embedding_matrix,
+    require_text_columns,
+    text_id,
+)
+from cltool.dataset.read import Dataset
+from cltool.errors import InputError
+
+
+@dataclass
+class Rows:
+    """The deciding columns of one dataset, in memory: texts, given ids and embeddings."""
+
+    dataset: Dataset
+    texts: list[pa.Array]
+    given_ids: list[pa.Array | None]  # per deciding column: the user's id column, if there is one
+    embeddings: np.ndarray | None = None
+    embedding_fields: list[pa.Field] = field(default_factory=list)
+    bad_vectors: np.ndarray | None = None  # rows whose embedding is null or not finite (their vector is 0)
+
+    def __len__(self) -> int:
+        return len(self.texts[0])
+
+    def id_of(self, row: int) -> str:
+        """The row's id in the user's terms (derived from the text where there is none), for duplicate_of."""
+        parts = [str(ids[row].as_py()) if ids is not None else text_id(text[row].as_py() or "")
+                 for ids, text in zip(self.given_ids, self.texts)]
+        return "|".join(parts)
+
+    def blank_masks(self) -> list[np.ndarray]:
+        """Per deciding column, where its text is null or blank."""
+        return [blank_mask(t) for t in self.texts]
+
+    def blank(self) -> np.ndarray:
+        """Rows with a null or blank deciding text: never anyone's duplicate."""
+        return np.logical_or.reduce(self.blank_masks())
+
+
+def default_on(schema: pa.Schema) -> tuple[str, ...]:
+    for column in (POSITIVE, CORPUS_TEXT):
+        if column in schema.names:
+            return (column,)
+    raise InputError(f"no column to deduplicate on: columns found: {', '.join(schema.names)}",
+                     hint="choose it with --on, e.g. --on positive or --on anchor,positive")
+
+
+def _id_column(schema: pa.Schema, column: str) -> str | None:
+    for candidate in (f"{column}_id", CORPUS_ID if column == CORPUS_TEXT else None):
+        if candidate and candidate in schema.names:
+            return candidate
+    return None
+
+
+def load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> Rows:
+    schema = dataset.schema
+    require_text_columns(dataset.source, schema, on, hint="choose the deciding (text) columns with --on")
+    vector_columns = [embedding_column(c) for c in on] if embeddings else []
+    missing = [c for c in vector_columns if c not in schema.names]
+    if missing:
+        raise InputError(f"semantic dedup needs {', '.join(missing)}, which {dataset.source} does not have; "
+                         f"columns found: {', '.join(schema.names)}",
+                         hint=f"add it first: cltool embed {dataset.source} --columns {','.join(on)} -o EMBEDDED")
+    dims = [schema.field(c).type.list_size for c in vector_columns]
+    id_columns = [_id_column(schema, c) for c in on]
+    wanted = list(dict.fromkeys([*on, *(c for c in id_columns if c)]))
+    parts: dict[str, list[pa.Array]] = {c: [] for c in wanted}
+    # Vectors go straight into one preallocated float32 matrix, batch by batch: no Arrow copy of
+    # the whole column, no second full-size array. Several columns sit side by side, each scaled
+    # by 1/sqrt(k), so that the cosine of two rows is the mean of the columns' cosines.
+    matrix = np.empty((dataset.num_rows or 0, sum(dims)), dtype=np.float32) if vector_columns else None
+    bad = np.zeros(len(matrix), dtype=bool) if matrix is not None else None
+    row = 0
+    for batch in dataset.batches(columns=wanted + vector_columns):
+        for c in wanted:
+            parts[c].append(batch.column(c))
+        col = 0
+        for c, dim in zip(vector_columns, dims):
+            values, invalid = embedding_matrix(batch.column(c))
+            norms = np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12) * np.sqrt(len(dims))
+            block = values / norms
+            block[invalid] = 0.0
+            matrix[row:row + batch.num_rows, col:col + dim] = block
+            bad[row:row + batch.num_rows] |= invalid
+            col += dim
+        row += batch.num_rows
+    columns = {c: pa.concat_arrays(v) if v else pa.array([], schema.field(c).type) for c, v in parts.items()}
+    texts = [pc.cast(columns[c], pa.string()) for c in on]
+    given_ids = [pc.cast(columns[i], pa.string()) if i else None for i in id_columns]
+    return Rows(dataset, texts, given_ids, matrix, [schema.field(c) for c in vector_columns], bad)
+
+
+def _reference_columns(reference: Dataset, on: Sequence[str]) -> tuple[str, ...]:
+    """The reference's deciding columns: the same as the input's, or `text` when the reference is a
+    corpus table (decontaminating pairs against a corpus of evaluation documents)."""
+    if all(c in reference.schema.names for c in on):
+        return tuple(on)
+    if len(on) == 1 and CORPUS_TEXT in reference.schema.names:
+        return (CORPUS_TEXT,)
+    raise InputError(f"the reference {reference.source} has no column {', '.join(on)} (and is not a corpus with a "
+                     f"text column); columns found: {', '.join(reference.schema.names)}",
+                     hint="give a reference with the same columns as --on, or a corpus table (id, text)")
+
+
+def load_reference(reference: Dataset, rows: Rows, on: Sequence[str], embeddings: bool) -> Rows:
+    """The `--against` dataset's deciding columns; with embeddings, from the same model as the input's."""
+    loaded = load(reference, _reference_columns(reference, on), embeddings)
+    for ours, theirs in zip(rows.embedding_fields, loaded.embedding_fields):
+        check_same_model([(f"the reference {reference.source}", theirs), (rows.dataset.source, ours)])
+    return loaded

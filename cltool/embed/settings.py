@@ -1,0 +1,45 @@
+"""What `cltool embed` is asked to do: which columns, which model and how it runs, how vectors are stored."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from cltool.errors import UsageError
+
+PRECISIONS = {"float32": pa.float32(), "float16": pa.float16()}
+DEFAULT_CHUNK_ROWS = 8_192
+
+
+@dataclass
+class Settings:
+    columns: Sequence[str] | None = None  # default: anchor and positive, or text for a corpus
+    model: str | None = None  # default: CLTOOL_MODEL, else the bundled all-MiniLM-L6-v2
+    batch_size: int = 32
+    device: str = "cpu"
+    precision: str = "float32"  # of the stored vectors; the model runs in float32
+    query_prompt: str | None = None  # default: the model's "query" prompt (for the anchor)
+    document_prompt: str | None = None  # default: the model's "document" prompt (every other column)
+    normalize: bool = True
+    max_seq_length: int | None = None  # default: the model's
+    cache: bool = True
+    cache_dir: str | Path | None = None  # default: CLTOOL_CACHE_DIR, else ~/.cache/cltool
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    engine: str | None = None  # local or ray (default: CLTOOL_ENGINE, else local)
+    ray_address: str | None = None
+
+    def check(self) -> None:
+        from cltool.embed.model import torch_threads
+        from cltool.engine import resolve
+
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        if self.batch_size < 1 or self.chunk_rows < 1:
+            raise UsageError("--batch-size must be at least 1")
+        if self.max_seq_length is not None and self.max_seq_length < 1:
+            raise UsageError("--max-seq-length must be at least 1")
+        self.engine = resolve(self.engine)
+        torch_threads()  # a bad CLTOOL_THREADS is a usage error up front, even when the cache holds every text

@@ -1,0 +1,20 @@
+"""labeled-list: anchor, texts, labels (1 for the positive, 0 for each negative); one line per pair
+(ListNet-style losses). With --include-scores the scores replace the labels."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from cltool.emit.formats.registry import Format, LineTexts, register
+
+
+@register("labeled-list", library="sentence-transformers", fixed_negatives=False)
+class LabeledList(Format):
+    def table(self, texts: LineTexts, n: int, include_scores: bool, prompt: str | None) -> pa.Table:
+        columns = {"anchor": texts.anchor, "texts": [p + x for p, x in zip(texts.positives, texts.negatives)]}
+        if include_scores:
+            columns["scores"] = texts.scores()
+        else:
+            labels = [[1] * len(p) + [0] * len(x) for p, x in zip(texts.positives, texts.negatives)]
+            columns["labels"] = pa.array(labels, pa.list_(pa.int64()))
+        return pa.table(columns)

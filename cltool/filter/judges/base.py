@@ -1,0 +1,121 @@
+"""What a judge is, what every judge reads (`Work`) and returns (`Verdict`), and the registry of
+judges by name (`--judge NAME[:MODEL]`).
+
+A judge is a class registered with `@register`. It declares its `name`, whether it takes an
+`argument` (a model: "required", "optional" or "none"), how it is `build`-t from filter's Settings,
+and the columns it fills: `score_column`, its score of every kept negative (a name from the data
+contract's JUDGE_SCORE_COLUMNS; None for a judge that only flags), and `positive_column`, its score
+of every row's positive (None for most).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from cltool.errors import UsageError
+
+if TYPE_CHECKING:
+    from cltool.filter.settings import Settings
+
+
+@dataclass
+class Work:
+    """What every judge reads: anchors, unique texts, and each anchor's positives (CSR)."""
+
+    anchor_texts: list[str]
+    texts: list[str]
+    text_ids: list[str]
+    positive_offsets: np.ndarray  # positives of anchor a: positive_texts[positive_offsets[a]:positive_offsets[a + 1]]
+    positive_texts: np.ndarray  # indices into texts
+
+    def positives_of(self, anchor: int) -> np.ndarray:
+        return self.positive_texts[self.positive_offsets[anchor]:self.positive_offsets[anchor + 1]]
+
+
+@dataclass
+class Verdict:
+    flags: np.ndarray  # bool per pair: a false negative
+    scores: np.ndarray  # float32 per pair: the judge's score of the negative (NaN where it has none)
+    reference: np.ndarray  # float32 per pair: what it was compared with (the positive's score, or NaN)
+
+
+class Judge:
+    """A judge scores a batch of (anchor, text) pairs and flags the false negatives; it may be called
+    again with more pairs (refill), so what it computes once per anchor it keeps."""
+
+    name: ClassVar[str]
+    argument: ClassVar[str] = "none"  # "required", "optional" (a model; the bundled one by default) or "none"
+    argument_hint: ClassVar[str | None] = None  # what to do when a required argument is missing
+    score_column: ClassVar[str | None] = None
+    positive_column: ClassVar[str | None] = None
+    reports_scores: ClassVar[bool] = False  # the summary gives the distributions of its scores
+    only_with: ClassVar[tuple[str, ...]] = ()  # settings that mean nothing without this judge
+    described: dict[str, Any]
+
+    @classmethod
+    def build(cls, argument: str, settings: Settings, cache_dir: Path) -> Judge:
+        raise NotImplementedError
+
+    def prepare(self, work: Work) -> None:
+        """Called once before the first pairs."""
+
+    def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
+        raise NotImplementedError
+
+    def explain(self, score: float, reference: float) -> str:
+        """Why it flagged a pair, for the removed negative's record."""
+        return f"{self.name}: {score:.4f} vs positive {reference:.4f}"
+
+
+JUDGES: dict[str, type[Judge]] = {}
+
+
+def register(cls: type[Judge]) -> type[Judge]:
+    """Class decorator: make a judge available as `--judge NAME`."""
+    JUDGES[cls.name] = cls
+    return cls
+
+
+def _form(cls: type[Judge]) -> str:
+    return {"required": f"{cls.name}:MODEL", "optional": f"{cls.name}[:MODEL]"}.get(cls.argument, cls.name)
+
+
+def parse_judges(specs: list[str]) -> list[tuple[str, str]]:
+    """`cross-encoder:PATH`, `bi-encoder[:MODEL]`, ... -> (name, argument)."""
+    out = []
+    for spec in specs:
+        name, _, argument = spec.partition(":")
+        name = name.strip().lower()
+        judge = JUDGES.get(name)
+        if judge is None:
+            raise UsageError(f"unknown judge {spec!r}; judges: {', '.join(_form(j) for j in JUDGES.values())}")
+        if judge.argument == "required" and not argument:
+            raise UsageError(f"--judge {name} needs a model: {name}:PATH_OR_NAME", hint=judge.argument_hint)
+        if judge.argument == "none" and argument:
+            raise UsageError(f"--judge {name} takes no argument (its thresholds are options), not {spec!r}")
+        out.append((name, argument))
+    if len({k for k, _ in out}) != len(out):
+        raise UsageError("each judge may be given once")
+    return out
+
+
+def build_judges(settings: Settings, cache_dir: Path) -> list[Judge]:
+    return [JUDGES[name].build(argument, settings, cache_dir) for name, argument in parse_judges(list(settings.judges))]
+
+
+def best_of_positives(work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray, similarity) -> np.ndarray:
+    """Per pair, the highest similarity(texts, positives) of the negative with one of its anchor's
+    positives; NaN for an anchor without positives."""
+    counts = np.diff(work.positive_offsets)[pair_anchor]
+    left = np.repeat(pair_text, counts)
+    right = np.concatenate([work.positives_of(a) for a in pair_anchor.tolist()]) if len(pair_anchor) else left
+    values = similarity(left.astype(np.int64), right.astype(np.int64))
+    best = np.full(len(pair_text), np.nan, dtype=np.float32)
+    has = counts > 0
+    if has.any():
+        best[has] = np.maximum.reduceat(values, np.concatenate([[0], np.cumsum(counts)[:-1]])[has])
+    return best

@@ -1,0 +1,96 @@
+"""`--judge duplicate-cluster`: the negative and a positive fall in one near-duplicate cluster
+(MinHash here, or the links of a `cltool dedup` output given with --clusters-from)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from cltool.errors import InputError
+from cltool.filter.judges.base import Judge, Verdict, Work, register
+
+
+@register
+class ClusterJudge(Judge):
+    """Near-duplicate clusters over the positives and negatives (MinHash + LSH, verified by true
+    Jaccard, as `cltool dedup --method minhash`), or the duplicate links of a `cltool dedup` output."""
+
+    name = "duplicate-cluster"
+    only_with = ("clusters_from",)
+
+    @classmethod
+    def build(cls, argument, settings, cache_dir) -> ClusterJudge:
+        return cls(settings.cluster_threshold, settings.cluster_ngram, settings.num_perm, settings.seed,
+                   settings.clusters_from)
+
+    def __init__(self, threshold: float, ngram: int, num_perm: int, seed: int, clusters_from: str | None):
+        self.threshold, self.ngram, self.num_perm, self.seed = threshold, ngram, num_perm, seed
+        self.clusters_from = clusters_from
+        self.described = ({"from": clusters_from} if clusters_from else
+                          {"threshold": threshold, "ngram": ngram, "num_perm": num_perm, "seed": seed})
+        self._cluster: np.ndarray | None = None
+        self._size = -1
+
+    def prepare(self, work: Work) -> None:
+        self._size = len(work.texts)
+        if self.clusters_from:
+            self._cluster = _clusters_from_dedup(self.clusters_from, work.text_ids)
+            return
+        from cltool.dedup.near import lsh_params, near_duplicates
+        from cltool.dedup.text import DEFAULT_NORMALIZATION, normalize
+
+        texts = normalize(pa.array(work.texts, pa.large_string()), DEFAULT_NORMALIZATION)
+        found = near_duplicates(texts, threshold=self.threshold, ngram=self.ngram, char_ngrams=False,
+                                num_perm=self.num_perm, seed=self.seed,
+                                params=lsh_params(self.threshold, self.num_perm))
+        self._cluster = np.arange(len(work.texts), dtype=np.int64)
+        self._cluster[found.removed] = found.duplicate_of  # each duplicate points at the kept text it matches
+
+    def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
+        if self._size != len(work.texts):  # a refill brought new texts
+            self.prepare(work)
+        own = self._cluster[pair_text]
+        flags = np.array([bool(np.isin(own[i], self._cluster[work.positives_of(a)]))
+                          for i, a in enumerate(pair_anchor.tolist())], dtype=bool)
+        nan = np.full(len(pair_text), np.nan, dtype=np.float32)
+        return Verdict(flags, nan, nan)
+
+    def explain(self, score: float, reference: float) -> str:
+        return "duplicate-cluster: in a positive's near-duplicate cluster"
+
+
+def _clusters_from_dedup(source: str, text_ids: list[str]) -> np.ndarray:
+    """Cluster labels for text_ids from the rows a `cltool dedup` output removed: each removed row
+    (its id column) and the id it duplicates (`duplicate_of`) are one cluster, transitively."""
+    from cltool.dataset.manifest import REJECTED_DIR
+    from cltool.dataset.read import open_dataset
+
+    dataset = open_dataset(source)
+    if (dataset.manifest or {}).get("command") != "dedup":
+        raise InputError(f"{source} was not written by cltool dedup", hint="give the output directory of cltool dedup")
+    rejected = open_dataset(Path(source) / REJECTED_DIR)
+    id_column = next((c for c in ("id", "positive_id", "text_id", "anchor_id") if c in rejected.schema.names), None)
+    if id_column is None or "duplicate_of" not in rejected.schema.names:
+        raise InputError(f"{source}/{REJECTED_DIR} has no id and duplicate_of columns to read clusters from",
+                         hint="dedup a table with an id column (a corpus, or pairs with positive_id)")
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for batch in rejected.batches([id_column, "duplicate_of"]):
+        for left, right in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
+            if left is not None and right is not None:
+                a, b = root(left), root(right)
+                if a != b:
+                    parent[a] = b
+    labels: dict[str, int] = {}
+    out = np.empty(len(text_ids), dtype=np.int64)
+    for i, tid in enumerate(text_ids):
+        out[i] = labels.setdefault(root(tid), len(labels))
+    return out

@@ -1,0 +1,64 @@
+"""`--judge paraphrase[:MODEL]`: the cosine of the negative and a positive under an embedding model
+(the bundled one by default): a paraphrase of a positive is a false negative (mine's
+--near-duplicate rule, for negatives that mine did not choose)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS
+from cltool.filter.judges.base import Judge, Verdict, Work, best_of_positives, register
+
+
+@register
+class ParaphraseJudge(Judge):
+    """The negative's highest cosine with one of the anchor's positives, under an embedding model
+    (the bundled one by default). Word overlap and MinHash never see a paraphrase; this does: on the
+    known false negatives of bench/outcome.py's two real sets it separated false from true negatives
+    with an AUC of 0.95 (Debian) and 0.81 (man pages). Texts are embedded through the embedding
+    cache, so after `cltool embed` with the same model nothing is encoded again."""
+
+    name = "paraphrase"
+    argument = "optional"
+    score_column = JUDGE_SCORE_COLUMNS[name]
+
+    @classmethod
+    def build(cls, argument, settings, cache_dir) -> ParaphraseJudge:
+        return cls(argument, settings.paraphrase_threshold, settings.device, settings.batch_size, cache_dir)
+
+    def __init__(self, model: str, threshold: float, device: str, batch_size: int, cache_dir: Path):
+        from cltool.embed import Embedder
+        from cltool.embed.model import resolve_model
+
+        spec = resolve_model(model or None, cache_dir)
+        self.threshold = threshold
+        self.described = {**spec.describe(), "threshold": threshold}
+        self.prompt = spec.prompts.get("document")
+        self._cache_dir = cache_dir  # the embedding cache is opened while encoding only
+        self._embed = Embedder(spec, None, lambda: spec.load(device, batch_size, None, normalize=True), True,
+                               spec.max_seq_length)
+        self._vectors: dict[int, np.ndarray] = {}
+
+    def _cosines(self, work: Work, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        from cltool.embed.cache import EmbeddingCache
+
+        todo = [t for t in dict.fromkeys(np.concatenate([left, right]).tolist()) if t not in self._vectors]
+        if todo:
+            self._embed.cache = EmbeddingCache(self._cache_dir)
+            try:
+                self._vectors.update(zip(todo, self._embed([work.texts[t] for t in todo], self.prompt)))
+            finally:
+                self._embed.cache.close()
+                self._embed.cache = None
+        if not len(left):
+            return np.empty(0, dtype=np.float32)
+        a = np.stack([self._vectors[t] for t in left.tolist()])
+        b = np.stack([self._vectors[t] for t in right.tolist()])
+        return np.einsum("ij,ij->i", a, b).astype(np.float32)
+
+    def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
+        # texts are embedded as pairs arrive (a refill brings new ones)
+        best = best_of_positives(work, pair_anchor, pair_text, lambda left, right: self._cosines(work, left, right))
+        return Verdict(best >= self.threshold, best, np.full(len(pair_text), self.threshold, dtype=np.float32))

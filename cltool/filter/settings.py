@@ -1,0 +1,60 @@
+"""What the user decides for `cltool filter`: the judges, the vote, their thresholds, the refill."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cltool.errors import UsageError
+from cltool.filter.judges import JUDGES, parse_judges
+
+
+@dataclass
+class Settings:
+    judges: tuple[str, ...] = ("paraphrase", "lexical", "duplicate-cluster")
+    vote: str = "any"
+    ratio: float = 0.95
+    max_score: float | None = None
+    paraphrase_threshold: float = 0.5  # mine's --near-duplicate default: the same signal, calibrated alike
+    lexical_threshold: float = 0.9
+    cluster_threshold: float = 0.8
+    cluster_ngram: int = 5
+    num_perm: int = 128
+    clusters_from: str | None = None
+    min_negatives: int = 0
+    candidates: str | None = None
+    batch_size: int = 32
+    device: str = "cpu"
+    seed: int = 1
+
+    def check(self) -> None:
+        self.votes_needed()
+        if not 0.0 < self.ratio <= 1.0:
+            raise UsageError(f"--ratio must lie in (0, 1], not {self.ratio}")
+        for name in ("paraphrase_threshold", "lexical_threshold", "cluster_threshold"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise UsageError(f"--{name.replace('_', '-')} must lie in (0, 1], not {getattr(self, name)}")
+        if self.min_negatives < 0:
+            raise UsageError(f"--min-negatives must be 0 or more, not {self.min_negatives}")
+        chosen = {name for name, _ in parse_judges(list(self.judges))}
+        for name, judge in JUDGES.items():
+            for option in judge.only_with:
+                if getattr(self, option) and name not in chosen:
+                    raise UsageError(f"--{option.replace('_', '-')} is read by the {name} judge",
+                                     hint=f"add --judge {name}")
+
+    def votes_needed(self) -> int:
+        """How many judges must flag a negative (also checks the judges and the vote)."""
+        judges = parse_judges(list(self.judges))
+        if not judges:
+            raise UsageError("give at least one --judge")
+        if self.vote == "any":
+            return 1
+        if self.vote == "all":
+            return len(judges)
+        try:
+            needed = int(self.vote)
+        except ValueError:
+            raise UsageError(f"--vote takes any, all or a number, not {self.vote!r}") from None
+        if not 1 <= needed <= len(judges):
+            raise UsageError(f"--vote {needed} asks more judges than the {len(judges)} given")
+        return needed

@@ -1,0 +1,57 @@
+"""Anchors left short of negatives by the rules are searched again, deeper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cltool.mine.load import Candidates, Pairs
+from cltool.mine.ranked import Ranked, near_positives
+from cltool.mine.select import Chosen, Selector
+
+
+def deepen(parts: list[Ranked], chosen: Chosen, candidates: Candidates, pairs: Pairs, selector: Selector,
+           needs_near: bool) -> dict[str, Any]:
+    """Anchors short of negatives after the rules are searched again, exactly, their window four times
+    as deep each round, until they have enough or reach --max-window (or run out of candidates).
+    A margin or a near-duplicate rule can empty a shallow window: a fill would put random texts where
+    a mined negative belongs. Grows selector.range_maxes and appends one part per round; returns what
+    happened, for the manifest."""
+    from cltool.kernels.mine import RULES
+    from cltool.mine.search import exact_search_top
+
+    settings, range_maxes = selector.settings, selector.range_maxes
+    total = len(candidates)
+    cap = np.full(len(range_maxes), min(settings.max_window, total))
+    saved = candidates.vectors is None  # --from-candidates: deeper only as far as the saved search went
+    if saved:
+        for part in parts:
+            cap[part.anchors] = np.minimum(cap[part.anchors], part.depth)
+    rounds = []
+    while True:
+        short = np.nonzero((chosen.found < settings.num_negatives) & (range_maxes < cap))[0]
+        if not len(short):
+            break
+        range_maxes[short] = np.minimum(range_maxes[short] * 4, cap[short])
+        depth = int(range_maxes[short].max())
+        if saved:  # the saved lists already go this deep: choose again within the wider windows
+            for part in parts:
+                selector.select_part(part, chosen)
+        else:
+            scores, ids = exact_search_top(pairs.queries[short], candidates.vectors[:total], depth)
+            part = Ranked(short, ids, scores, depth)
+            if needs_near:
+                near_positives(part, candidates, selector.positives)
+            selector.select_part(part, chosen)
+            parts.append(part)
+        rounds.append({"anchors": len(short), "depth": depth,
+                       "filled": int((chosen.found[short] >= settings.num_negatives).sum())})
+    still = chosen.found < settings.num_negatives
+    return {"max_window": settings.max_window, "rounds": rounds,
+            "anchors_deepened": rounds[0]["anchors"] if rounds else 0,
+            "still_short": int(still.sum()),
+            "still_short_at_max_window": int((still & (range_maxes >= settings.max_window)).sum()),
+            "still_short_out_of_candidates": int((still & (range_maxes >= total)).sum()),
+            "still_short_removed_by_rule": {rule: int(count) for rule, count in
+                                            zip(RULES, chosen.removed[still].sum(axis=0)) if count}}

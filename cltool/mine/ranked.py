@@ -1,0 +1,70 @@
+"""Each anchor's ranked candidates: the search over every anchor (and deeper for the few that need
+it), and each candidate's cosine with the anchor's nearest positive (the near-duplicate rule's signal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cltool.mine.load import Candidates, Pairs
+from cltool.mine.select import Positives
+from cltool.mine.settings import Settings
+from cltool.progress import Reporter
+
+
+@dataclass
+class Ranked:
+    """The ranked candidates of some anchors: row i of ids / scores / near is anchor anchors[i]."""
+
+    anchors: np.ndarray  # anchor indices
+    ids: np.ndarray  # (rows, depth) candidate indices, best first, -1 for none
+    scores: np.ndarray  # (rows, depth) float32
+    depth: int  # how deep the search went (a list is shorter only when the candidates ran out)
+    near: np.ndarray | None = None  # (rows, depth) highest cosine with one of the anchor's positives
+
+
+def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray, settings: Settings,
+                   reporter: Reporter) -> tuple[list[Ranked], dict[str, Any]]:
+    """Every anchor to the depth that 99% of anchors need; the few that need more (many positives)
+    again, exactly and deeper, rather than making every anchor pay for the deepest one."""
+    from cltool.mine.search import exact_search_top, exact_top, plan_search, search, searched_depth
+
+    anchors, total = len(pairs.anchor_keys), len(candidates)
+    if not anchors:
+        return [], {}
+    vectors = candidates.vectors[:total]
+    depth = int(np.quantile(range_maxes, 0.99, method="higher"))
+    plan = plan_search(settings.index, anchors, total, min(depth, total), settings.nprobe, settings.nlist)
+    reporter.info(f"mine: {anchors:,} anchors x {total:,} candidates, top {min(depth, total)} by "
+                  + ("exact search" if plan.index == "flat" else plan.index))
+    # a few more than the depth, cut once the scores are exact: the result does not depend on how the
+    # search was split (engine, partitions, threads)
+    searched = searched_depth(depth, total) if plan.index != "hnsw" else depth
+    with reporter.task("mine search", total=anchors, unit="anchors") as task:
+        if settings.engine == "ray":
+            from cltool.mine.ray_search import ray_search
+
+            scores, ids = ray_search(pairs.queries, vectors, searched, plan, task, settings.seed, settings.ray_address)
+        else:
+            scores, ids = search(pairs.queries, vectors, searched, plan, task, settings.seed)
+        scores, ids = exact_top(pairs.queries, vectors, scores, ids, depth)
+    parts = [Ranked(np.arange(anchors), ids, scores, depth)]
+    deep = np.nonzero(range_maxes > depth)[0]
+    info = {**plan.describe(), "depth": depth}
+    if len(deep):
+        deeper = int(range_maxes[deep].max())
+        scores, ids = exact_search_top(pairs.queries[deep], vectors, deeper)
+        parts.append(Ranked(deep, ids, scores, deeper))
+        info["deeper"] = {"anchors": len(deep), "depth": deeper, "index": "flat"}
+    return parts, info
+
+
+def near_positives(part: Ranked, candidates: Candidates, positives: Positives) -> None:
+    """Each ranked candidate's highest cosine with one of its anchor's positives, into part.near."""
+    from cltool.kernels.mine import positive_similarity
+
+    # positives are candidates: their ids index the candidates' vectors directly
+    own = positives.of(part.anchors)
+    part.near = positive_similarity(part.ids, own.offsets, own.ids, candidates.vectors, 0, part.ids.shape[1])

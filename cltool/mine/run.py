@@ -1,0 +1,100 @@
+"""`mine`: the step, stage by stage (load, search, select, deepen, save, write)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from cltool.dataset.pairs import ANCHOR, check_same_model, embedding_column, embedding_info
+from cltool.errors import UsageError
+from cltool.mine.candidates import load_candidates, write_candidates
+from cltool.mine.deepen import deepen
+from cltool.mine.load import add_corpus, corpus_columns, load_pairs, positives_by_anchor
+from cltool.mine.ranked import near_positives, search_anchors
+from cltool.mine.select import Selector
+from cltool.mine.settings import Settings
+from cltool.mine.summary import chosen_summary, distribution
+from cltool.mine.write import MINED_COLUMNS, write_mined
+from cltool.step import Run, prepare, require_rows
+
+
+def mine(
+    input: str | pa.Table,
+    output: str,
+    settings: Settings | None = None,
+    run: Run | None = None,
+    *,
+    corpus: Sequence[str] = (),
+    save_candidates: str | None = None,
+    from_candidates: str | None = None,
+) -> dict[str, Any]:
+    """Mine hard negatives for the pairs in `input` (with the rows of the `corpus` tables as more
+    candidates); returns the output's manifest. `save_candidates` keeps every anchor's ranked
+    candidates in a directory that `from_candidates` (or filter's refill) reads instead of searching."""
+    settings, run = prepare(settings, Settings, run)
+    if from_candidates and (corpus or save_candidates):
+        raise UsageError("--from-candidates reuses a search: --corpus and --save-candidates belong to the search",
+                         hint="give --corpus and --save-candidates to the run that searches")
+    with run.readable_twice(input) as input:  # read twice: once to mine, once to write
+        dataset = run.open(input)
+        corpora = [run.open(c) for c in corpus]
+        with run.stage("load"):
+            for c in corpora:
+                text_column, _ = corpus_columns(c)
+                check_same_model([(dataset.source, dataset.schema.field(embedding_column(ANCHOR))),
+                                  (c.source, c.schema.field(embedding_column(text_column)))])
+            capacity = (dataset.num_rows or 0) + sum(c.num_rows or 0 for c in corpora)
+            pairs, candidates = load_pairs(dataset, capacity)
+            for c in corpora:
+                add_corpus(c, candidates)
+        require_rows(dataset)
+        positives, lowest = positives_by_anchor(pairs)
+        range_maxes = settings.windows(np.diff(positives.offsets))
+        summary: dict[str, Any] = {"anchors": len(pairs.anchor_keys)}
+        # the cosine of each candidate with the anchor's nearest positive: the near-duplicate rule's signal
+        needs_near = settings.near_duplicate is not None or bool(save_candidates)
+
+        if from_candidates:
+            with run.stage("load candidates"):
+                candidates, parts = load_candidates(from_candidates, pairs, candidates, range_maxes)
+            positives, lowest = positives_by_anchor(pairs)  # re-indexed into the saved candidates
+            summary["from_candidates"] = from_candidates
+        else:
+            with run.stage("search"):
+                parts, summary["search"] = search_anchors(pairs, candidates, range_maxes, settings, run.reporter)
+            with run.stage("near-duplicates"):
+                for part in parts if needs_near else ():
+                    near_positives(part, candidates, positives)
+        summary["candidates"] = {"total": len(candidates), "positives": candidates.from_positives,
+                                 "corpus": len(candidates) - candidates.from_positives, **(
+                                     {"corpus_skipped": candidates.skipped} if candidates.skipped else {})}
+
+        selector = Selector(np.asarray(candidates.keys, dtype=np.uint64), pairs.anchor_keys, positives, lowest,
+                            range_maxes, settings)
+        with run.stage("select"):
+            chosen = selector.select(parts)
+        if settings.deepens:
+            with run.stage("deepen"):
+                summary["deepened"] = deepen(parts, chosen, candidates, pairs, selector, needs_near)
+        pairs.queries = candidates.vectors = None  # the vectors are done with: let the memory go
+        summary["window"] = {"range_min": settings.range_min,
+                             "range_max": distribution(range_maxes.astype(np.float64))}
+        summary.update(chosen_summary(chosen, pairs, settings.num_negatives))
+
+        params = {**vars(settings), "corpus": list(corpus), "from_candidates": from_candidates,
+                  "save_candidates": save_candidates, "embedding": embedding_info(pairs.fields[0])}
+        if save_candidates:
+            with run.stage("save candidates"):
+                write_candidates(save_candidates, pairs, candidates, parts, params, dataset, corpora)
+        replaced = [c for c in MINED_COLUMNS if c in dataset.schema.names]
+        if replaced:
+            run.reporter.warn(f"the input's {', '.join(replaced)} are replaced by the mined ones")
+
+        with run.output(output, command="mine", params=params, inputs=[dataset, *corpora]) as out:
+            with out.stage("write"), run.reporter.task("mine write", total=dataset.num_rows) as task:
+                write_mined(out, dataset, pairs, candidates, chosen, settings, replaced, task)
+            out.summary.update(summary)
+        return out.manifest

@@ -1,0 +1,102 @@
+"""What the user decides for `cltool mine`: the window, the rules, the sampler, the search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from cltool.errors import UsageError
+from cltool.mine.samplers import SAMPLERS
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The score rules a negative must pass (None: off); see `cltool.kernels.mine`."""
+
+    max_score: float | None = None
+    min_score: float | None = None
+    absolute_margin: float | None = None
+    relative_margin: float | None = None
+    near_duplicate: float | None = None
+
+
+@dataclass
+class Settings:
+    num_negatives: int = 3
+    range_min: int = 0
+    range_max: int | None = None  # default: range_min + 10 x num_negatives + 2 x most positives of an anchor
+    max_score: float | None = None
+    min_score: float | None = None
+    absolute_margin: float | None = None
+    # off by default, measured: on bench/outcome.py's two real sets a 0.05 margin trained worse models
+    # (sentence-transformers' own miner: -0.013 and -0.005 nDCG@10 against no margin) by removing hard
+    # true negatives; the near-duplicate rule below catches the false negatives it was meant for
+    relative_margin: float | None = None
+    # a candidate this similar to one of the anchor's positives says the same thing: a false negative.
+    # On the first 60 candidates of bench/outcome.py's sets (the bundled MiniLM's cosine) 0.5 removed
+    # 91% (Debian) and 73% (man pages) of the known false negatives, 0.6 82% and 49%, 0.95 6-30%;
+    # with the margin off, 0.5 trained the better model there (README, Training outcome)
+    near_duplicate: float | None = 0.5
+    sampling: str = "top"  # a name in cltool.mine.samplers.SAMPLERS; the options below are read by their sampler
+    simans_a: float = 50.0
+    simans_b: float = 0.0
+    # skip one: the hardest survivor of the rules is the likeliest false negative left, and one keeps
+    # the negatives nearly as hard as top's (--range-min skips by rank, positives included)
+    semi_hard_skip: int = 1
+    seed: int = 1
+    index: str = "auto"
+    nprobe: int | None = None
+    nlist: int | None = None
+    min_negatives: int = 0
+    # an anchor short of negatives after the rules is searched again, its window 4x as deep each
+    # round, up to this rank (only when --range-max is not given: a window the user sets is kept)
+    max_window: int = 1024
+    engine: str | None = None  # local or ray (default: CLTOOL_ENGINE, else local)
+    ray_address: str | None = None
+
+    def check(self) -> None:
+        from cltool.engine import resolve
+
+        self.engine = resolve(self.engine)
+        if self.engine == "ray" and self.index == "hnsw":  # before any loading, not after
+            raise UsageError("--index hnsw runs on the local engine only",
+                             hint="use --index flat or ivf with --engine ray")
+        if self.num_negatives < 1:
+            raise UsageError(f"--num-negatives must be at least 1, not {self.num_negatives}")
+        if self.range_min < 0:
+            raise UsageError(f"--range-min must be 0 or more, not {self.range_min}")
+        if self.range_max is not None and self.range_max - self.range_min < self.num_negatives:
+            raise UsageError(f"the window --range-min {self.range_min} .. --range-max {self.range_max} holds fewer "
+                             f"than --num-negatives {self.num_negatives} candidates",
+                             hint="widen the window or ask for fewer negatives")
+        if self.sampling not in SAMPLERS:
+            raise UsageError(f"--sampling must be one of {', '.join(SAMPLERS)}, not {self.sampling!r}")
+        for name in ("absolute_margin", "relative_margin"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise UsageError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
+        if self.near_duplicate is not None and not -1.0 <= self.near_duplicate <= 1.0:
+            raise UsageError(f"--near-duplicate is a cosine between -1 and 1, not {self.near_duplicate}")
+        if not 0 <= self.min_negatives <= self.num_negatives:
+            raise UsageError(f"--min-negatives must lie between 0 and --num-negatives ({self.num_negatives}), "
+                             f"not {self.min_negatives}")
+        for sampler in SAMPLERS.values():  # every sampler's options, as the CLI takes them all
+            sampler.check(self)
+        if self.max_window < 0:
+            raise UsageError(f"--max-window must be 0 or more, not {self.max_window}")
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(**{rule.name: getattr(self, rule.name) for rule in fields(Rules)})
+
+    @property
+    def deepens(self) -> bool:
+        return self.range_max is None and self.max_window > 0
+
+    def windows(self, positives: np.ndarray) -> np.ndarray:
+        """Each anchor's range_max: the one given, or sentence-transformers' depth when a rule is set,
+        per anchor (its positives take room among the ranks, so an anchor with many looks deeper)."""
+        if self.range_max is not None:
+            return np.full(len(positives), self.range_max, dtype=np.int64)
+        return self.range_min + 10 * self.num_negatives + 2 * np.maximum(positives, 1).astype(np.int64)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pathlib import Path
+
+from cltool.dataset.manifest import file_sha256, rejected_path
+from cltool.dataset.read import open_dataset
+from cltool.errors import InputError
+from cltool.validate.checks.registry import Result, from_problems, register, skipped
+
+if TYPE_CHECKING:
+    from cltool.validate.read import Data
+    from cltool.validate.rules import Rules
+
+
+@register("manifest", "every file's rows and sha256 are as the manifest records, and kept + rejected = input")
+def check_manifest(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
+    manifest = t.dataset.manifest
+    if manifest is None:
+        return skipped(None, "no manifest (a file, a glob or a stream)")
+    root = Path(t.dataset.source)
+    problems = []
+    for entry in manifest.get("outputs", []):
+        path = root / entry["path"]
+        actual = next((f.rows for f in t.dataset.files if f.path == path), None)
+        if actual is not None and actual != entry.get("rows"):
+            problems.append(f"{entry['path']}: {actual} rows, the manifest says {entry.get('rows')}")
+        if entry.get("sha256") and file_sha256(path) != entry["sha256"]:
+            problems.append(f"{entry['path']}: sha256 differs from the manifest (changed after it was written)")
+    rows = manifest.get("rows", {})
+    if {"input", "output", "rejected"} <= set(rows) and rows["input"] != rows["output"] + rows["rejected"]:
+        problems.append(f"rows do not add up: {rows['input']} in, {rows['output']} kept, {rows['rejected']} rejected")
+    if rows.get("output") is not None and rows["output"] != t.table.num_rows:
+        problems.append(f"{t.table.num_rows} rows read, the manifest says {rows['output']}")
+    rejected = rejected_path(root, manifest)
+    if rows.get("rejected") and rejected is not None and rejected.is_dir():
+        try:
+            kept = open_dataset(rejected).num_rows
+        except InputError as exc:
+            problems.append(f"{rejected}: {exc}")
+        else:
+            if kept != rows["rejected"]:
+                problems.append(f"{rejected} holds {kept} rows, the manifest says {rows['rejected']}")
+    value = {"files": len(manifest.get("outputs", [])), "rows": rows}
+    return from_problems(value, "files and counts as recorded", problems,
+                         "every file's rows and sha256 match, and kept + rejected = input", examples)

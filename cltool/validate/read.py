@@ -1,0 +1,62 @@
+"""The table the checks look at: every column but the vectors (checked from the schema), with the
+texts' match keys computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from cltool.dataset.pairs import (
+    ANCHOR,
+    ANCHOR_ID,
+    EMBEDDING_SUFFIX,
+    NEGATIVE_IDS,
+    NEGATIVES,
+    POSITIVE,
+    POSITIVE_ID,
+    ids_and_match_keys,
+)
+from cltool.dataset.read import Dataset
+
+
+@dataclass
+class Data:
+    dataset: Dataset
+    table: pa.Table
+    anchors: list[str | None]
+    positives: list[str | None]
+    anchor_keys: list[int]
+    positive_keys: list[int]
+    positive_ids: list[str | None]
+    negatives: list[list[str]] | None
+    negative_ids: list[list[str]] | None
+
+    def example(self, row: int, **extra: Any) -> dict[str, Any]:
+        """An offending row as a report shows it: its number, id, anchor and positive (cut), and `extra`."""
+        out = {"row": row}
+        for column in (ANCHOR_ID, ANCHOR, POSITIVE):
+            if column in self.table.column_names:
+                value = self.table.column(column)[row].as_py()
+                out[column] = value[:200] if isinstance(value, str) else value
+        return {**out, **extra}
+
+
+def read_data(dataset: Dataset) -> Data:
+    names = dataset.schema.names
+    wanted = [c for c in names if not c.endswith(EMBEDDING_SUFFIX)]
+    table = pa.Table.from_batches(list(dataset.batches(columns=wanted)),
+                                  schema=pa.schema([dataset.schema.field(c) for c in wanted]))
+    anchors = table.column(ANCHOR).to_pylist() if ANCHOR in names else []
+    positives = table.column(POSITIVE).to_pylist() if POSITIVE in names else []
+    _, a_keys = ids_and_match_keys(anchors)
+    p_ids, p_keys = ids_and_match_keys(positives)
+    if POSITIVE_ID in names:
+        p_ids = [g if g is not None else d for g, d in zip(table.column(POSITIVE_ID).to_pylist(), p_ids)]
+    negatives = negative_ids = None
+    if NEGATIVES in names:
+        negatives = [[t for t in (row or ()) if t is not None] for row in table.column(NEGATIVES).to_pylist()]
+        if NEGATIVE_IDS in names:
+            negative_ids = [list(row or ()) for row in table.column(NEGATIVE_IDS).to_pylist()]
+    return Data(dataset, table, anchors, positives, a_keys, p_keys, p_ids, negatives, negative_ids)
