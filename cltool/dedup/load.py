@@ -26,7 +26,7 @@ from cltool.errors import InputError
 
 
 @dataclass
-class Rows:
+class DecidingColumns:
     """The deciding columns of one dataset, in memory: texts, given ids and embeddings."""
 
     dataset: Dataset
@@ -69,7 +69,7 @@ def _id_column(schema: pa.Schema, column: str) -> str | None:
     return None
 
 
-def load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> Rows:
+def load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> DecidingColumns:
     schema = dataset.schema
     require_text_columns(dataset.source, schema, on, hint="choose the deciding (text) columns with --on")
     vector_columns = [embedding_column(c) for c in on] if embeddings else []
@@ -104,7 +104,7 @@ def load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> Rows:
     columns = {c: pa.concat_arrays(v) if v else pa.array([], schema.field(c).type) for c, v in parts.items()}
     texts = [pc.cast(columns[c], pa.string()) for c in on]
     given_ids = [pc.cast(columns[i], pa.string()) if i else None for i in id_columns]
-    return Rows(dataset, texts, given_ids, matrix, [schema.field(c) for c in vector_columns], bad)
+    return DecidingColumns(dataset, texts, given_ids, matrix, [schema.field(c) for c in vector_columns], bad)
 
 
 def _reference_columns(reference: Dataset, on: Sequence[str]) -> tuple[str, ...]:
@@ -119,7 +119,7 @@ def _reference_columns(reference: Dataset, on: Sequence[str]) -> tuple[str, ...]
                      hint="give a reference with the same columns as --on, or a corpus table (id, text)")
 
 
-def load_reference(reference: Dataset, rows: Rows, on: Sequence[str], embeddings: bool) -> Rows:
+def load_reference(reference: Dataset, rows: DecidingColumns, on: Sequence[str], embeddings: bool) -> DecidingColumns:
     """The `--against` dataset's deciding columns; with embeddings, from the same model as the input's."""
     loaded = load(reference, _reference_columns(reference, on), embeddings)
     for ours, theirs in zip(rows.embedding_fields, loaded.embedding_fields):

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from cltool.dataset.pairs import EMPTY_TEXT, INVALID_EMBEDDING
 from cltool.dedup.decisions import Decisions
-from cltool.dedup.load import Rows, default_on, load, load_reference
+from cltool.dedup.load import DecidingColumns, default_on, load, load_reference
 from cltool.dedup.methods import METHODS, Job
 from cltool.dedup.settings import Settings
 from cltool.dedup.write import write
@@ -62,7 +62,7 @@ def dedup(input: str | pa.Table, output: str | None, settings: Settings | None =
         return out.manifest
 
 
-def _unusable(rows: Rows, on: tuple[str, ...], decisions: Decisions) -> None:
+def _unusable(rows: DecidingColumns, on: tuple[str, ...], decisions: Decisions) -> None:
     """Rows no method can compare go first: a blank text (never a duplicate of another blank) and,
     where vectors are compared, an embedding with no direction."""
     masks = rows.blank_masks()

@@ -9,14 +9,14 @@ import pyarrow as pa
 from cltool.dataset.read import Dataset
 from cltool.dataset.write import Output, with_rejection
 from cltool.dedup.decisions import Decisions
-from cltool.dedup.load import Rows
+from cltool.dedup.load import DecidingColumns
 from cltool.dedup.methods import removed_by
 from cltool.progress import Reporter
 
 DUPLICATE_OF, SIMILARITY = "duplicate_of", "similarity"
 
 
-def write(out: Output, dataset: Dataset, decisions: Decisions, rows: Rows, reference: Rows | None,
+def write(out: Output, dataset: Dataset, decisions: Decisions, rows: DecidingColumns, reference: DecidingColumns | None,
           reporter: Reporter) -> None:
     with out.stage("write"), reporter.task("dedup write", total=len(rows)) as task:
         offset = 0
@@ -33,8 +33,8 @@ def write(out: Output, dataset: Dataset, decisions: Decisions, rows: Rows, refer
             task.advance(table.num_rows)
 
 
-def _rejected_rows(table: pa.Table, gone: np.ndarray, decisions: Decisions, rows: Rows,
-                   reference: Rows | None) -> pa.Table:
+def _rejected_rows(table: pa.Table, gone: np.ndarray, decisions: Decisions, rows: DecidingColumns,
+                   reference: DecidingColumns | None) -> pa.Table:
     duplicate_ids, details = [], []
     for i in gone.tolist():
         target = decisions.duplicate_row[i]

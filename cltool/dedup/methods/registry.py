@@ -16,7 +16,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from cltool.dedup.decisions import Decisions
-    from cltool.dedup.load import Rows
+    from cltool.dedup.load import DecidingColumns
     from cltool.dedup.settings import Settings
     from cltool.progress import Reporter
 
@@ -65,9 +65,9 @@ class Job:
     only rows that duplicate a reference row go), the settings, and the decisions it adds to."""
 
     method: Method
-    rows: Rows
+    rows: DecidingColumns
     alive: np.ndarray  # a copy: the method's own removals do not change it
-    reference: Rows | None
+    reference: DecidingColumns | None
     settings: Settings
     decisions: Decisions
     reporter: Reporter
