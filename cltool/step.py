@@ -49,8 +49,8 @@ class Run:
     started: float = field(default_factory=time.perf_counter)
     stages: StageTimer = field(default_factory=StageTimer)  # stages timed before the output opens
 
-    def open(self, source: str | pa.Table) -> Dataset:
-        return open_dataset(source, stdin=self.stdin)
+    def open(self, source: str | pa.Table, verify: bool = True) -> Dataset:
+        return open_dataset(source, stdin=self.stdin, verify=verify)
 
     @contextmanager
     def readable_twice(self, source: str | pa.Table) -> Iterator[str | pa.Table]:

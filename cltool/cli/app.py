@@ -27,7 +27,7 @@ from cltool.cli import report as report_cli
 from cltool.cli import run as run_cli
 from cltool.cli import validate as validate_cli
 from cltool.cli.common import env_flag, stderr
-from cltool.errors import EXIT_INTERNAL, EXIT_USAGE, CltoolError, OutputClosedError
+from cltool.errors import EXIT_INTERNAL, EXIT_USAGE, OutputClosedError, from_environment
 
 try:  # typer >= 0.20 carries its own copy of click; older ones use click itself
     from typer._click import exceptions as _click_exceptions
@@ -117,27 +117,23 @@ def main(args: Sequence[str] | None = None) -> None:
         if exc.format_message():  # no message: the help was shown because no arguments were given
             _error(exc.format_message(), f"see '{name} --help'")
         code = EXIT_USAGE
-    except CltoolError as exc:
-        if debug:
-            traceback.print_exc()
-        if isinstance(exc, OutputClosedError):
-            _silence_stdout()
-        hint = exc.hint
-        if hint is None and exc.exit_code == EXIT_USAGE:
-            hint = f"see '{_command_path(args)} --help'"
-        _error(exc.message, hint)
-        code = exc.exit_code
-    except BrokenPipeError:
-        _silence_stdout()
-        _error("the program reading cltool's output closed the pipe", "check the command after the |")
-        code = EXIT_INTERNAL
     except KeyboardInterrupt:
         _error("interrupted", None)
         code = 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
         if debug:
             traceback.print_exc()
-        _error(f"internal error: {type(exc).__name__}: {exc}",
-               "re-run with CLTOOL_DEBUG=1 for a traceback, and report it")
-        code = EXIT_INTERNAL
+        known = from_environment(exc)  # ours, or the OS's / the data's (a full disk, a closed pipe, bad bytes)
+        if known is None:
+            _error(f"internal error: {type(exc).__name__}: {exc}",
+                   "re-run with CLTOOL_DEBUG=1 for a traceback, and report it")
+            code = EXIT_INTERNAL
+        else:
+            if isinstance(known, OutputClosedError):
+                _silence_stdout()
+            hint = known.hint
+            if hint is None and known.exit_code == EXIT_USAGE:
+                hint = f"see '{_command_path(args)} --help'"
+            _error(known.message, hint)
+            code = known.exit_code
     sys.exit(code)

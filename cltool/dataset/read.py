@@ -110,7 +110,7 @@ class Dataset:
                 batch = batch.replace_schema_metadata(None)
                 self._stream_rows += batch.num_rows
                 yield batch.select(columns) if columns is not None else batch
-        except pa.ArrowException as exc:
+        except (pa.ArrowException, OSError) as exc:  # a stream cut inside a message is an OSError
             raise InputError(f"the Arrow stream on stdin broke off: {exc}",
                              hint="the command writing into the pipe failed; see its error above") from None
         if from_cltool and not complete:
@@ -129,9 +129,10 @@ class Dataset:
 IN_MEMORY = "<arrow table>"  # the source name of an in-memory input
 
 
-def open_dataset(spec: str | Path | pa.Table, stdin: IO[bytes] | None = None) -> Dataset:
+def open_dataset(spec: str | Path | pa.Table, stdin: IO[bytes] | None = None, verify: bool = True) -> Dataset:
     """Resolve an input spec and check what can be checked before reading any data. An Arrow table
-    is an input too: a library caller (or a test) runs a step without writing Parquet first."""
+    is an input too: a library caller (or a test) runs a step without writing Parquet first. A dataset
+    directory's files must match its manifest (`verify`; off only for `validate`, which reports it)."""
     if isinstance(spec, pa.Table):
         return Dataset(IN_MEMORY, spec.schema, _table=spec)
     text = str(spec)
@@ -139,7 +140,7 @@ def open_dataset(spec: str | Path | pa.Table, stdin: IO[bytes] | None = None) ->
         return _open_stdin(stdin if stdin is not None else sys.stdin.buffer)
     path = Path(text)
     if path.is_dir():
-        return _open_directory(path)
+        return _open_directory(path, verify)
     if path.is_file():
         return _open_files(text, [path], manifest=None)
     if _GLOB_CHARS & set(text):
@@ -154,7 +155,7 @@ def _is_hidden(path: Path) -> bool:
     return path.name.startswith(("_", "."))
 
 
-def _open_directory(path: Path) -> Dataset:
+def _open_directory(path: Path, verify: bool = True) -> Dataset:
     manifest = read_manifest(path)
     if manifest is None:
         has_parquet = any(path.glob("*.parquet"))
@@ -177,7 +178,31 @@ def _open_directory(path: Path) -> Dataset:
         )
     if not names:
         raise InputError(f"{path} is damaged: its manifest lists no data files", hint="re-run the step that wrote it")
-    return _open_files(str(path), [path / n for n in names], manifest=manifest)
+    dataset = _open_files(str(path), [path / n for n in names], manifest=manifest)
+    if verify:
+        _verify(path, manifest, dataset.files)
+    return dataset
+
+
+VERIFY_SHA256_BYTES = 64 << 20  # below this, reading every byte once more is cheap next to the step
+
+
+def _verify(path: Path, manifest: dict[str, Any], files: list[InputFile]) -> None:
+    """The files are the ones the manifest describes: rows and sizes always, sha256 when the dataset is
+    small. A shard replaced or edited since is refused, not read as if it were what the step wrote."""
+    recorded = manifest.get("outputs", [])
+    check_sha = sum(f.bytes for f in files) <= VERIFY_SHA256_BYTES
+    for entry, f in zip(recorded, files):
+        problem = None
+        if entry.get("rows") is not None and entry["rows"] != f.rows:
+            problem = f"{entry['rows']:,} rows in the manifest, {f.rows:,} in the file"
+        elif entry.get("bytes") is not None and entry["bytes"] != f.bytes:
+            problem = f"{entry['bytes']:,} bytes in the manifest, {f.bytes:,} on disk"
+        elif check_sha and entry.get("sha256") and entry["sha256"] != file_sha256(f.path):
+            problem = "its sha256 is not the one in the manifest"
+        if problem:
+            raise InputError(f"{f.path} was changed after cltool wrote {path}: {problem}",
+                             hint="re-run the step that wrote it (or restore the file)")
 
 
 def _open_files(source: str, paths: list[Path], manifest: dict[str, Any] | None) -> Dataset:
@@ -201,8 +226,31 @@ def _open_files(source: str, paths: list[Path], manifest: dict[str, Any] | None)
                 f"{p} and {first} have different schemas: {_schema_difference(schema, file_schema)}",
                 hint="read them as separate inputs, or ingest them into one dataset",
             )
+        else:
+            _check_same_embeddings(schema, first, file_schema, p)
     assert schema is not None
     return Dataset(source=source, schema=schema, files=files, manifest=manifest)
+
+
+# what makes two embedding columns' vectors comparable (the model's path or name may differ)
+_EMBEDDING_IDENTITY = ("model_fingerprint", "dimension", "normalize", "prompt")
+
+
+def _check_same_embeddings(schema: pa.Schema, first: Path | None, other: pa.Schema, path: Path) -> None:
+    """Shards of one input must carry embeddings of one model, prompt and normalisation: vectors of two
+    models in one column would be compared as if they were one space, silently."""
+    from cltool.dataset.pairs import embedding_info
+
+    for field in schema:
+        a, b = embedding_info(field), embedding_info(other.field(field.name))
+        if a is None and b is None:
+            continue
+        differ = [k for k in _EMBEDDING_IDENTITY if (a or {}).get(k) != (b or {}).get(k)]
+        if differ:
+            describe = ", ".join(f"{k} {(a or {}).get(k)!r} vs {(b or {}).get(k)!r}" for k in differ)
+            raise InputError(f"{field.name} of {path} was made differently from that of {first}: {describe}",
+                             hint="embed every shard with the same model and prompt (cltool embed), or read them "
+                                  "as separate inputs")
 
 
 def _looks_like_parquet(path: Path) -> bool:

@@ -150,6 +150,23 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def dead_writer(debris: Path) -> bool:
+    """`.NAME.cltool-KIND-PID` was left by a process that is gone (not one still writing it)."""
+    pid = debris.name.rsplit("-", 1)[-1]
+    return pid.isdigit() and not _pid_alive(int(pid))
+
+
+def clear_debris(final: Path) -> None:
+    """Remove what a killed cltool left beside `final`: its temporary and old copies (files or folders)."""
+    for pattern in (f".{final.name}.cltool-tmp-*", f".{final.name}.cltool-old-*"):
+        for debris in final.parent.glob(pattern):
+            if dead_writer(debris):
+                if debris.is_dir():
+                    shutil.rmtree(debris, ignore_errors=True)
+                else:
+                    debris.unlink(missing_ok=True)
+
+
 class _AtomicDirectory:
     """A directory assembled under a temporary name beside `final` and renamed into place."""
 
@@ -178,11 +195,7 @@ class _AtomicDirectory:
         )
 
     def _clear_debris(self) -> None:
-        for pattern in (f".{self.final.name}.cltool-tmp-*", f".{self.final.name}.cltool-old-*"):
-            for debris in self.final.parent.glob(pattern):
-                pid = debris.name.rsplit("-", 1)[-1]
-                if pid.isdigit() and not _pid_alive(int(pid)):
-                    shutil.rmtree(debris, ignore_errors=True)
+        clear_debris(self.final)
 
     def commit(self) -> None:
         if self.final.exists():

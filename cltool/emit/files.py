@@ -1,6 +1,11 @@
 """Emit's files, written so that a reader never sees half of them: each goes under a hidden temporary
 name beside its own, and only when every one is complete do they all take their names, the
-manifest last. A manifest found means every file it lists is whole."""
+manifest last. A manifest found means every file it lists is whole.
+
+Renaming several files is not one atomic act: before the first rename a journal lists them all, and
+the next emit to the same place finishes the renames of a writer killed between two of them (every
+file was complete by then), so the splits and the manifest end up together. Temporary files of a
+killed writer are removed by the next emit."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cltool.dataset.manifest import file_sha256
+from cltool.dataset.write import clear_debris, dead_writer
 from cltool.emit.paths import output_extension
 
 
@@ -26,10 +32,12 @@ class StagedFiles:
     """Use as a context manager: `write` each file, then `commit` the manifest; on an error before
     the commit the temporary files are removed."""
 
-    def __init__(self, stdout: IO[bytes] | None = None):
+    def __init__(self, stdout: IO[bytes] | None = None, manifest: Path | None = None):
         self.outputs: list[dict[str, Any]] = []  # what the manifest lists, in the order written
         self._stdout = stdout
         self._staged: list[tuple[Path, Path]] = []  # (temporary, final)
+        if manifest is not None:
+            _finish_dead_commits(manifest)
 
     def __enter__(self) -> StagedFiles:
         return self
@@ -51,6 +59,7 @@ class StagedFiles:
             entry = {**about, "path": "-", "rows": table.num_rows}
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
+            clear_debris(path)
             tmp = _temporary(path)
             ext = output_extension(path.name)
             if ext == ".parquet":
@@ -68,10 +77,35 @@ class StagedFiles:
 
     def commit(self, manifest: dict[str, Any], path: Path | None) -> None:
         """Every file takes its name, then the manifest is written at `path` (None: not written)."""
-        for tmp, final in self._staged:
-            os.replace(tmp, final)
-        self._staged = []
+        journal = None
         if path is not None:
             tmp = _temporary(path)
             tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-            os.replace(tmp, path)
+            self._staged.append((tmp, path))  # the manifest last
+            journal = _journal(path)
+            journal.write_text(json.dumps([[str(t), str(f)] for t, f in self._staged]), encoding="utf-8")
+        for tmp, final in self._staged:
+            os.replace(tmp, final)
+        self._staged = []
+        if journal is not None:
+            journal.unlink()
+
+
+def _journal(manifest: Path) -> Path:
+    return manifest.parent / f".{manifest.name}.cltool-commit-{os.getpid()}"
+
+
+def _finish_dead_commits(manifest: Path) -> None:
+    """Finish the renames of an emit killed while committing (its files were complete), so its splits
+    and manifest are together before this emit replaces them."""
+    for journal in manifest.parent.glob(f".{manifest.name}.cltool-commit-*"):
+        if not dead_writer(journal):
+            continue
+        try:
+            pairs = json.loads(journal.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pairs = []  # a journal cut while being written: no rename had begun
+        for tmp, final in pairs:
+            if Path(tmp).exists():
+                os.replace(tmp, final)
+        journal.unlink(missing_ok=True)

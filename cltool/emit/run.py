@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from cltool import __version__
+from cltool.dataset.pairs import match_keys
 from cltool.dataset.read import Dataset
 from cltool.dataset.write import Output, with_rejection
 from cltool.emit.files import StagedFiles
@@ -46,13 +47,18 @@ def emit(input: str | pa.Table, output: str, settings: Settings | None = None,
     if n == 0 and fmt.fixed_negatives:
         raise InputError(f"no row of {dataset.source} has a negative, and --num-negatives was not given",
                          hint="mine negatives first, or give --num-negatives N to fill from other anchors' positives")
+    if fmt.fixed_negatives and n > 1:
+        texts = len(set(match_keys(rows.positives)) | {k for row in rows.negatives for k in match_keys(row)})
+        if n >= texts:  # fill could never reach n: every row would be rejected, after work that scales with n
+            raise UsageError(f"--num-negatives {n:,} is more than the {texts - 1:,} other texts any anchor could "
+                             f"have as negatives in {dataset.source}", hint="ask for fewer negatives")
     selection = select(table, rows, fmt, n, settings)
     split_of = np.zeros(len(rows.anchors), dtype=np.int64)
     if settings.split:
         split_of = assign_splits(groups(rows), settings.split, settings.seed)
     split_leaks = leaks(rows, split_of, selection.usable) if settings.split else 0
 
-    with StagedFiles(run.stdout) as files:
+    with StagedFiles(run.stdout, None if to_stdout else sidecar(output, "manifest.json")) as files:
         _write_splits(files, rows, selection, split_of, output, n, settings)
         usable, left_out, to_pairs = selection.usable, selection.left_out, selection.to_pairs
         manifest = {

@@ -55,6 +55,8 @@ class Settings:
             needed = int(self.vote)
         except ValueError:
             raise UsageError(f"--vote takes any, all or a number, not {self.vote!r}") from None
-        if not 1 <= needed <= len(judges):
+        if needed < 1:
+            raise UsageError(f"--vote must be at least 1 (a judge must flag a negative), not {needed}")
+        if needed > len(judges):
             raise UsageError(f"--vote {needed} asks more judges than the {len(judges)} given")
         return needed

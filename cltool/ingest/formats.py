@@ -223,6 +223,10 @@ class DelimitedSource(_FileSource):
             names = header.rstrip("\r\n").split("\t")
         else:
             names = next(csv.reader(io.StringIO(header)))
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise InputError(f"the header of {path} names {', '.join(map(repr, repeated))} more than once",
+                             hint="give every column its own name")
         self.schema = pa.schema([(n, pa.string()) for n in names])
         self.rows = 0
 

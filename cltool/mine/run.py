@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -51,9 +52,20 @@ def mine(
             for c in corpora:
                 add_corpus(c, candidates)
         require_rows(dataset)
+        summary: dict[str, Any] = {"anchors": len(pairs.anchor_keys)}
+        if not from_candidates and settings.num_negatives > len(candidates):
+            # work and memory scale with -n: bound them by what the data can give
+            run.reporter.warn(f"-n {settings.num_negatives:,} asks more negatives than there are candidates "
+                              f"({len(candidates):,}): mining at most {len(candidates):,} per anchor")
+            summary["num_negatives_asked"] = settings.num_negatives
+            settings = replace(settings, num_negatives=len(candidates))
         positives, lowest = positives_by_anchor(pairs)
         range_maxes = settings.windows(np.diff(positives.offsets))
-        summary: dict[str, Any] = {"anchors": len(pairs.anchor_keys)}
+        if not from_candidates:  # no window holds more than every candidate
+            if settings.range_min >= len(candidates):
+                raise UsageError(f"--range-min {settings.range_min:,} skips every one of the {len(candidates):,} "
+                                 "candidates", hint="give a smaller --range-min")
+            range_maxes = np.minimum(range_maxes, len(candidates))
         # the cosine of each candidate with the anchor's nearest positive: the near-duplicate rule's signal
         needs_near = settings.near_duplicate is not None or bool(save_candidates)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cltool.config import expect, expect_list, read_toml
 from cltool.dataset.manifest import MANIFEST_NAME, file_sha256, read_manifest
 from cltool.errors import DataCheckError, UsageError
 
@@ -59,40 +60,56 @@ class Step:
         return out + [str(a) for a in self.args]
 
 
-def load(path: str) -> list[Step]:
-    import tomllib
+_VALUE = (str, int, float, bool)
 
-    file = Path(path)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"pipeline file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"pipeline file {path} is not valid TOML: {exc}") from None
-    base = file.resolve().parent
+
+def load(path: str) -> list[Step]:
+    """The steps of a pipeline file, checked: each key's type, commands, names, and that no step
+    reads what it or a later step writes (a cycle) and no two steps write one output."""
+    data = read_toml(path, "pipeline file")
+    base = Path(path).resolve().parent
     steps: list[Step] = []
     outputs: dict[str, str] = {}
-    for number, raw in enumerate(data.get("step", []), start=1):
-        name = raw.get("name") or f"step{number}"
+    for number, raw in enumerate(expect_list(data.get("step", []), (dict,), f"{path}: step"), start=1):
+        name = expect(raw.get("name") or f"step{number}", (str,), f"{path}: step {number}: name")
+        where = f"{path}: step {name!r}"
         command = raw.get("command")
         if command not in COMMANDS:
-            raise UsageError(f"{path}: step {name!r} has command {command!r}; commands: {', '.join(COMMANDS)}")
+            raise UsageError(f"{where} has command {command!r}; commands: {', '.join(COMMANDS)}")
         unknown = set(raw) - {"name", "command", "input", "inputs", "output", "options", "args"}
         if unknown:
-            raise UsageError(f"{path}: step {name!r} has unknown keys {', '.join(sorted(unknown))}",
+            raise UsageError(f"{where} has unknown keys {', '.join(sorted(unknown))}",
                              hint="a step has name, command, input(s), output, options and args")
         given = raw.get("inputs", raw.get("input", []))
-        inputs = [outputs.get(i, i) for i in ([given] if isinstance(given, str) else given)]
+        given = [given] if isinstance(given, str) else expect_list(given, (str,), f"{where}: input")
+        inputs = [outputs.get(i, i) for i in given]
         output = raw.get("output")
         if output is not None:
+            expect(output, (str,), f"{where}: output")
+            writer = next((other for other, written in outputs.items() if written == output), None)
+            if writer is not None and output != "-":
+                raise UsageError(f"{where} writes {output}, which step {writer!r} writes too",
+                                 hint="give each step its own output")
             outputs[name] = output
-        options = {k: (outputs.get(v, v) if isinstance(v, str) and v in outputs else v)
-                   for k, v in raw.get("options", {}).items()}
-        steps.append(Step(name, command, inputs, output, options, list(raw.get("args", [])), base))
+        options = {}
+        for key, value in expect(raw.get("options", {}), (dict,), f"{where}: options").items():
+            if isinstance(value, list):
+                expect_list(value, _VALUE, f"{where}: options.{key}")
+            else:
+                expect(value, _VALUE, f"{where}: options.{key}")
+            options[key] = outputs.get(value, value) if isinstance(value, str) and value in outputs else value
+        args = expect_list(raw.get("args", []), _VALUE, f"{where}: args")
+        steps.append(Step(name, command, inputs, output, options, [str(a) for a in args], base))
     if not steps:
         raise UsageError(f"{path} declares no [[step]]")
     if len({s.name for s in steps}) != len(steps):
         raise UsageError(f"{path}: step names must be unique")
+    for position, step in enumerate(steps):  # a step reading its own output, or a later step's, is a cycle
+        for later in steps[position:]:
+            if later.output not in (None, "-") and later.output in step.inputs:
+                raise UsageError(f"{path}: step {step.name!r} reads {later.output}, which "
+                                 + ("it writes itself" if later is step else f"step {later.name!r} writes after it"),
+                                 hint="order the steps so each reads what an earlier step wrote")
     return steps
 
 

@@ -7,6 +7,7 @@ from dataclasses import field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
+from cltool.config import expect, expect_list, read_toml
 from cltool.errors import UsageError
 from cltool.validate.checks import CHECKS, default_limits
 
@@ -52,18 +53,20 @@ Rules.__module__ = __name__
 def load_rules(path: str | None, overrides: list[str] = ()) -> Rules:
     rules = Rules()
     if path:
-        import tomllib
-
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(f"rules file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"rules file {path} is not valid TOML: {exc}") from None
-        settings = dict(data.get("limits", {}))
+        data = read_toml(path, "rules file")
+        unknown = set(data) - {"limits", "checks"}
+        if unknown:
+            raise UsageError(f"rules file {path}: unknown key {', '.join(sorted(unknown))}",
+                             hint="a rules file has a [limits] table and a checks array")
+        settings = dict(expect(data.get("limits", {}), (dict,), f"{path}: limits"))
         if "checks" in data:
             settings["checks"] = data["checks"]
         for name, value in settings.items():
+            where = f"{path}: {'checks' if name == 'checks' else 'limits.' + name}"
+            if name in _LISTS:
+                value = expect_list(value, (str,), where)
+            elif not (isinstance(value, str) and value.lower() in ("none", "off")):
+                value = expect(value, (int, float), where, hint='a number, or "off" for no limit')
             rules.set(name, value)
     for item in overrides:
         name, sep, value = item.partition("=")
