@@ -76,12 +76,20 @@ def test_numbers_out_of_any_range(tmp_path, chain):
     refused(run_cltool("emit", str(chain / "mined"), "-n", "1000000", "-o", str(tmp_path / "e.jsonl")),
             says="other texts")
     refused(run_cltool("filter", str(chain / "mined"), "--vote", "0", "-o", str(tmp_path / "f")), says="at least 1")
+    refused(run_cltool("dedup", str(chain / "pairs"), "--num-perm", "100000000", "-o", str(tmp_path / "d")),
+            says="at most 1024")
+    refused(run_cltool("embed", str(chain / "pairs"), "--batch-size", "100000000", "-o", str(tmp_path / "b")),
+            says="at most 8,192")
+    refused(run_cltool("embed", str(chain / "pairs"), "--max-seq-length", "100000000", "-o", str(tmp_path / "s")),
+            says="longer than")
+    lowered = run_cltool("embed", str(chain / "pairs"), "--batch-size", "5000", "-o", str(tmp_path / "l"))
+    assert lowered.returncode == 0 and b"lowered to 256" in lowered.stderr  # on the CPU it would only pad more
     # more negatives than candidates: clamped to what the data can give, with a warning
     big = run_cltool("mine", str(chain / "embedded"), "-n", "1000000", "-o", str(tmp_path / "m3"))
     assert big.returncode == 0 and b"more negatives than there are candidates" in big.stderr
     summary = json.loads((tmp_path / "m3" / "_manifest.json").read_text())
     assert summary["params"]["num_negatives"] == 60 and summary["summary"]["num_negatives_asked"] == 1_000_000
-    assert not any((tmp_path / name).exists() for name in ("m2", "e.jsonl", "f"))
+    assert not any((tmp_path / name).exists() for name in ("m2", "e.jsonl", "f", "d", "b", "s"))
 
 
 def test_the_environment_fails(tmp_path, chain):

@@ -44,6 +44,7 @@ class ModelSpec:
     fingerprint: str
     prompts: dict[str, str] = field(default_factory=dict)
     max_seq_length: int | None = None
+    max_positions: int | None = None  # the longest input the transformer can take, in tokens (config.json)
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.name, "model_id": self.model_id, "model_path": str(self.path), "model_kind": self.kind,
@@ -153,8 +154,18 @@ def resolve_model(name: str | None, cache_dir: Path) -> ModelSpec:
     return ModelSpec(
         name=name, model_id=model_id, path=path, kind=kind, fingerprint=fingerprint(path),
         prompts={k: v for k, v in (st_config.get("prompts") or {}).items() if isinstance(v, str) and v},
-        max_seq_length=bert_config.get("max_seq_length"),
+        max_seq_length=bert_config.get("max_seq_length"), max_positions=_max_positions(path),
     )
+
+
+def _max_positions(path: Path) -> int | None:
+    """config.json's max_position_embeddings, less the two positions RoBERTa-like models reserve."""
+    config = _read_json(path / "config.json")
+    positions = config.get("max_position_embeddings")
+    if not isinstance(positions, int):
+        return None
+    return positions - 2 if "roberta" in str(config.get("model_type", "")) or config.get("model_type") == "camembert" \
+        else positions
 
 
 def torch_threads() -> int | None:

@@ -19,6 +19,7 @@ from cltool.embed.columns import QUERY_COLUMNS
 from cltool.embed.embedder import Embedder
 from cltool.embed.model import ModelSpec, resolve_model
 from cltool.embed.settings import PRECISIONS, Settings
+from cltool.errors import UsageError
 
 
 @dataclass
@@ -37,6 +38,9 @@ class Plan:
         document = settings.document_prompt if settings.document_prompt is not None else spec.prompts.get("document")
         prompts = {c: query if c in QUERY_COLUMNS else document for c in columns}
         seq_length = settings.max_seq_length if settings.max_seq_length is not None else spec.max_seq_length
+        if settings.max_seq_length is not None and spec.max_positions and settings.max_seq_length > spec.max_positions:
+            raise UsageError(f"--max-seq-length {settings.max_seq_length:,} is longer than {spec.model_id} can read "
+                             f"({spec.max_positions} tokens)", hint=f"give at most {spec.max_positions}")
         return cls(settings, spec, columns, prompts, seq_length)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from cltool.dataset.write import Output, with_rejection
 from cltool.embed.cache import EmbeddingCache, default_cache_dir
 from cltool.embed.columns import blank_rows, check_columns, count_texts, default_columns
 from cltool.embed.plan import Plan
-from cltool.embed.settings import Settings
+from cltool.embed.settings import MAX_CPU_BATCH, Settings
 from cltool.progress import Reporter
 from cltool.step import Run, prepare, require_rows
 
@@ -23,6 +24,10 @@ def embed(input: str | pa.Table, output: str, settings: Settings | None = None,
           run: Run | None = None) -> dict[str, Any]:
     """Embed the chosen text columns of `input` into `output`; return the manifest."""
     settings, run = prepare(settings, Settings, run)
+    if settings.device == "cpu" and settings.batch_size > MAX_CPU_BATCH:
+        run.reporter.warn(f"--batch-size {settings.batch_size:,} on the CPU is lowered to {MAX_CPU_BATCH}: larger "
+                          "batches only pad more and run slower there")
+        settings = replace(settings, batch_size=MAX_CPU_BATCH)
     dataset = run.open(input)
     columns = list(settings.columns) if settings.columns else default_columns(dataset.schema)
     check_columns(dataset.schema, columns, dataset.source)

@@ -55,6 +55,10 @@ class Settings:
             needed = int(self.vote)
         except ValueError:
             raise UsageError(f"--vote takes any, all or a number, not {self.vote!r}") from None
+        from cltool.dedup.near import MAX_PERMUTATIONS
+
+        if not 1 <= self.num_perm <= MAX_PERMUTATIONS:
+            raise UsageError(f"num_perm must lie in 1 .. {MAX_PERMUTATIONS}, not {self.num_perm:,}")
         if needed < 1:
             raise UsageError(f"--vote must be at least 1 (a judge must flag a negative), not {needed}")
         if needed > len(judges):

@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from cltool.dedup.methods.registry import Job, register
+from cltool.dedup.near import MAX_PERMUTATIONS
 from cltool.dedup.settings import Settings
 from cltool.dedup.text import normalized_text
 from cltool.errors import UsageError
@@ -18,6 +19,12 @@ def check(settings: Settings) -> None:
         raise UsageError(f"--threshold must lie strictly between 0 and 1, not {settings.threshold}")
     if settings.ngram < 1 or settings.num_perm < 1:
         raise UsageError("--ngram and --num-perm must be at least 1")
+    if settings.num_perm > MAX_PERMUTATIONS:
+        raise UsageError(f"--num-perm must be at most {MAX_PERMUTATIONS}, not {settings.num_perm:,}",
+                         hint="128 to 256 permutations estimate Jaccard to within a few hundredths")
+
+
+MAX_PERMUTATIONS = 1024
 
 
 @register("minhash", order=2, reason="near_duplicate", detail="Jaccard {similarity:.4f} with {duplicate_of}{where}",
