@@ -19,12 +19,13 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
 import pyarrow as pa
 
 from cltool.dataset.read import Dataset, open_dataset
-from cltool.dataset.write import Output, StageTimer, readable_twice
+from cltool.dataset.write import Output, StageTimer, check_replaceable, readable_twice
 from cltool.errors import InputError
 from cltool.progress import NullReporter, Reporter
 
@@ -70,11 +71,17 @@ class Run:
         return out
 
 
-def prepare(settings: S | None, default: type[S], run: Run | None) -> tuple[S, Run]:
-    """The step's settings (the defaults when none are given), checked before anything is read, and its run."""
+def prepare(settings: S | None, default: type[S], run: Run | None, output: str | None = None) -> tuple[S, Run]:
+    """The step's settings (the defaults when none are given), checked before anything is read, and its
+    run; `output` (a dataset directory) is checked too, so a path the step may not replace is refused
+    before the work, not after it."""
     settings = settings if settings is not None else default()
     settings.check()
-    return settings, run if run is not None else Run()
+    run = run if run is not None else Run()
+    for target in (output, run.rejected):
+        if target is not None and target != "-":
+            check_replaceable(Path(target), "-o" if target == output else "--rejected")
+    return settings, run
 
 
 def require_rows(dataset: Dataset, rows: int | None = None) -> None:

@@ -186,3 +186,16 @@ def test_a_bug_stays_an_internal_error():
     from cltool.errors import from_environment
 
     assert from_environment(KeyError("x")) is None and from_environment(TypeError("x")) is None
+
+
+def test_an_output_it_may_not_replace_is_refused_before_the_work(tmp_path, chain):
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "notes.txt").write_text("the user's own")
+    for command in (("mine", str(chain / "embedded"), "-o", str(own)),
+                    ("mine", str(chain / "embedded"), "--save-candidates", str(own), "-o", str(tmp_path / "m")),
+                    ("dedup", str(chain / "pairs"), "-o", str(own)),
+                    ("filter", str(chain / "mined"), "--rejected", str(own), "-o", str(tmp_path / "f"))):
+        err = refused(run_cltool(*command), says="refusing to replace")
+        assert "mine:" not in err and "dedup:" not in err  # said before the step ran
+    assert (own / "notes.txt").read_text() == "the user's own" and not (tmp_path / "m").exists()

@@ -150,6 +150,21 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def check_replaceable(final: Path, option: str = "-o") -> None:
+    """An output path may be new, an empty folder or a cltool dataset (replaced whole), never a file or
+    a folder of the user's own."""
+    if not final.exists():
+        return
+    if not final.is_dir():
+        raise UsageError(f"output {final} exists and is a file", hint=f"give a directory path with {option}")
+    if (final / MANIFEST_NAME).is_file() or not any(final.iterdir()):
+        return
+    raise UsageError(
+        f"refusing to replace {final}: it is not a cltool dataset (no {MANIFEST_NAME})",
+        hint=f"remove it yourself or choose another {option} path",
+    )
+
+
 def dead_writer(debris: Path) -> bool:
     """`.NAME.cltool-KIND-PID` was left by a process that is gone (not one still writing it)."""
     pid = debris.name.rsplit("-", 1)[-1]
@@ -182,17 +197,7 @@ class _AtomicDirectory:
         self.tmp.mkdir()
 
     def _check_replaceable(self) -> None:
-        final = self.final
-        if not final.exists():
-            return
-        if not final.is_dir():
-            raise UsageError(f"output {final} exists and is a file", hint=f"give a directory path with {self.option}")
-        if (final / MANIFEST_NAME).is_file() or not any(final.iterdir()):
-            return
-        raise UsageError(
-            f"refusing to replace {final}: it is not a cltool dataset (no {MANIFEST_NAME})",
-            hint=f"remove it yourself or choose another {self.option} path",
-        )
+        check_replaceable(self.final, self.option)
 
     def _clear_debris(self) -> None:
         clear_debris(self.final)

@@ -23,7 +23,7 @@ def dedup(input: str | pa.Table, output: str | None, settings: Settings | None =
 
     Returns the manifest; with `settings.dry_run`, a report of what each method would remove, writing nothing.
     """
-    settings, run = prepare(settings, Settings, run)
+    settings, run = prepare(settings, Settings, run, output)
     if output is None and not settings.dry_run:
         raise UsageError("an output is needed (-o DIR or -o -), unless --dry-run")
     with run.readable_twice(input) as input:  # dedup reads its input twice

@@ -23,7 +23,7 @@ from cltool.step import Run, prepare, require_rows
 def embed(input: str | pa.Table, output: str, settings: Settings | None = None,
           run: Run | None = None) -> dict[str, Any]:
     """Embed the chosen text columns of `input` into `output`; return the manifest."""
-    settings, run = prepare(settings, Settings, run)
+    settings, run = prepare(settings, Settings, run, output)
     if settings.device == "cpu" and settings.batch_size > MAX_CPU_BATCH:
         run.reporter.warn(f"--batch-size {settings.batch_size:,} on the CPU is lowered to {MAX_CPU_BATCH}: larger "
                           "batches only pad more and run slower there")

@@ -30,7 +30,7 @@ def filter_negatives(
     from cltool.embed.cache import default_cache_dir
     from cltool.mine.candidates import open_saved
 
-    settings, run = prepare(settings, Settings, run)
+    settings, run = prepare(settings, Settings, run, output)
     needed = settings.votes_needed()
     with run.readable_twice(input) as input:  # read twice: once to judge, once to write
         dataset = run.open(input)

@@ -49,7 +49,7 @@ def ingest(
 ) -> dict[str, dict[str, Any]]:
     """Convert `input` (a file, a dataset, a BEIR folder, `-`, or an Arrow table) into a canonical dataset
     at `output`; return the manifest of each dataset written (`pairs` or `corpus`, and a BEIR folder's both)."""
-    settings, run = prepare(settings, Settings, run)
+    settings, run = prepare(settings, Settings, run, output)
     table, columns = settings.table, settings.columns
     resolved = detect_format(input) if settings.format == "auto" else settings.format
     if resolved == "beir":

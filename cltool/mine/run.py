@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from cltool.dataset.pairs import ANCHOR, check_same_model, embedding_column, embedding_info
+from cltool.dataset.write import check_replaceable
 from cltool.errors import UsageError
 from cltool.mine.candidates import load_candidates, write_candidates
 from cltool.mine.deepen import deepen
@@ -35,7 +37,9 @@ def mine(
     """Mine hard negatives for the pairs in `input` (with the rows of the `corpus` tables as more
     candidates); returns the output's manifest. `save_candidates` keeps every anchor's ranked
     candidates in a directory that `from_candidates` (or filter's refill) reads instead of searching."""
-    settings, run = prepare(settings, Settings, run)
+    settings, run = prepare(settings, Settings, run, output)
+    if save_candidates:
+        check_replaceable(Path(save_candidates), "--save-candidates")
     if from_candidates and (corpus or save_candidates):
         raise UsageError("--from-candidates reuses a search: --corpus and --save-candidates belong to the search",
                          hint="give --corpus and --save-candidates to the run that searches")
