@@ -199,3 +199,36 @@ def test_an_output_it_may_not_replace_is_refused_before_the_work(tmp_path, chain
         err = refused(run_cltool(*command), says="refusing to replace")
         assert "mine:" not in err and "dedup:" not in err  # said before the step ran
     assert (own / "notes.txt").read_text() == "the user's own" and not (tmp_path / "m").exists()
+
+
+def _fails_cleanly(call) -> None:
+    """`call` succeeds, or fails with an error the CLI turns into exit 1 or 2 (never 'internal error')."""
+    from cltool.errors import from_environment
+
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - what matters is how the CLI would classify it
+        known = from_environment(exc)
+        assert known is not None and known.exit_code in (1, 2), f"{type(exc).__name__}: {exc}"
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_any_bytes_ingest_or_fail_as_input_errors(tmp_path_factory, suffix):
+    """Property: whatever bytes a JSONL or CSV file holds, ingest writes a dataset or names the problem."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from cltool.ingest import ingest
+
+    lines = st.one_of(st.binary(max_size=80), st.just(b'{"anchor": "a", "positive": "b"}'),
+                      st.just(b"anchor,positive"), st.just(b'{"anchor": ["x"], "positive": {"y": 1}}'),
+                      st.just(b'{"anchor": null, "positive": 3}'), st.just(b'"\xff\xfe'))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(lines, max_size=6))
+    def check(content):
+        root = tmp_path_factory.mktemp("bytes")
+        (root / f"in{suffix}").write_bytes(b"\n".join(content))
+        _fails_cleanly(lambda: ingest(str(root / f"in{suffix}"), str(root / "out")))
+
+    check()
