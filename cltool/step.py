@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
@@ -77,7 +77,8 @@ def prepare(settings: S | None, default: type[S], run: Run | None, output: str |
     before the work, not after it."""
     settings = settings if settings is not None else default()
     settings.check()
-    run = run if run is not None else Run()
+    # a fresh clock and stage times for this step, also when a caller reuses one Run for several steps
+    run = replace(run, started=time.perf_counter(), stages=StageTimer()) if run is not None else Run()
     for target in (output, run.rejected):
         if target is not None and target != "-":
             check_replaceable(Path(target), "-o" if target == output else "--rejected")

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from cltool.dataset.pairs import EMPTY_TEXT, INVALID_EMBEDDING
+from cltool.dataset.read import IN_MEMORY
 from cltool.dedup.decisions import Decisions
 from cltool.dedup.load import DecidingColumns, default_on, load, load_reference
 from cltool.dedup.methods import METHODS, Job
@@ -38,7 +39,8 @@ def dedup(input: str | pa.Table, output: str | None, settings: Settings | None =
         require_rows(dataset, len(rows))
 
         decisions = Decisions(len(rows))
-        summary: dict[str, Any] = {"on": list(on), "against": against}
+        against_name = IN_MEMORY if isinstance(against, pa.Table) else against  # a table is no path to record
+        summary: dict[str, Any] = {"on": list(on), "against": against_name}
         _unusable(rows, on, decisions)
         for method in (m for m in METHODS.values() if m.name in settings.methods):
             alive = decisions.alive.copy()
@@ -49,7 +51,7 @@ def dedup(input: str | pa.Table, output: str | None, settings: Settings | None =
                 summary[method.name] = result
         reasons = (EMPTY_TEXT, INVALID_EMBEDDING, *(m.reason for m in METHODS.values()))
         summary["removed"] = {reason: decisions.counts[reason] for reason in reasons if reason in decisions.counts}
-        params = settings.params(on, against)
+        params = settings.params(on, against_name)
         if settings.dry_run:
             return {"dry_run": True, "rows": len(rows), "params": params, "summary": summary,
                     "stages": run.stages.times,

@@ -41,8 +41,10 @@ class Settings:
 
         if self.precision not in PRECISIONS:
             raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
-        if self.batch_size < 1 or self.chunk_rows < 1:
+        if self.batch_size < 1:
             raise UsageError("--batch-size must be at least 1")
+        if self.chunk_rows < 1:
+            raise UsageError(f"chunk_rows must be at least 1, not {self.chunk_rows}")
         if self.batch_size > MAX_BATCH:
             raise UsageError(f"--batch-size must be at most {MAX_BATCH:,}, not {self.batch_size:,}")
         if self.max_seq_length is not None and self.max_seq_length < 1:

@@ -27,7 +27,11 @@ class Settings:
     seed: int = 1
 
     def check(self) -> None:
+        from cltool.dedup.near import MAX_PERMUTATIONS
+
         self.votes_needed()
+        if not 1 <= self.num_perm <= MAX_PERMUTATIONS:
+            raise UsageError(f"num_perm must lie in 1 .. {MAX_PERMUTATIONS}, not {self.num_perm:,}")
         if not 0.0 < self.ratio <= 1.0:
             raise UsageError(f"--ratio must lie in (0, 1], not {self.ratio}")
         for name in ("paraphrase_threshold", "lexical_threshold", "cluster_threshold"):
@@ -55,10 +59,6 @@ class Settings:
             needed = int(self.vote)
         except ValueError:
             raise UsageError(f"--vote takes any, all or a number, not {self.vote!r}") from None
-        from cltool.dedup.near import MAX_PERMUTATIONS
-
-        if not 1 <= self.num_perm <= MAX_PERMUTATIONS:
-            raise UsageError(f"num_perm must lie in 1 .. {MAX_PERMUTATIONS}, not {self.num_perm:,}")
         if needed < 1:
             raise UsageError(f"--vote must be at least 1 (a judge must flag a negative), not {needed}")
         if needed > len(judges):

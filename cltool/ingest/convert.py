@@ -15,7 +15,7 @@ from cltool.dataset.pairs import (
     corpus_layout,
     pairs_layout,
 )
-from cltool.dataset.write import Output
+from cltool.dataset.write import Output, check_replaceable
 from cltool.errors import UsageError
 from cltool.ingest.formats import FORMATS, JsonlSource, detect_format, open_source
 from cltool.progress import Reporter
@@ -57,6 +57,8 @@ def ingest(
 
         if table != "pairs":
             raise UsageError("a BEIR folder always gives pairs plus a corpus; leave out --table")
+        if output != "-" or corpus_output is not None:  # the corpus is an output too: refused up front
+            check_replaceable(Path(corpus_output or f"{output.rstrip('/')}-corpus"), "--corpus-output")
         return ingest_beir(Path(input), output, settings, run, corpus_output=corpus_output)
     if settings.beir_split is not None or corpus_output is not None:
         raise UsageError("--beir-split and --corpus-output apply to BEIR folders only")

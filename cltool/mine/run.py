@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from cltool.dataset.pairs import ANCHOR, check_same_model, embedding_column, embedding_info
+from cltool.dataset.read import IN_MEMORY
 from cltool.dataset.write import check_replaceable
 from cltool.errors import UsageError
 from cltool.mine.candidates import load_candidates, write_candidates
@@ -100,7 +101,8 @@ def mine(
                              "range_max": distribution(range_maxes.astype(np.float64))}
         summary.update(chosen_summary(chosen, pairs, settings.num_negatives))
 
-        params = {**vars(settings), "corpus": list(corpus), "from_candidates": from_candidates,
+        params = {**vars(settings), "corpus": [c if isinstance(c, str) else IN_MEMORY for c in corpus],
+                  "from_candidates": from_candidates,
                   "save_candidates": save_candidates, "embedding": embedding_info(pairs.fields[0])}
         if save_candidates:
             with run.stage("save candidates"):

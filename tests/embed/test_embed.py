@@ -181,7 +181,7 @@ def test_bad_settings_are_refused_before_anything_is_read(tmp_path):
     missing = str(tmp_path / "no-such-input")
     for settings, message in ((Settings(precision="float64"), "--precision must be one of float32, float16"),
                               (Settings(batch_size=0), "--batch-size must be at least 1"),
-                              (Settings(chunk_rows=0), "--batch-size must be at least 1"),
+                              (Settings(chunk_rows=0), "chunk_rows must be at least 1"),
                               (Settings(max_seq_length=0), "--max-seq-length must be at least 1")):
         with pytest.raises(UsageError, match=message):
             embed(missing, str(tmp_path / "out"), settings)

@@ -24,9 +24,6 @@ def check(settings: Settings) -> None:
                          hint="128 to 256 permutations estimate Jaccard to within a few hundredths")
 
 
-MAX_PERMUTATIONS = 1024
-
-
 @register("minhash", order=2, reason="near_duplicate", detail="Jaccard {similarity:.4f} with {duplicate_of}{where}",
           check=check)
 def minhash(job: Job) -> dict[str, Any]:
