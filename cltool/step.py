@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.dataset.write import Output, StageTimer, check_replaceable, readable_twice
-from cltool.errors import InputError
+from cltool.errors import InputError, UsageError
 from cltool.progress import NullReporter, Reporter
 
 
@@ -49,6 +49,8 @@ class Run:
     stdout: IO[bytes] | None = None  # written for an output `-` (default: the process's stdout)
     started: float = field(default_factory=time.perf_counter)
     stages: StageTimer = field(default_factory=StageTimer)  # stages timed before the output opens
+    # the `rejected` paths the steps of this Run wrote: a second step would replace the first's rows
+    rejected_written: set[Path] = field(default_factory=set)
 
     def open(self, source: str | pa.Table, verify: bool = True) -> Dataset:
         return open_dataset(source, stdin=self.stdin, verify=verify)
@@ -82,7 +84,22 @@ def prepare(settings: S | None, default: type[S], run: Run | None, output: str |
     for target in (output, run.rejected):
         if target is not None and target != "-":
             check_replaceable(Path(target), "-o" if target == output else "--rejected")
+    if run.rejected is not None and run.rejected != "-":
+        if Path(run.rejected).resolve() in run.rejected_written:
+            raise UsageError(f"rejected={run.rejected} holds the rows an earlier step of this Run removed: "
+                             "this step would replace them", hint="give each step a Run with its own `rejected`, "
+                             "or leave it None for OUT/_rejected")
+        run.rejected_written.add(Path(run.rejected).resolve())
     return settings, run
+
+
+MAX_SEED = 2**32 - 1  # what numpy's and torch's generators take
+
+
+def check_seed(seed: int) -> None:
+    """--seed, one rule for every step."""
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must lie between 0 and {MAX_SEED:,}, not {seed:,}", hint="give a smaller seed")
 
 
 def require_rows(dataset: Dataset, rows: int | None = None) -> None:

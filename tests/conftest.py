@@ -66,3 +66,18 @@ def ray_instance():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory) -> Path:
+    """60 real pairs ingested, embedded with the bundled model and mined (-n 2): what the hostile-input
+    tests feed the commands."""
+    root = tmp_path_factory.mktemp("chain")
+    write_jsonl(root / "pairs.jsonl", [{"anchor": f"how do I do task {i} in python",
+                                        "positive": f"call do_task_{i}() with care, step {i % 5}"} for i in range(60)])
+    for args in (("ingest", str(root / "pairs.jsonl"), "-o", str(root / "pairs")),
+                 ("embed", str(root / "pairs"), "-o", str(root / "embedded")),
+                 ("mine", str(root / "embedded"), "-n", "2", "-o", str(root / "mined"))):
+        result = run_cltool(*args, "-q")
+        assert result.returncode == 0, result.stderr
+    return root

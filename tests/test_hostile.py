@@ -25,24 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import run_cltool, write_jsonl
-
-PAIRS = [{"anchor": f"how do I do task {i} in python", "positive": f"call do_task_{i}() with care, step {i % 5}"}
-         for i in range(60)]
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory) -> Path:
-    """Real pairs, embedded with the bundled model, and mined: what the commands below are fed."""
-    root = tmp_path_factory.mktemp("hostile")
-    write_jsonl(root / "pairs.jsonl", PAIRS)
-    for args in (("ingest", str(root / "pairs.jsonl"), "-o", str(root / "pairs")),
-                 ("embed", str(root / "pairs"), "-o", str(root / "embedded")),
-                 ("mine", str(root / "embedded"), "-n", "2", "-o", str(root / "mined"))):
-        result = run_cltool(*args, "-q")
-        assert result.returncode == 0, result.stderr
-    return root
-
+from tests.conftest import run_cltool
 
 def refused(result: subprocess.CompletedProcess, code: int = 2, says: str = "") -> str:
     err = result.stderr.decode()

@@ -30,3 +30,14 @@ def test_a_table_as_the_reference_is_recorded_by_name(tmp_path):
 def test_filter_bounds_its_permutations_whatever_the_vote():
     with pytest.raises(UsageError, match="num_perm"):
         FilterSettings(num_perm=100_000).check()
+
+
+def test_a_reused_run_never_lets_a_second_step_replace_the_first_steps_rejected_rows(tmp_path):
+    table = pa.table({"positive": ["a b c d e f", "a b c d e f", "g h i j k l"]})
+    run = Run(rejected=str(tmp_path / "rejected"))
+    dedup(table, str(tmp_path / "one"), DedupSettings(methods=("exact",)), run)
+    with pytest.raises(UsageError, match="an earlier step of this Run"):
+        dedup(table, str(tmp_path / "two"), DedupSettings(methods=("exact",)), run)
+    assert (tmp_path / "rejected" / "_manifest.json").exists() and not (tmp_path / "two").exists()
+    dedup(table, str(tmp_path / "three"), DedupSettings(methods=("exact",)), Run())  # OUT/_rejected: its own
+    assert (tmp_path / "three" / "_rejected").exists()

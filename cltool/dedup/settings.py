@@ -7,6 +7,7 @@ from typing import Any
 
 from cltool.dedup.text import DEFAULT_NORMALIZATION
 from cltool.errors import UsageError
+from cltool.step import check_seed
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Settings:
         from cltool.dedup.methods import METHODS
         from cltool.engine import resolve
 
+        check_seed(self.seed)
         self.engine = resolve(self.engine)
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:

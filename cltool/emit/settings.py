@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from cltool.emit.formats import FORMATS
 from cltool.errors import UsageError
+from cltool.step import check_seed
 
 SHORT_POLICIES = ("fill", "drop", "pairs")
 TRAIN = "train"  # the split that gets every row the --split shares leave
@@ -25,6 +26,7 @@ class Settings:
     prompt: str | None = None
 
     def check(self) -> None:
+        check_seed(self.seed)
         if self.format not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {self.format!r}")
         if self.short not in SHORT_POLICIES:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from cltool.errors import UsageError
 from cltool.filter.judges import JUDGES, parse_judges
+from cltool.step import check_seed
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Settings:
     def check(self) -> None:
         from cltool.dedup.near import MAX_PERMUTATIONS
 
+        check_seed(self.seed)
         self.votes_needed()
         if not 1 <= self.num_perm <= MAX_PERMUTATIONS:
             raise UsageError(f"num_perm must lie in 1 .. {MAX_PERMUTATIONS}, not {self.num_perm:,}")

@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from cltool import memory
 from cltool.mine.load import Candidates, Pairs
-from cltool.mine.ranked import Ranked, near_positives
+from cltool.mine.ranked import Ranked, near_positives, ranked_bytes
 from cltool.mine.select import Chosen, Selector
 
 
@@ -29,11 +30,16 @@ def deepen(parts: list[Ranked], chosen: Chosen, candidates: Candidates, pairs: P
         for part in parts:
             cap[part.anchors] = np.minimum(cap[part.anchors], part.depth)
     rounds = []
+    memory_bound = False
     while True:
         short = np.nonzero((chosen.found < settings.num_negatives) & (range_maxes < cap))[0]
         if not len(short):
             break
-        range_maxes[short] = np.minimum(range_maxes[short] * 4, cap[short])
+        deeper = np.minimum(range_maxes[short] * 4, cap[short])
+        if not saved and not memory.fits(ranked_bytes(len(short), int(deeper.max()))):
+            memory_bound = True  # as deep as the free memory allows, not into the OOM killer
+            break
+        range_maxes[short] = deeper
         depth = int(range_maxes[short].max())
         if saved:  # the saved lists already go this deep: choose again within the wider windows
             for part in parts:
@@ -50,7 +56,7 @@ def deepen(parts: list[Ranked], chosen: Chosen, candidates: Candidates, pairs: P
     still = chosen.found < settings.num_negatives
     return {"max_window": settings.max_window, "rounds": rounds,
             "anchors_deepened": rounds[0]["anchors"] if rounds else 0,
-            "still_short": int(still.sum()),
+            "still_short": int(still.sum()), **({"stopped_by_memory": True} if memory_bound else {}),
             "still_short_at_max_window": int((still & (range_maxes >= settings.max_window)).sum()),
             "still_short_out_of_candidates": int((still & (range_maxes >= total)).sum()),
             "still_short_removed_by_rule": {rule: int(count) for rule, count in

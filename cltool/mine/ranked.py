@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from cltool import memory
 from cltool.mine.load import Candidates, Pairs
 from cltool.mine.select import Positives
 from cltool.mine.settings import Settings
@@ -36,6 +37,10 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
         return [], {}
     vectors = candidates.vectors[:total]
     depth = int(np.quantile(range_maxes, 0.99, method="higher"))
+    deep = np.nonzero(range_maxes > depth)[0]
+    memory.require(ranked_bytes(anchors, min(depth, total)) + ranked_bytes(len(deep), int(range_maxes.max())),
+                   f"ranking {min(depth, total):,} candidates for each of {anchors:,} anchors",
+                   "give a smaller -n or --range-max (the window is what each anchor keeps while choosing)")
     plan = plan_search(settings.index, anchors, total, min(depth, total), settings.nprobe, settings.nlist)
     reporter.info(f"mine: {anchors:,} anchors x {total:,} candidates, top {min(depth, total)} by "
                   + ("exact search" if plan.index == "flat" else plan.index))
@@ -51,7 +56,6 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
             scores, ids = search(pairs.queries, vectors, searched, plan, task, settings.seed)
         scores, ids = exact_top(pairs.queries, vectors, scores, ids, depth)
     parts = [Ranked(np.arange(anchors), ids, scores, depth)]
-    deep = np.nonzero(range_maxes > depth)[0]
     info = {**plan.describe(), "depth": depth}
     if len(deep):
         deeper = int(range_maxes[deep].max())
@@ -59,6 +63,12 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
         parts.append(Ranked(deep, ids, scores, deeper))
         info["deeper"] = {"anchors": len(deep), "depth": deeper, "index": "flat"}
     return parts, info
+
+
+def ranked_bytes(anchors: int, depth: int) -> int:
+    """Memory that ranking `depth` candidates per anchor holds while choosing: ids, scores, the cosine
+    to a positive, the eligible ranks and the sampler's weights, with room for the search's copies."""
+    return anchors * depth * 32
 
 
 def near_positives(part: Ranked, candidates: Candidates, positives: Positives) -> None:

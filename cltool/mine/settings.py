@@ -8,6 +8,7 @@ import numpy as np
 
 from cltool.errors import UsageError
 from cltool.mine.samplers import SAMPLERS
+from cltool.step import check_seed
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Settings:
     def check(self) -> None:
         from cltool.engine import resolve
 
+        check_seed(self.seed)
         self.engine = resolve(self.engine)
         if self.engine == "ray" and self.index == "hnsw":  # before any loading, not after
             raise UsageError("--index hnsw runs on the local engine only",

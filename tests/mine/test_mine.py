@@ -358,3 +358,23 @@ def test_anchors_left_short_by_the_rules_are_searched_deeper(tmp_path):
     assert deepened["still_short"] == deepened["still_short_out_of_candidates"]  # 520 candidates: all were seen
     rows = read_dataset(tmp_path / "grown").to_pylist()
     assert max(max(r["negative_ranks"], default=0) for r in rows) >= 22  # found below the default window
+
+
+def test_a_window_larger_than_the_free_memory_is_refused_and_deepening_stops_at_it(tmp_path, monkeypatch):
+    """Work an option sizes is checked against the machine's free memory before it starts: an absurd
+    -n or --range-max is refused up front; deepening goes as deep as the memory allows, and says so."""
+    from cltool import memory
+    from cltool.mine.ranked import ranked_bytes
+
+    pairs, docs = random_pairs(seed=11, anchors=120, repeats=0, corpus=400)
+    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
+    # as if the machine had room for 120 anchors x 100 candidates, and no more
+    monkeypatch.setattr(memory, "available", lambda: int(ranked_bytes(120, 100) / 0.75))
+    with pytest.raises(UsageError, match="needs about .* GiB of memory"):
+        mine(source, str(tmp_path / "huge"), Settings(range_max=400), corpus=[corpus])
+    assert not (tmp_path / "huge").exists()
+    summary = mine(source, str(tmp_path / "grown"), Settings(num_negatives=2, relative_margin=0.3),
+                   corpus=[corpus])["summary"]
+    deepened = summary["deepened"]
+    assert deepened["stopped_by_memory"] and deepened["still_short"] > 0
+    assert all(r["anchors"] * r["depth"] <= 120 * 100 for r in deepened["rounds"])
