@@ -36,12 +36,13 @@ def validate_command(
     """
     from pathlib import Path
 
+    from cltool.dataset.write import write_file_atomically
     from cltool.errors import DataCheckError
     from cltool.validate import junit_xml, load_rules, validate
 
     report = validate(input, load_rules(rules, limit or []), against=against, examples=examples)
     if junit:
-        Path(junit).write_text(junit_xml(report), encoding="utf-8")
+        write_file_atomically(Path(junit), junit_xml(report))
     if not quiet:
         _table(report)
     if json_out:

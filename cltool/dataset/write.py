@@ -10,6 +10,7 @@ debris of a dead one. `-` writes an Arrow IPC stream to stdout instead.
 from __future__ import annotations
 
 import datetime as dt
+import ctypes
 import os
 import shutil
 import sys
@@ -182,6 +183,30 @@ def clear_debris(final: Path) -> None:
                     debris.unlink(missing_ok=True)
 
 
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux's renameat2 RENAME_EXCHANGE), so that a reader, or a
+    kill, finds the old output or the new one and never neither; False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_cwd, rename_exchange = -100, 2
+    return renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), rename_exchange) == 0
+
+
+def write_file_atomically(path: Path, text: str) -> None:
+    """A file that appears whole or not at all (report's page, validate's JUnit XML): written under a
+    temporary name beside it, then renamed; a dead writer's temporary file is cleared first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clear_debris(path)
+    tmp = path.parent / f".{path.name}.cltool-tmp-{os.getpid()}"
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class _AtomicDirectory:
     """A directory assembled under a temporary name beside `final` and renamed into place."""
 
@@ -203,7 +228,9 @@ class _AtomicDirectory:
         clear_debris(self.final)
 
     def commit(self) -> None:
-        if self.final.exists():
+        if self.final.exists() and exchange(self.tmp, self.final):
+            shutil.rmtree(self.tmp, ignore_errors=True)  # now the old output (a dead run's: cleared by the next)
+        elif self.final.exists():
             old = self.final.parent / f".{self.final.name}.cltool-old-{os.getpid()}"
             os.rename(self.final, old)
             os.rename(self.tmp, self.final)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from cltool.dataset.pairs import (
     match_keys,
 )
 from cltool.dataset.read import open_dataset
+from cltool.dataset.write import write_file_atomically
 from cltool.errors import UsageError
 from cltool.report import svg
 
@@ -202,9 +202,6 @@ def report(spec: str, output: str) -> dict[str, Any]:
     data = gather(spec)
     page = render(data)
     target = Path(output)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.cltool-tmp-{os.getpid()}"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, target)
+    write_file_atomically(target, page)
     return json.loads(json.dumps({k: v for k, v in data.items() if not isinstance(v, np.ndarray)}, default=str)) | {
         "output": str(target), "plots": page.count('class="plot"')}

@@ -191,3 +191,23 @@ def test_a_cltool_stream_that_breaks_off_is_refused(tmp_path):
     with pa.ipc.new_stream(plain, pa.schema([("a", pa.int64())])) as w:
         w.write_table(pa.table({"a": [1]}))
     assert open_dataset("-", stdin=io.BytesIO(plain.getvalue())).batches().__next__().num_rows == 1
+
+
+def test_an_output_is_replaced_in_one_step_and_a_file_appears_whole(tmp_path):
+    """The new output takes the old one's place in one rename (a kill finds old or new, never neither),
+    and report's page and validate's JUnit file are written under a temporary name, then renamed."""
+    from cltool.dataset.write import exchange, write_file_atomically
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").write_text("b")
+    assert exchange(tmp_path / "a", tmp_path / "b") and (tmp_path / "a").read_text() == "b"
+    assert not exchange(tmp_path / "missing", tmp_path / "b")
+    for value in (1, 2):
+        with Output(tmp_path / "out", command="test", params={}) as out:
+            out.write(pa.table({"a": [value]}))
+    assert read_dataset(tmp_path / "out").column("a").to_pylist() == [2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out"]
+    (tmp_path / ".page.html.cltool-tmp-4194999").write_text("a dead writer's half page")
+    write_file_atomically(tmp_path / "page.html", "<p>whole</p>")
+    assert (tmp_path / "page.html").read_text() == "<p>whole</p>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out", "page.html"]
