@@ -16,6 +16,8 @@ $(BIN)/.installed: pyproject.toml
 	# torch first, pinned to the CPU build: otherwise sentence-transformers pulls a multi-GB CUDA build.
 	$(PIP_INSTALL) torch==2.13.0
 	$(PIP_INSTALL) -e '.[dev]'
+	# compile the Numba kernels once, here, rather than on the first run of each command
+	$(BIN)/cltool warmup
 	touch $@
 
 setup: $(BIN)/.installed

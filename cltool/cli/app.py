@@ -26,6 +26,7 @@ from cltool.cli import mine as mine_cli
 from cltool.cli import report as report_cli
 from cltool.cli import run as run_cli
 from cltool.cli import validate as validate_cli
+from cltool.cli import warmup as warmup_cli
 from cltool.cli.common import env_flag, stderr
 from cltool.errors import EXIT_INTERNAL, EXIT_USAGE, OutputClosedError, from_environment
 
@@ -72,6 +73,7 @@ app.command("validate", epilog=validate_cli.EPILOG)(validate_cli.validate_comman
 app.command("report", epilog=report_cli.EPILOG)(report_cli.report_command)
 app.command("run", epilog=run_cli.EPILOG)(run_cli.run_command)
 app.command("inspect", epilog=inspect_cli.EPILOG)(inspect_cli.inspect_command)
+app.command("warmup", epilog=warmup_cli.EPILOG)(warmup_cli.warmup_command)
 
 
 def _error(message: str, hint: str | None) -> None:
