@@ -31,13 +31,26 @@ What is measured (issue 4, section 9 and "Targets"):
      random centres (cosine ~0.5 between members of a centre), 10% of them planted near-identical
      copies (cosine ~0.995), written as a dataset with `positive_embedding`
      fixed_size_list<float32>[384]; `cltool dedup --method semantic --eps 0.05` (default clusters):
-     wall time and peak RSS (target < 10 min), and how many planted copies it caught.
+     wall time and peak RSS (target < 10 min), and how many planted copies it caught;
+  h. semantic completeness and speed on real text (unless --skip-real): Debian's package descriptions
+     (short ones and the first paragraph of the long ones, from the `*_i18n_Translation-en*` lists
+     that `apt-get update -o Acquire::Languages=en` fetches; about 128k texts), embedded with
+     `cltool embed --model static`; at cosine >= 0.9 (`--eps 0.1`, `--keep first`):
+     - exhaustive: every pair's cosine (blockwise products, float64 near the threshold), then the
+       same first-come rule (`cltool.kernels.select.keep_first`): the rows an exhaustive search removes;
+     - cltool with `--probes 1` (SemDeDup's own cluster only) and with the default probes: rows
+       removed, as a share of the exhaustive search's; wall time of embed + dedup;
+     - semhash (`SemHash.from_records(texts, model=<cltool's static model>).self_deduplicate(0.9)`,
+       usearch's ANN index), in its own process: rows removed, wall time (encoding included), and
+       cltool's speed against it. Targets: >= 98% of the exhaustive removals, >= 5x semhash.
 
 Every measured tool runs in its own subprocess, whose peak RSS comes from os.wait4; the benchmark
 itself only generates data and scores the outputs. Run it (20-40 minutes at full size on two cores):
 
     .venv/bin/python bench/dedup.py [--docs 20000] [--big-docs 1000000] [--semantic-rows 1000000]
-                                    [--workdir DIR] [--skip-big]
+                                    [--workdir DIR] [--skip-big] [--skip-real]
+
+(h needs `pip install semhash`; without it the semhash line says so.)
 
 The summary block at the end has one line per measurement. Nothing is asserted: the targets are
 printed next to the numbers.
@@ -77,7 +90,9 @@ MEMBER_NOISE = 1.0  # norm of a member's offset from its unit centre: cosine ~0.
 COPY_NOISE = 0.1  # norm of a copy's offset, relative to the norm of what it copies: cosine ~0.995
 SEMANTIC_COPY_SHARE, EPS = 0.1, 0.05
 TARGETS = {"speedup": 25, "precision": 0.99, "recall": 0.95, "big_s": 600, "big_rss_mb": 4096,
-           "semantic_s": 600}
+           "semantic_s": 600, "semantic_found": 0.98, "semhash_speedup": 5}
+DEBIAN_LISTS = Path("/var/lib/apt/lists")
+REAL_EPS = 0.1  # cosine >= 0.9, semhash's default threshold
 
 
 # -- measuring a subprocess ----------------------------------------------------------------------
@@ -411,6 +426,133 @@ def semantic_scale(work: Path, logs: Path, rows: int) -> list[str]:
             f"{len(planted):,} planted copies, {stray:,} removals outside them"]
 
 
+# -- semantic on real text: exhaustive search and semhash ----------------------------------------
+
+def debian_texts() -> list[str]:
+    """Debian's package descriptions: each short description and the first paragraph of its long one."""
+    import subprocess
+
+    texts = []
+    for path in sorted(DEBIAN_LISTS.glob("*_i18n_Translation-en*")):
+        if path.suffix == ".lz4":
+            raw = subprocess.run(["lz4cat", str(path)], capture_output=True, check=True).stdout
+        elif path.suffix == ".gz":
+            import gzip
+            raw = gzip.decompress(path.read_bytes())
+        else:
+            raw = path.read_bytes()
+        for block in raw.decode("utf-8", errors="replace").split("\n\n"):
+            short, paragraph = None, []
+            for line in block.split("\n"):
+                if line.startswith("Description-en: "):
+                    short = line[len("Description-en: "):]
+                elif short is not None and line.startswith(" "):
+                    if line.strip() == ".":
+                        break
+                    paragraph.append(line.strip())
+            if short:
+                texts.append(short)
+                if paragraph:
+                    texts.append(" ".join(paragraph))
+    return texts
+
+
+def exhaustive_removed(data: Path, eps: float) -> int:
+    """Rows the first-come rule removes when every pair is compared (keep first by row order)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from cltool.dataset import open_dataset
+    from cltool.dedup.semantic import float_tolerance, unit_rows
+    from cltool.kernels.select import keep_first
+
+    column = pa.Table.from_batches(list(open_dataset(str(data)).batches(columns=[EMBEDDING]))).column(EMBEDDING)
+    column = column.combine_chunks()
+    x = unit_rows(np.asarray(column.values.to_numpy(zero_copy_only=False)).reshape(len(column), -1))
+    threshold, tolerance = 1.0 - eps, float_tolerance(x.shape[1])
+    left, right, cosine = [], [], []
+    for start in range(0, len(x), 4096):
+        rows, cols = np.nonzero(x[start:start + 4096] @ x.T >= threshold - tolerance)
+        rows += start
+        earlier = cols < rows
+        rows, cols = rows[earlier], cols[earlier]
+        exact = np.einsum("ij,ij->i", x[rows].astype(np.float64), x[cols].astype(np.float64))
+        keep = exact >= threshold
+        left.append(cols[keep])
+        right.append(rows[keep])
+        cosine.append(exact[keep])
+    kept, _, _ = keep_first(len(x), np.concatenate(left).astype(np.int64), np.concatenate(right).astype(np.int64),
+                            np.concatenate(cosine), -2.0)
+    return int((~kept).sum())
+
+
+def semhash_worker(texts_path: Path, model_path: Path, result: Path) -> None:
+    from model2vec import StaticModel
+    from semhash import SemHash
+
+    texts = json.loads(texts_path.read_text())
+    started = time.perf_counter()
+    model = StaticModel.from_pretrained(str(model_path))
+    deduplicated = SemHash.from_records(records=texts, model=model).self_deduplicate(threshold=1.0 - REAL_EPS)
+    result.write_text(json.dumps({"removed": len(deduplicated.filtered), "seconds": time.perf_counter() - started}))
+
+
+def semantic_real(work: Path, logs: Path) -> list[str]:
+    import importlib.util
+
+    texts = debian_texts()
+    if not texts:
+        return ["semantic on real text: skipped, no Debian description lists (apt-get update -o "
+                "Acquire::Languages=en fetches them)"]
+    cltool = cltool_command()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CLTOOL_CACHE_DIR": str(work / "cltool-cache")}
+    with open(work / "debian.jsonl", "w") as out:
+        for i, text in enumerate(texts):
+            out.write(json.dumps({"anchor": f"description {i}", "positive": text}) + "\n")
+    (work / "tiny.jsonl").write_text("".join((work / "debian.jsonl").read_text().splitlines(True)[:10]))
+    for name in ("debian", "tiny"):
+        measure(f"ingest {name}", [*cltool, "ingest", str(work / f"{name}.jsonl"), "-o", str(work / name), "-q"],
+                logs / f"{name}-ingest.log", env)
+    # the static model is built once from the bundled one (a one-off, not part of the comparison)
+    measure("build the static model", [*cltool, "embed", str(work / "tiny"), "--columns", "positive", "--model",
+                                       "static", "-o", str(work / "tiny-embedded"), "-q"], logs / "static.log", env)
+    embed = measure("cltool embed --model static", [*cltool, "embed", str(work / "debian"), "--columns", "positive",
+                                                    "--model", "static", "--no-cache", "-o",
+                                                    str(work / "debian-embedded"), "-q"], logs / "debian-embed.log", env)
+    runs = {}
+    for probes in ("1", None):
+        label = f"probes {probes}" if probes else "default probes"
+        out = work / f"debian-dedup-{probes or 'default'}"
+        runs[label] = measure(f"cltool dedup --method semantic, {label}", [
+            *cltool, "dedup", str(work / "debian-embedded"), "--method", "semantic", "--eps", str(REAL_EPS),
+            "--keep", "first", *(["--probes", probes] if probes else []), "-o", str(out), "--json", "-q"],
+            logs / f"debian-dedup-{probes or 'default'}.log", env)
+        runs[label].result = json.loads((logs / f"debian-dedup-{probes or 'default'}.log").read_text())
+    started = time.perf_counter()
+    exhaustive = exhaustive_removed(work / "debian-embedded", REAL_EPS)
+    print(f"exhaustive search: {exhaustive:,} rows removed, {time.perf_counter() - started:.0f} s", flush=True)
+    lines = [f"semantic on {len(texts):,} Debian descriptions, static model, cosine >= {1 - REAL_EPS:g}: an "
+             f"exhaustive search removes {exhaustive:,} rows"]
+    for label, run in runs.items():
+        removed = run.result["rows"]["rejected"]
+        lines.append(f"  cltool {label}: removed {removed:,} ({removed / exhaustive:.1%} of the exhaustive search's; "
+                     f"target >= {TARGETS['semantic_found']:.0%}), embed + dedup {embed.wall_s + run.wall_s:.1f} s, "
+                     f"dedup peak RSS {run.peak_rss_mb:,.0f} MiB")
+    if importlib.util.find_spec("semhash") is None:
+        return lines + ["  semhash: not installed (pip install semhash)"]
+    from cltool.embed.model import resolve_model
+
+    model = resolve_model("static", work / "cltool-cache").path
+    (work / "debian-texts.json").write_text(json.dumps(texts))
+    semhash = measure("semhash self_deduplicate", [sys.executable, __file__, "--semhash-worker",
+                                                   str(work / "debian-texts.json"), str(model),
+                                                   str(work / "semhash.json")], logs / "semhash.log", env)
+    result = json.loads((work / "semhash.json").read_text())
+    ours = embed.wall_s + runs["default probes"].wall_s
+    lines.append(f"  semhash: removed {result['removed']:,} ({result['removed'] / exhaustive:.1%}), "
+                 f"{semhash.wall_s:.1f} s, peak RSS {semhash.peak_rss_mb:,.0f} MiB; cltool (default probes) "
+                 f"{semhash.wall_s / ours:.1f}x faster (target >= {TARGETS['semhash_speedup']}x)")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=100_000, help="documents for the comparison (default 100,000: "
@@ -420,10 +562,16 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="where data, outputs and logs go (kept); default a temporary "
                         "directory, removed at the end")
     parser.add_argument("--skip-big", action="store_true", help="skip the 1M-document and semantic scale runs")
+    parser.add_argument("--skip-real", action="store_true", help="skip the semantic comparison on Debian's "
+                        "descriptions (exhaustive search, semhash)")
     parser.add_argument("--datasketch-worker", nargs=2, type=Path, metavar=("DATA", "RESULT"), help=argparse.SUPPRESS)
+    parser.add_argument("--semhash-worker", nargs=3, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.datasketch_worker:
         datasketch_worker(*args.datasketch_worker)
+        return
+    if args.semhash_worker:
+        semhash_worker(*args.semhash_worker)
         return
 
     started = time.perf_counter()
@@ -437,6 +585,8 @@ def main() -> None:
         if not args.skip_big:
             lines += minhash_scale(work, logs, args.big_docs, datasketch_rate)
             lines += semantic_scale(work, logs, args.semantic_rows)
+        if not args.skip_real:
+            lines += semantic_real(work, logs)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

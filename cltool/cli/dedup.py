@@ -59,6 +59,9 @@ def dedup_command(
                                      "with --dry-run.")] = "0.05",
     clusters: Annotated[int | None, typer.Option("--clusters", help="semantic: k-means clusters (default "
                                                  "sqrt(rows)).")] = None,
+    probes: Annotated[int, typer.Option("--probes", help="semantic: compare each row with the rows of its N nearest "
+                                        "clusters (1: its own only, SemDeDup's way; misses pairs across a cluster "
+                                        "border).")] = 6,
     keep: Annotated[str, typer.Option("--keep", help="semantic: which member of a duplicate group stays: farthest "
                                       "(from the centroid), first, centroid, longest.")] = "farthest",
     normalize: Annotated[str, typer.Option("--normalize", help="exact and minhash: nfkc, case, whitespace, "
@@ -76,7 +79,7 @@ def dedup_command(
     quiet: Quiet = False,
 ) -> None:
     """Remove exact duplicates (normalised hash), near-duplicates (MinHash + LSH, every candidate
-    verified by its true Jaccard), semantic duplicates (SemDeDup: k-means + in-cluster cosine) and
+    verified by its true Jaccard), semantic duplicates (SemDeDup: k-means, then cosine with the rows of the nearest clusters) and
     low-information texts (token entropy, compression ratio).
 
     Every removed row goes to OUT/_rejected with its reason, duplicate_of (the id of the row kept)
@@ -92,7 +95,7 @@ def dedup_command(
         raise UsageError(f"--eps takes numbers, e.g. 0.05 or 0.01,0.03,0.05; got {eps!r}") from None
     settings = Settings(methods=_split(method), on=_split(on) if on else None, threshold=threshold, ngram=ngram,
                         char_ngrams=char_ngrams, num_perm=num_perm, seed=seed, bands=bands, rows=rows, eps=eps_values,
-                        clusters=clusters, keep=keep, normalization=parse_normalization(normalize),
+                        clusters=clusters, probes=probes, keep=keep, normalization=parse_normalization(normalize),
                         min_entropy=min_entropy, min_compression_ratio=min_compression_ratio, engine=engine,
                         ray_address=ray_address, dry_run=dry_run)
 

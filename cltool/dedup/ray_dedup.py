@@ -10,9 +10,10 @@ MinHash is a map and a group-by:
   text of each duplicate group (`verify`): that step is ordered, and cheap next to the sketches.
 
 Semantic dedup clusters on the driver (FAISS k-means trains on at most 256 rows per centroid; then
-every row is assigned to its centroid) and sends the clusters, in contiguous groups of about equal
-work, to Ray tasks that share the embeddings through the object store. `--against` (nearest
-reference row per row) runs on the driver.
+every row finds its nearest centroids) and sends the clusters, in contiguous groups of about equal
+work, to Ray tasks that share the embeddings through the object store; each returns its pairs, and
+the driver applies the first-come rule to them all (ordered, and cheap next to the products).
+`--against` (nearest reference row per row) runs on the driver.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from cltool.dedup.near import LshParams, NearResult, band_pairs, sketch, utf8_buffers, verify
-from cltool.dedup.semantic import duplicates_in_clusters
+from cltool.dedup.semantic import pairs_in_clusters
 from cltool.engine import cluster_cpus, partitions, ray_session, task_threads
 
 
@@ -65,25 +66,24 @@ def ray_near_duplicates(texts: pa.Array, *, threshold: float, ngram: int, char_n
     return verify(len(texts), values, set_offsets, left, right, threshold, reference_rows)
 
 
-def _clusters_part(embeddings, clusters, to_centroid, lengths, keep, eps):
+def _clusters_part(embeddings, work, labels, ranks, eps):
     task_threads()
-    return duplicates_in_clusters(embeddings, clusters, to_centroid, lengths, keep, eps)
+    return pairs_in_clusters(embeddings, work, labels, ranks, eps)
 
 
-def ray_duplicates_in_clusters(embeddings: np.ndarray, clusters: list[np.ndarray], to_centroid: np.ndarray,
-                               lengths: np.ndarray | None, keep: str, eps: float, address: str | None = None):
-    """`cltool.dedup.semantic.duplicates_in_clusters`, clusters split among Ray tasks."""
+def ray_pairs_in_clusters(embeddings: np.ndarray, work: list, labels: np.ndarray, ranks: np.ndarray, eps: float,
+                          address: str | None = None):
+    """`cltool.dedup.semantic.pairs_in_clusters`, clusters split among Ray tasks."""
     ray = ray_session(address)
-    if not clusters:
-        return duplicates_in_clusters(embeddings, clusters, to_centroid, lengths, keep, eps)
-    shared = [ray.put(x) for x in (embeddings, to_centroid, lengths)]
-    # contiguous groups of clusters with about equal work (a cluster of m rows costs m^2)
-    work = np.cumsum([len(m) ** 2 for m in clusters], dtype=np.float64)
-    parts = min(len(clusters), 2 * cluster_cpus(ray))
-    cuts = np.searchsorted(work, work[-1] * np.arange(1, parts) / parts, side="right")
-    bounds = [0, *sorted(set(int(c) for c in cuts if 0 < c < len(clusters))), len(clusters)]
+    if not work:
+        return pairs_in_clusters(embeddings, work, labels, ranks, eps)
+    shared = [ray.put(x) for x in (embeddings, labels, ranks)]
+    # contiguous groups of clusters with about equal work (a cluster costs its probing x home rows)
+    cost = np.cumsum([len(home) * len(probing) for _, home, probing in work], dtype=np.float64)
+    parts = min(len(work), 2 * cluster_cpus(ray))
+    cuts = np.searchsorted(cost, cost[-1] * np.arange(1, parts) / parts, side="right")
+    bounds = [0, *sorted(set(int(c) for c in cuts if 0 < c < len(work))), len(work)]
     remote = ray.remote(num_cpus=1)(_clusters_part)
-    futures = [remote.remote(shared[0], clusters[a:b], shared[1], shared[2], keep, eps)
-               for a, b in zip(bounds, bounds[1:])]
+    futures = [remote.remote(shared[0], work[a:b], shared[1], shared[2], eps) for a, b in zip(bounds, bounds[1:])]
     found = ray.get(futures)  # in cluster order, as the local engine finds them
     return tuple(np.concatenate([f[i] for f in found]) for i in range(3))

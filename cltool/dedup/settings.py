@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cltool.dedup.text import DEFAULT_NORMALIZATION
+from cltool.dedup.semantic import DEFAULT_PROBES
 from cltool.errors import UsageError
 from cltool.step import check_seed
 
@@ -23,6 +24,7 @@ class Settings:
     rows: int | None = None
     eps: tuple[float, ...] = (0.05,)
     clusters: int | None = None
+    probes: int = DEFAULT_PROBES  # a row is compared with the rows of this many nearest clusters
     keep: str = "farthest"
     normalization: tuple[str, ...] = DEFAULT_NORMALIZATION
     min_entropy: float = 1.0

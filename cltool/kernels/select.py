@@ -39,26 +39,45 @@ def keep_first(n, left, right, similarity, threshold):
 
 
 @njit(cache=True, nogil=True)
-def keep_first_dense(block, offset, vectors, kept, duplicate_of, score, threshold, tolerance):
-    """The same rule over a dense block of similarities: block[r, c] is the float32 similarity of
-    member `offset + r` to member `c` (members in preference order, `vectors` their rows). Updates
-    kept/duplicate_of/score.
+def pairs_above(block, query_rows, visiting, target_rows, ranks, vectors, threshold, tolerance, cap):
+    """The pairs of a dense block at or above `threshold`: block[r, c] is the float32 similarity of
+    row query_rows[r] to row target_rows[c], targets in rank order. For each query, up to `cap` of the
+    targets ranked before it, earliest first; for a visiting query (one from another cluster, which
+    is not itself a target) also up to `cap` of those ranked after it. Returns (the earlier row of
+    each pair, the later one, its exact float64 cosine).
 
     A BLAS product rounds a similarity differently with the block's shape and the threads, so the
-    block only finds the pairs within `tolerance` of the threshold; each is then decided (and the
-    most similar kept row chosen) on its exact float64 dot product, which depends on nothing else."""
+    block only finds the pairs within `tolerance` of the threshold; each is then decided on its exact
+    float64 dot product, which depends on nothing else."""
     dim = vectors.shape[1]
+    size = block.shape[0] * 2 * min(cap, block.shape[1])
+    left = np.empty(size, dtype=np.int64)
+    right = np.empty(size, dtype=np.int64)
+    cosine = np.empty(size, dtype=np.float64)
+    count = 0
     for r in range(block.shape[0]):
-        row = offset + r
-        best, best_sim = -1, -2.0
-        for c in range(row):
-            if kept[c] and block[r, c] >= threshold - tolerance:
+        query = query_rows[r]
+        before = after = 0
+        for c in range(block.shape[1]):
+            target = target_rows[c]
+            earlier = ranks[target] < ranks[query]
+            if not earlier and (not visiting[r] or target == query):
+                break  # a home query meets the targets after it as their own query
+            if (before if earlier else after) == cap:
+                if earlier:
+                    continue
+                break
+            if block[r, c] >= threshold - tolerance:
                 exact = 0.0
                 for d in range(dim):
-                    exact += np.float64(vectors[row, d]) * np.float64(vectors[c, d])
-                if exact >= threshold and exact > best_sim:
-                    best, best_sim = c, exact
-        if best >= 0:
-            kept[row] = False
-            duplicate_of[row] = best
-            score[row] = best_sim
+                    exact += np.float64(vectors[query, d]) * np.float64(vectors[target, d])
+                if exact >= threshold:
+                    if earlier:
+                        left[count], right[count] = target, query
+                        before += 1
+                    else:
+                        left[count], right[count] = query, target
+                        after += 1
+                    cosine[count] = exact
+                    count += 1
+    return left[:count], right[:count], cosine[:count]

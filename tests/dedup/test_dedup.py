@@ -151,6 +151,21 @@ def test_semantic_equals_brute_force_all_pairs(seed):
     assert (clustered.cosine >= 0.98 - 1e-6).all()
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_semantic_finds_the_pairs_across_cluster_borders(seed):
+    """Many small clusters put a row and its near copy in different clusters: SemDeDup's own cluster
+    (probes 1) misses those pairs; the default probes find what comparing all pairs finds."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(300, 8)).astype(np.float32)
+    vectors = np.concatenate([base, base[:150] + rng.normal(scale=0.25, size=(150, 8)).astype(np.float32)])
+    exhaustive = brute_force_semantic(vectors, 0.1)
+    own_cluster = semantic_duplicates(vectors, eps=0.1, clusters=60, keep="first", seed=0, probes=1)
+    probed = semantic_duplicates(vectors, eps=0.1, clusters=60, keep="first", seed=0)
+    assert len(own_cluster.removed) < len(exhaustive)
+    assert sorted(probed.removed.tolist()) == exhaustive
+    assert (probed.cosine >= 0.9 - 1e-6).all()
+
+
 def test_semantic_on_an_embedding_column_and_keep_orders(tmp_path):
     rng = np.random.default_rng(0)
     base = rng.normal(size=(30, 8)).astype(np.float32)

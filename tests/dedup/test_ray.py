@@ -24,7 +24,7 @@ def outputs_of(folder):
 def ray_calls(monkeypatch):
     """Counts the driver's calls into the Ray engine, so a test knows the Ray path ran."""
     calls = {"minhash": 0, "semantic": 0}
-    for name, key in (("ray_near_duplicates", "minhash"), ("ray_duplicates_in_clusters", "semantic")):
+    for name, key in (("ray_near_duplicates", "minhash"), ("ray_pairs_in_clusters", "semantic")):
         original = getattr(ray_dedup, name)
 
         def counted(*args, _original=original, _key=key, **kwargs):

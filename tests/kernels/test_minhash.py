@@ -9,7 +9,7 @@ from datasketch import MinHash
 
 from cltool.dedup.near import utf8_buffers
 from cltool.kernels.minhash import CHAR, WORD, jaccard_pairs, permutations, shingle_sets, signatures
-from cltool.kernels.select import keep_first, keep_first_dense
+from cltool.kernels.select import keep_first, pairs_above
 
 WORDS = [f"w{i}" for i in range(300)]
 
@@ -90,11 +90,11 @@ def test_keep_first_against_a_reference(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_keep_first_dense_decides_on_exact_cosines_whatever_the_rounding(seed):
-    """The dense rule, given float32 similarities rounded as some other BLAS (or thread count) would
+def test_dense_pairs_decide_on_exact_cosines_whatever_the_rounding(seed):
+    """Pairs from dense blocks, then the first-come rule: given float32 similarities rounded as some other BLAS (or thread count) would
     round them, decides exactly as the reference does on exact cosines: even for a pair whose exact
     cosine is the threshold itself, and for two kept rows almost equally similar."""
-    from cltool.dedup.semantic import float_tolerance
+    from cltool.dedup.semantic import float_tolerance, keep_by_rank
 
     rng = np.random.default_rng(seed)
     n, dim = 40, 16
@@ -116,10 +116,13 @@ def test_keep_first_dense_decides_on_exact_cosines_whatever_the_rounding(seed):
     for noise in (-1, 1, None):  # every similarity rounded down, up, or either way
         step = rng.uniform(-1, 1, size=(n, n)) if noise is None else np.full((n, n), float(noise))
         dense = (exact + step * tolerance / 2).astype(np.float32)
-        kept, dup, score = np.ones(n, bool), np.full(n, -1), np.zeros(n, np.float32)
-        keep_first_dense(dense[:17], 0, vectors, kept, dup, score, threshold, tolerance)
-        keep_first_dense(dense[17:], 17, vectors, kept, dup, score, threshold, tolerance)
-        assert kept.tolist() == ref_kept and dup.tolist() == ref_dup
+        rows, home = np.arange(n), np.zeros(n, dtype=np.bool_)
+        found = [pairs_above(dense[a:b], rows[a:b], home[a:b], rows, rows, vectors, threshold, tolerance, n)
+                 for a, b in ((0, 17), (17, n))]
+        left, right, cosine = (np.concatenate([f[i] for f in found]) for i in range(3))
+        removed, duplicate_of = keep_by_rank(n, rows, left, right, cosine)
+        assert sorted(removed.tolist()) == [j for j in range(n) if not ref_kept[j]]
+        assert dict(zip(removed.tolist(), duplicate_of.tolist())) == {j: ref_dup[j] for j in range(n) if not ref_kept[j]}
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])

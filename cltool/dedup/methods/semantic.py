@@ -1,6 +1,6 @@
 """semantic: SemDeDup over the deciding columns' embeddings (`cltool.dedup.semantic`): k-means, then
-within each cluster a row within `--eps` (cosine >= 1 - eps) of a row kept before it (in the `--keep`
-order) goes; with --against, a row within eps of its nearest reference row goes. With --dry-run and
+a row within `--eps` (cosine >= 1 - eps) of a row kept before it (in the `--keep` order) goes, rows
+compared with those of their `--probes` nearest clusters; with --against, a row within eps of its nearest reference row goes. With --dry-run and
 several `--eps` values, the summary says what each would remove (one clustering serves them all)."""
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ def check(settings: Settings) -> None:
         raise UsageError(f"--eps values must lie strictly between 0 and 1, not {', '.join(map(str, settings.eps))}")
     if settings.clusters is not None and settings.clusters < 1:
         raise UsageError(f"--clusters must be at least 1, not {settings.clusters}")
+    if settings.probes < 1:
+        raise UsageError(f"--probes must be at least 1 (the row's own cluster), not {settings.probes}")
     if settings.keep not in KEEP_ORDERS:
         raise UsageError(f"--keep must be one of {', '.join(KEEP_ORDERS)}, not {settings.keep!r}")
     if len(settings.eps) > 1 and not settings.dry_run:
@@ -33,12 +35,12 @@ def check(settings: Settings) -> None:
           check=check, embeddings=True)
 def semantic(job: Job) -> dict[str, Any]:
     settings = job.settings
-    found, assignment, summary = _duplicates(job, settings.eps[0])
+    found, clustering, summary = _duplicates(job, settings.eps[0])
     if found is not None:
         job.remove(*found)
     if settings.dry_run and len(settings.eps) > 1:
         summary["removed_fraction_by_eps"] = {
-            str(e): round(_count(_duplicates(job, e, assignment)[0]) / len(job.rows), 6) for e in settings.eps}
+            str(e): round(_count(_duplicates(job, e, clustering)[0]) / len(job.rows), 6) for e in settings.eps}
     return summary
 
 
@@ -46,7 +48,7 @@ def _count(found: tuple[np.ndarray, ...] | None) -> int:
     return 0 if found is None else len(found[0])
 
 
-def _duplicates(job: Job, eps: float, assignment=None):
+def _duplicates(job: Job, eps: float, clustering=None):
     """(removed rows, the rows they duplicate, cosines) or None when no row is alive; the clustering
     (reused for another eps); the summary."""
     from cltool.dedup.semantic import against_reference, cluster, default_clusters, semantic_duplicates
@@ -58,14 +60,16 @@ def _duplicates(job: Job, eps: float, assignment=None):
         found, reference_rows, cosine = against_reference(vectors, job.reference.embeddings, eps)
         return (live[found], reference_rows, cosine), None, {}
     clusters = settings.clusters or default_clusters(len(live))
-    if assignment is None and len(live):
-        assignment = cluster(vectors, clusters, settings.seed)  # rows are unit length already (see load.py)
+    if clustering is None and len(live):
+        # rows are unit length already (see load.py)
+        clustering = cluster(vectors, clusters, settings.seed, settings.probes)
     lengths = None
     if settings.keep == "longest":
         lengths = np.asarray(pc.utf8_length(joined(rows.texts).take(pa.array(live))).to_numpy(zero_copy_only=False))
     if not len(live):
-        return None, assignment, {"clusters": 0}
+        return None, clustering, {"clusters": 0}
     result = semantic_duplicates(vectors, eps=eps, clusters=clusters, keep=settings.keep, seed=settings.seed,
-                                 lengths=lengths, assignment=assignment, engine=settings.engine,
+                                 lengths=lengths, clustering=clustering, engine=settings.engine,
                                  ray_address=settings.ray_address)
-    return (live[result.removed], live[result.duplicate_of], result.cosine), assignment, {"clusters": result.clusters}
+    return (live[result.removed], live[result.duplicate_of], result.cosine), clustering, {
+        "clusters": result.clusters, "probes": int(clustering.probes.shape[1])}
