@@ -1,0 +1,116 @@
+"""Could ONNX Runtime encode faster than torch at the same embeddings? (issue 17, item 2)
+
+The bundled all-MiniLM-L6-v2 is exported with `torch.onnx.export` and run by ONNX Runtime, as fp32
+and with int8 dynamic quantisation (per tensor and per channel), against sentence-transformers'
+default torch CPU encode of the same texts (stdlib docstrings and code from examples/, the shortest
+first as sentence-transformers batches them, batch 32, 2 threads). For each: texts/s and the ratio to
+torch, the lowest and the mean cosine of each embedding with torch's, and the mean overlap of the
+top-10 neighbours among the texts.
+
+Why not sentence-transformers' own `backend="onnx"`: it needs `optimum` with `optimum-onnx`, whose
+latest release (0.1.0) requires transformers < 4.58, which sentence-transformers 6 does not run
+with (installing it downgrades transformers and breaks the environment). Needs `pip install onnx
+onnxruntime`. Run:
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/onnx_embed.py [--texts 3000]
+
+Target: >= 3x torch with every cosine >= 0.99 and neighbour overlap >= 0.95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def texts(count: int) -> list[str]:
+    rows = [json.loads(line) for line in gzip.open(ROOT / "examples/data/stdlib-docstrings.jsonl.gz", "rt")]
+    found = [t for r in rows for t in (r.get("query"), r.get("code")) if t]
+    return [f"{found[i % len(found)]} ({i // len(found)})" if i >= len(found) else found[i] for i in range(count)]
+
+
+def onnx_encode(path: Path, tokenizer, batch: list[str], size: int = 32) -> np.ndarray:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    out = np.zeros((len(batch), 384), dtype=np.float32)
+    order = np.argsort([len(t) for t in batch])
+    for start in range(0, len(batch), size):
+        rows = order[start:start + size]
+        encoded = tokenizer([batch[i] for i in rows], padding=True, truncation=True, max_length=256,
+                            return_tensors="np")
+        hidden = session.run(None, {k: encoded[k].astype(np.int64) for k in COLUMNS})[0]
+        mask = encoded["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)  # mean pooling, as the model's own
+        out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    return out
+
+
+def neighbours(x: np.ndarray) -> np.ndarray:
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argsort(-sims, axis=1)[:, :10]
+
+
+def main() -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from sentence_transformers import SentenceTransformer
+
+    from cltool.embed.cache import default_cache_dir
+    from cltool.embed.model import resolve_model
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--texts", type=int, default=3000)
+    args = parser.parse_args()
+    batch = texts(args.texts)
+    torch.set_num_threads(2)
+    model = SentenceTransformer(str(resolve_model(None, default_cache_dir()).path), device="cpu")
+    started = time.perf_counter()
+    reference = model.encode(batch, batch_size=32, normalize_embeddings=True)
+    torch_s = time.perf_counter() - started
+    print(f"torch (sentence-transformers encode): {len(batch) / torch_s:,.0f} texts/s")
+    reference_neighbours = neighbours(reference)
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, per_tensor, per_channel = (Path(tmp) / f"{name}.onnx" for name in ("fp32", "int8", "int8-channel"))
+        sample = model.tokenizer(batch[:4], padding=True, return_tensors="pt")
+        torch.onnx.export(Hidden(model[0].auto_model.eval()), tuple(sample[k] for k in COLUMNS), str(fp32),
+                          input_names=list(COLUMNS), output_names=["hidden"], opset_version=17, dynamo=False,
+                          dynamic_axes={k: {0: "batch", 1: "tokens"} for k in (*COLUMNS, "hidden")})
+        quantize_dynamic(str(fp32), str(per_tensor), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(fp32), str(per_channel), weight_type=QuantType.QInt8, per_channel=True)
+        print(f"\n{'variant':<22}{'texts/s':>9}{'x torch':>9}{'min cos':>9}{'mean cos':>10}{'top-10':>8}")
+        for label, path in (("onnx fp32", fp32), ("onnx int8", per_tensor), ("onnx int8 per channel", per_channel)):
+            started = time.perf_counter()
+            vectors = onnx_encode(path, model.tokenizer, batch)
+            seconds = time.perf_counter() - started
+            cosine = (vectors * reference).sum(axis=1)
+            overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(neighbours(vectors), reference_neighbours)])
+            print(f"{label:<22}{len(batch) / seconds:>9,.0f}{torch_s / seconds:>9.2f}{cosine.min():>9.4f}"
+                  f"{cosine.mean():>10.5f}{overlap:>8.3f}")
+    print("target: >= 3x torch, every cosine >= 0.99, top-10 overlap >= 0.95")
+
+
+if __name__ == "__main__":
+    main()
