@@ -166,6 +166,12 @@ def check_replaceable(final: Path, option: str = "-o") -> None:
     )
 
 
+def temporary_path(final: Path) -> Path:
+    """Where this process builds `final` before renaming it into place: `.NAME.cltool-tmp-PID`
+    beside it (the PID tells the next run whether its writer is still alive; see clear_debris)."""
+    return final.parent / f".{final.name}.cltool-tmp-{os.getpid()}"
+
+
 def dead_writer(debris: Path) -> bool:
     """`.NAME.cltool-KIND-PID` was left by a process that is gone (not one still writing it)."""
     pid = debris.name.rsplit("-", 1)[-1]
@@ -199,7 +205,7 @@ def write_file_atomically(path: Path, text: str) -> None:
     temporary name beside it, then renamed; a dead writer's temporary file is cleared first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     clear_debris(path)
-    tmp = path.parent / f".{path.name}.cltool-tmp-{os.getpid()}"
+    tmp = temporary_path(path)
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
@@ -216,7 +222,7 @@ class _AtomicDirectory:
         self._check_replaceable()
         final.parent.mkdir(parents=True, exist_ok=True)
         self._clear_debris()
-        self.tmp = final.parent / f".{final.name}.cltool-tmp-{os.getpid()}"
+        self.tmp = temporary_path(final)
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.tmp.mkdir()

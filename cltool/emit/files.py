@@ -20,12 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cltool.dataset.manifest import file_sha256
-from cltool.dataset.write import clear_debris, dead_writer
+from cltool.dataset.write import clear_debris, dead_writer, temporary_path
 from cltool.emit.paths import output_extension
-
-
-def _temporary(path: Path) -> Path:
-    return path.parent / f".{path.name}.cltool-tmp-{os.getpid()}"
 
 
 class StagedFiles:
@@ -60,7 +56,7 @@ class StagedFiles:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             clear_debris(path)
-            tmp = _temporary(path)
+            tmp = temporary_path(path)
             ext = output_extension(path.name)
             if ext == ".parquet":
                 pq.write_table(table, tmp, compression="zstd")
@@ -79,7 +75,7 @@ class StagedFiles:
         """Every file takes its name, then the manifest is written at `path` (None: not written)."""
         journal = None
         if path is not None:
-            tmp = _temporary(path)
+            tmp = temporary_path(path)
             tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
             self._staged.append((tmp, path))  # the manifest last
             journal = _journal(path)
