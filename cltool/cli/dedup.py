@@ -79,8 +79,8 @@ def dedup_command(
     quiet: Quiet = False,
 ) -> None:
     """Remove exact duplicates (normalised hash), near-duplicates (MinHash + LSH, every candidate
-    verified by its true Jaccard), semantic duplicates (SemDeDup: k-means, then cosine with the rows of the nearest clusters) and
-    low-information texts (token entropy, compression ratio).
+    verified by its true Jaccard), semantic duplicates (SemDeDup: k-means, then cosine with the rows
+    of the nearest clusters) and low-information texts (token entropy, compression ratio).
 
     Every removed row goes to OUT/_rejected with its reason, duplicate_of (the id of the row kept)
     and the similarity. The row kept is the first in input order (semantic: by --keep).

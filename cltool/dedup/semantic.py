@@ -124,8 +124,8 @@ def pairs_in_clusters(embeddings: np.ndarray, work: list[tuple[int, np.ndarray, 
                       ranks: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pairs (earlier, later, cosine) at cosine >= 1 - eps between each cluster's probing rows and
     its home rows (`labels`: each row's home cluster), `earlier` ranked before `later`; per row and
-    cluster at most PAIRS_PER_ROW of its earliest such rows (and, for a visitor, of its later ones). A cluster's pairs depend on its rows alone, so clusters can be
-    split among workers."""
+    cluster at most PAIRS_PER_ROW of its earliest such rows (and, for a visitor, of its later ones).
+    A cluster's pairs depend on its rows alone, so clusters can be split among workers."""
     from cltool.kernels.select import pairs_above
 
     threshold = 1.0 - eps

@@ -91,9 +91,10 @@ def test_keep_first_against_a_reference(seed):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_dense_pairs_decide_on_exact_cosines_whatever_the_rounding(seed):
-    """Pairs from dense blocks, then the first-come rule: given float32 similarities rounded as some other BLAS (or thread count) would
-    round them, decides exactly as the reference does on exact cosines: even for a pair whose exact
-    cosine is the threshold itself, and for two kept rows almost equally similar."""
+    """Pairs from dense blocks, then the first-come rule: given float32 similarities rounded as some
+    other BLAS (or thread count) would round them, decides exactly as the reference does on exact
+    cosines: even for a pair whose exact cosine is the threshold itself, and for two kept rows almost
+    equally similar."""
     from cltool.dedup.semantic import float_tolerance, keep_by_rank
 
     rng = np.random.default_rng(seed)
@@ -122,7 +123,8 @@ def test_dense_pairs_decide_on_exact_cosines_whatever_the_rounding(seed):
         left, right, cosine = (np.concatenate([f[i] for f in found]) for i in range(3))
         removed, duplicate_of = keep_by_rank(n, rows, left, right, cosine)
         assert sorted(removed.tolist()) == [j for j in range(n) if not ref_kept[j]]
-        assert dict(zip(removed.tolist(), duplicate_of.tolist())) == {j: ref_dup[j] for j in range(n) if not ref_kept[j]}
+        expected = {j: ref_dup[j] for j in range(n) if not ref_kept[j]}
+        assert dict(zip(removed.tolist(), duplicate_of.tolist())) == expected
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.7, 0.8, 0.9])

@@ -1,7 +1,8 @@
 """semantic: SemDeDup over the deciding columns' embeddings (`cltool.dedup.semantic`): k-means, then
 a row within `--eps` (cosine >= 1 - eps) of a row kept before it (in the `--keep` order) goes, rows
-compared with those of their `--probes` nearest clusters; with --against, a row within eps of its nearest reference row goes. With --dry-run and
-several `--eps` values, the summary says what each would remove (one clustering serves them all)."""
+compared with those of their `--probes` nearest clusters; with --against, a row within eps of its
+nearest reference row goes. With --dry-run and several `--eps` values, the summary says what each
+would remove (one clustering serves them all)."""
 
 from __future__ import annotations
 
