@@ -22,11 +22,23 @@ What is measured (issue 4, section 9 and "Targets"):
      `MinHashLSH(threshold=0.8, num_perm=128)` holding the documents kept so far: a match removes
      it (keep-first, the same rule as cltool), no match inserts it. docs/s = N / loop time (reading
      the texts and importing are not counted), peak RSS of the process;
+  d2. rensa (`pip install rensa`, Rust), in its own process, through its bulk paths: the same 5-gram
+     sets (built in Python, timed apart as shingling), `RMinHash.digest_matrix_from_token_sets`
+     (num_perm=128, seed 42; Rayon threads over all cores) and `RMinHashLSH(0.8, 128, 8 bands)
+     .query_duplicate_flags_matrix_one_shot`, which flags every row sharing a band with another row;
+     the flagged rows only (an unflagged row can neither match nor be matched) go, in input order,
+     through `RMinHash.from_token_sets` and `RMinHashDeduplicator(0.8, 128, use_lsh=True, 8 bands)
+     .add_pairs`, rensa's keep-first deduplicator (LSH candidates checked against the sketch
+     Jaccard): the same removals as feeding every document to `add_pairs`, in about half the time.
+     The document each removal duplicates comes afterwards from `get_duplicate_sets` (the earliest
+     kept match; not timed). docs/s = N / (shingling + rensa), also N / rensa alone; peak RSS;
   e. precision and recall of each tool's removals: a removal is correct when the removed document's
      true Jaccard with its planted original, or with the document the tool says it duplicates, is
      >= 0.8; recall is the share of planted pairs at Jaccard >= 0.8 whose copy was removed;
   f. scale (unless --skip-big): `cltool dedup --method minhash` on --big-docs documents (default
-     1,000,000) of the same kind: wall time, docs/s, peak RSS (targets: < 10 min, < 4 GB);
+     1,000,000) of the same kind: wall time, docs/s, peak RSS (targets: < 10 min, < 4 GB); and
+     rensa's worker (d2) on the same documents: docs/s and cltool/rensa (target >= 2x; it holds
+     every 5-gram set in memory at once, about 15 GB at 1M documents);
   g. semantic: --semantic-rows (default 1,000,000) x 384 float32 embeddings clustered around 2,000
      random centres (cosine ~0.5 between members of a centre), 10% of them planted near-identical
      copies (cosine ~0.995), written as a dataset with `positive_embedding`
@@ -50,7 +62,7 @@ itself only generates data and scores the outputs. Run it (20-40 minutes at full
     .venv/bin/python bench/dedup.py [--docs 20000] [--big-docs 1000000] [--semantic-rows 1000000]
                                     [--workdir DIR] [--skip-big] [--skip-real]
 
-(h needs `pip install semhash`; without it the semhash line says so.)
+(d2 needs `pip install rensa` and h `pip install semhash`; without them their lines say so.)
 
 The summary block at the end has one line per measurement. Nothing is asserted: the targets are
 printed next to the numbers.
@@ -90,7 +102,8 @@ MEMBER_NOISE = 1.0  # norm of a member's offset from its unit centre: cosine ~0.
 COPY_NOISE = 0.1  # norm of a copy's offset, relative to the norm of what it copies: cosine ~0.995
 SEMANTIC_COPY_SHARE, EPS = 0.1, 0.05
 TARGETS = {"speedup": 25, "precision": 0.99, "recall": 0.95, "big_s": 600, "big_rss_mb": 4096,
-           "semantic_s": 600, "semantic_found": 0.98, "semhash_speedup": 5}
+           "semantic_s": 600, "semantic_found": 0.98, "semhash_speedup": 5, "rensa_speedup": 2}
+RENSA_SEED, RENSA_BANDS = 42, 8  # rensa's default seed, and its default bands at threshold 0.8
 DEBIAN_LISTS = Path("/var/lib/apt/lists")
 REAL_EPS = 0.1  # cosine >= 0.9, semhash's default threshold
 
@@ -301,6 +314,49 @@ def run_datasketch(data: Path, result: Path, logs: Path) -> Run:
     return run
 
 
+# -- rensa, in its own process ------------------------------------------------------------------
+
+def rensa_worker(data: Path, result: Path) -> None:
+    """Keep-first dedup with rensa's bulk paths (docstring, d2) over the texts of `data`, in input order."""
+    from rensa import RMinHash, RMinHashDeduplicator, RMinHashLSH
+
+    texts = read_column(data, TEXT).to_pylist()
+    ids = read_column(data, TEXT_ID).to_pylist()
+    start = time.perf_counter()
+    token_sets = [word_shingles(t) for t in texts]  # str tokens: rensa hashes them natively
+    shingled = time.perf_counter()
+    matrix = RMinHash.digest_matrix_from_token_sets(token_sets, NUM_PERM, RENSA_SEED)
+    flags = RMinHashLSH(THRESHOLD, NUM_PERM, RENSA_BANDS).query_duplicate_flags_matrix_one_shot(matrix)
+    candidates = [i for i, flag in enumerate(flags) if flag]
+    minhashes = RMinHash.from_token_sets([token_sets[i] for i in candidates], NUM_PERM, RENSA_SEED)
+    dedup = RMinHashDeduplicator(THRESHOLD, NUM_PERM, True, num_bands=RENSA_BANDS, seed=RENSA_SEED)
+    added = dedup.add_pairs([(ids[i], m) for i, m in zip(candidates, minhashes)])
+    done = time.perf_counter()
+    dropped = [j for j, kept in enumerate(added) if not kept]
+    matches = dedup.get_duplicate_sets([minhashes[j] for j in dropped])  # kept documents only
+    removed: dict[str, str | None] = {}
+    for j, keys in zip(dropped, matches):
+        doc_id = ids[candidates[j]]
+        earlier = [k for k in keys if doc_row(k) < doc_row(doc_id)]
+        removed[doc_id] = min(earlier or keys, key=doc_row) if keys else None
+    result.write_text(json.dumps({"docs": len(texts), "shingle_s": shingled - start, "rensa_s": done - shingled,
+                                  "total_s": done - start, "lookup_s": time.perf_counter() - done,
+                                  "candidates": len(candidates), "bands": RENSA_BANDS, "removed": removed}))
+
+
+def run_rensa(data: Path, result: Path, logs: Path, label: str = "rensa") -> Run:
+    command = [sys.executable, str(Path(__file__).resolve()), "--rensa-worker", str(data), str(result)]
+    run = measure(f"{label} digest matrix + one-shot LSH flags + deduplicator", command, logs / f"{result.stem}.log")
+    run.result = json.loads(result.read_text())
+    return run
+
+
+def rensa_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("rensa") is not None
+
+
 # -- semantic ------------------------------------------------------------------------------------
 
 def embedding_shards(rows: int, seed: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
@@ -358,7 +414,7 @@ def warm_up(work: Path, logs: Path) -> None:
 
 
 def minhash_comparison(work: Path, logs: Path, docs: int) -> tuple[list[str], float]:
-    """The summary lines, and datasketch's docs/s (the yardstick for the scale run)."""
+    """The summary lines, and datasketch's docs/s (the yardstick for the scale run); rensa's line too."""
     data = work / "corpus"
     started = time.perf_counter()
     texts, planted = write_corpus(data, docs, SEED)
@@ -372,19 +428,30 @@ def minhash_comparison(work: Path, logs: Path, docs: int) -> tuple[list[str], fl
 
     ours = run_dedup("cltool dedup --method minhash", data, work / "corpus-out", logs, "--method", "minhash")
     theirs = run_datasketch(data, work / "datasketch.json", logs)
+    rensa = run_rensa(data, work / "rensa.json", logs) if rensa_installed() else None
     lsh = ours.result["summary"]["minhash"]
     print(f"    cltool LSH {lsh['bands']} bands x {lsh['rows']} rows, {lsh['candidate_pairs']:,} candidate pairs, "
           f"{lsh['verified_pairs']:,} verified; stages {ours.result['stages']}")
     print(f"    datasketch LSH {theirs.result['params'][0]} bands x {theirs.result['params'][1]} rows")
     mine = score(truth, cltool_removals(work / "corpus-out"))
     other = score(truth, {doc_row(r): doc_row(d) for r, d in theirs.result["removed"].items()})
-    for name, s in (("cltool", mine), ("datasketch", other)):
+    scored = [("cltool", mine), ("datasketch", other)]
+    if rensa:
+        unresolved = sum(d is None for d in rensa.result["removed"].values())
+        r = rensa.result
+        print(f"    rensa: shingling {r['shingle_s']:.2f} s + rensa {r['rensa_s']:.2f} s; {r['candidates']:,} rows "
+              f"flagged by the one-shot LSH ({r['bands']} bands) went through the deduplicator; duplicate-of lookup "
+              f"{r['lookup_s']:.2f} s (not timed), {unresolved} removals without a kept match")
+        # a removal without a kept match (none expected) is scored against its planted original, or row 0
+        scored.append(("rensa", score(truth, {doc_row(k): doc_row(d) if d else truth.original_of.get(doc_row(k), 0)
+                                              for k, d in r["removed"].items()})))
+    for name, s in scored:
         print(f"    {name}: removed {s.removed:,} ({s.correct:,} correct), caught {s.caught:,} of "
               f"{len(truth.duplicates):,}; recall by words replaced: "
               + ", ".join(f"{e}: {r:.3f}" for e, r in s.recall_by_edits.items()))
     ours_rate = docs / ours.result["wall_time_s"]
     theirs_rate = docs / theirs.result["loop_s"]
-    return [
+    lines = [
         f"minhash  cltool     : {ours_rate:>9,.0f} docs/s ({docs:,} docs, {ours.result['wall_time_s']:.2f} s in "
         f"dedup, process {ours.wall_s:.2f} s)  peak RSS {ours.peak_rss_mb:,.0f} MB  precision {mine.precision:.3f} "
         f"recall {mine.recall:.3f}  (targets >= {TARGETS['precision']}, >= {TARGETS['recall']})",
@@ -392,6 +459,17 @@ def minhash_comparison(work: Path, logs: Path, docs: int) -> tuple[list[str], fl
         f"{theirs.wall_s:.1f} s)  peak RSS {theirs.peak_rss_mb:,.0f} MB  precision {other.precision:.3f} recall "
         f"{other.recall:.3f}   ratio cltool/datasketch {ours_rate / theirs_rate:.1f}x (target >= "
         f"{TARGETS['speedup']}x; process walls {theirs.wall_s / ours.wall_s:.1f}x)",
+    ]
+    if rensa is None:
+        return lines + ["minhash  rensa      : not installed (pip install rensa)"], theirs_rate
+    r, s = rensa.result, scored[2][1]
+    rate, alone = docs / r["total_s"], docs / r["rensa_s"]
+    return lines + [
+        f"minhash  rensa      : {rate:>9,.0f} docs/s (shingling {r['shingle_s']:.1f} s + rensa {r['rensa_s']:.2f} s "
+        f"= {alone:,.0f} docs/s alone, process {rensa.wall_s:.1f} s)  peak RSS {rensa.peak_rss_mb:,.0f} MB  "
+        f"precision {s.precision:.3f} recall {s.recall:.3f}   ratio cltool/rensa {ours_rate / rate:.1f}x (target >= "
+        f"{TARGETS['rensa_speedup']}x at 1M docs; vs rensa alone {ours_rate / alone:.1f}x; process walls "
+        f"{rensa.wall_s / ours.wall_s:.1f}x)",
     ], theirs_rate
 
 
@@ -402,12 +480,30 @@ def minhash_scale(work: Path, logs: Path, docs: int, datasketch_rate: float) -> 
     print(f"big corpus: {docs:,} docs written in {time.perf_counter() - started:.1f} s", flush=True)
     run = run_dedup(f"cltool dedup --method minhash ({docs:,} docs)", data, work / "big-corpus-out", logs,
                     "--method", "minhash")
+    rensa, failed = None, None
+    if rensa_installed():
+        try:
+            rensa = run_rensa(data, work / "big-rensa.json", logs, f"rensa ({docs:,} docs)")
+        except (SystemExit, OSError, ValueError) as error:  # e.g. killed for memory: report it, go on
+            failed = str(error).splitlines()[0]
     shutil.rmtree(data, ignore_errors=True)
     print(f"    stages {run.result['stages']}, rows {run.result['rows']}")
     rate = docs / run.result["wall_time_s"]
-    return [f"minhash {docs:,} docs : {run.wall_s / 60:.1f} min ({rate:,.0f} docs/s, {rate / datasketch_rate:.1f}x "
-            f"datasketch's rate above), peak RSS {run.peak_rss_mb / 1024:.2f} GB  (targets < {TARGETS['big_s'] // 60} min, "
-            f"< {TARGETS['big_rss_mb'] / 1024:.0f} GB)"]
+    lines = [f"minhash {docs:,} docs : {run.wall_s / 60:.1f} min ({rate:,.0f} docs/s, {rate / datasketch_rate:.1f}x "
+             f"datasketch's rate above), peak RSS {run.peak_rss_mb / 1024:.2f} GB  (targets < "
+             f"{TARGETS['big_s'] // 60} min, < {TARGETS['big_rss_mb'] / 1024:.0f} GB)"]
+    if rensa is not None:
+        r = rensa.result
+        theirs, alone = docs / r["total_s"], docs / r["rensa_s"]
+        lines.append(f"  rensa {docs:,} docs : {theirs:,.0f} docs/s (shingling {r['shingle_s']:.1f} s + rensa "
+                     f"{r['rensa_s']:.1f} s; {alone:,.0f} docs/s alone), process {rensa.wall_s / 60:.1f} min, peak RSS "
+                     f"{rensa.peak_rss_mb / 1024:.2f} GB, {len(r['removed']):,} removed  ratio cltool/rensa "
+                     f"{rate / theirs:.1f}x (target >= {TARGETS['rensa_speedup']}x; vs rensa alone "
+                     f"{rate / alone:.1f}x; process walls {rensa.wall_s / run.wall_s:.1f}x)")
+    else:
+        lines.append(f"  rensa {docs:,} docs : "
+                     + (f"failed ({failed})" if failed else "not installed (pip install rensa)"))
+    return lines
 
 
 def semantic_scale(work: Path, logs: Path, rows: int) -> list[str]:
@@ -565,10 +661,14 @@ def main() -> None:
     parser.add_argument("--skip-real", action="store_true", help="skip the semantic comparison on Debian's "
                         "descriptions (exhaustive search, semhash)")
     parser.add_argument("--datasketch-worker", nargs=2, type=Path, metavar=("DATA", "RESULT"), help=argparse.SUPPRESS)
+    parser.add_argument("--rensa-worker", nargs=2, type=Path, metavar=("DATA", "RESULT"), help=argparse.SUPPRESS)
     parser.add_argument("--semhash-worker", nargs=3, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.datasketch_worker:
         datasketch_worker(*args.datasketch_worker)
+        return
+    if args.rensa_worker:
+        rensa_worker(*args.rensa_worker)
         return
     if args.semhash_worker:
         semhash_worker(*args.semhash_worker)
