@@ -591,13 +591,24 @@ def semhash_worker(texts_path: Path, model_path: Path, result: Path) -> None:
     result.write_text(json.dumps({"removed": len(deduplicated.filtered), "seconds": time.perf_counter() - started}))
 
 
-def semantic_real(work: Path, logs: Path) -> list[str]:
+@dataclass
+class SemanticReal:
+    """The runs of section h: what each tool removed and its cost."""
+
+    texts: int
+    exhaustive: int  # rows an exhaustive search removes
+    embed: Run  # cltool embed --model static
+    dedup: dict[str, Run]  # cltool dedup by probes ("probes 1", "default probes"); result: the manifest
+    semhash: Run | None  # result: {"removed", "seconds"}; None when semhash is not installed
+
+
+def semantic_real_runs(work: Path, logs: Path) -> SemanticReal | None:
+    """Section h's runs on Debian's descriptions; None without the description lists."""
     import importlib.util
 
     texts = debian_texts()
     if not texts:
-        return ["semantic on real text: skipped, no Debian description lists (apt-get update -o "
-                "Acquire::Languages=en fetches them)"]
+        return None
     cltool = cltool_command()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CLTOOL_CACHE_DIR": str(work / "cltool-cache")}
     with open(work / "debian.jsonl", "w") as out:
@@ -625,27 +636,38 @@ def semantic_real(work: Path, logs: Path) -> list[str]:
     started = time.perf_counter()
     exhaustive = exhaustive_removed(work / "debian-embedded", REAL_EPS)
     print(f"exhaustive search: {exhaustive:,} rows removed, {time.perf_counter() - started:.0f} s", flush=True)
-    lines = [f"semantic on {len(texts):,} Debian descriptions, static model, cosine >= {1 - REAL_EPS:g}: an "
-             f"exhaustive search removes {exhaustive:,} rows"]
-    for label, run in runs.items():
-        removed = run.result["rows"]["rejected"]
-        lines.append(f"  cltool {label}: removed {removed:,} ({removed / exhaustive:.1%} of the exhaustive search's; "
-                     f"target >= {TARGETS['semantic_found']:.0%}), embed + dedup {embed.wall_s + run.wall_s:.1f} s, "
-                     f"dedup peak RSS {run.peak_rss_mb:,.0f} MiB")
-    if importlib.util.find_spec("semhash") is None:
-        return lines + ["  semhash: not installed (pip install semhash)"]
-    from cltool.embed.model import resolve_model
+    semhash = None
+    if importlib.util.find_spec("semhash") is not None:
+        from cltool.embed.model import resolve_model
 
-    model = resolve_model("static", work / "cltool-cache").path
-    (work / "debian-texts.json").write_text(json.dumps(texts))
-    semhash = measure("semhash self_deduplicate", [sys.executable, __file__, "--semhash-worker",
-                                                   str(work / "debian-texts.json"), str(model),
-                                                   str(work / "semhash.json")], logs / "semhash.log", env)
-    result = json.loads((work / "semhash.json").read_text())
-    ours = embed.wall_s + runs["default probes"].wall_s
-    lines.append(f"  semhash: removed {result['removed']:,} ({result['removed'] / exhaustive:.1%}), "
-                 f"{semhash.wall_s:.1f} s, peak RSS {semhash.peak_rss_mb:,.0f} MiB; cltool (default probes) "
-                 f"{semhash.wall_s / ours:.1f}x faster (target >= {TARGETS['semhash_speedup']}x)")
+        model = resolve_model("static", work / "cltool-cache").path
+        (work / "debian-texts.json").write_text(json.dumps(texts))
+        semhash = measure("semhash self_deduplicate", [sys.executable, __file__, "--semhash-worker",
+                                                       str(work / "debian-texts.json"), str(model),
+                                                       str(work / "semhash.json")], logs / "semhash.log", env)
+        semhash.result = json.loads((work / "semhash.json").read_text())
+    return SemanticReal(len(texts), exhaustive, embed, runs, semhash)
+
+
+def semantic_real(work: Path, logs: Path) -> list[str]:
+    real = semantic_real_runs(work, logs)
+    if real is None:
+        return ["semantic on real text: skipped, no Debian description lists (apt-get update -o "
+                "Acquire::Languages=en fetches them)"]
+    lines = [f"semantic on {real.texts:,} Debian descriptions, static model, cosine >= {1 - REAL_EPS:g}: an "
+             f"exhaustive search removes {real.exhaustive:,} rows"]
+    for label, run in real.dedup.items():
+        removed = run.result["rows"]["rejected"]
+        lines.append(f"  cltool {label}: removed {removed:,} ({removed / real.exhaustive:.1%} of the exhaustive "
+                     f"search's; target >= {TARGETS['semantic_found']:.0%}), embed + dedup "
+                     f"{real.embed.wall_s + run.wall_s:.1f} s, dedup peak RSS {run.peak_rss_mb:,.0f} MiB")
+    if real.semhash is None:
+        return lines + ["  semhash: not installed (pip install semhash)"]
+    ours = real.embed.wall_s + real.dedup["default probes"].wall_s
+    removed = real.semhash.result["removed"]
+    lines.append(f"  semhash: removed {removed:,} ({removed / real.exhaustive:.1%}), {real.semhash.wall_s:.1f} s, "
+                 f"peak RSS {real.semhash.peak_rss_mb:,.0f} MiB; cltool (default probes) "
+                 f"{real.semhash.wall_s / ours:.1f}x faster (target >= {TARGETS['semhash_speedup']}x)")
     return lines
 
 

@@ -1,0 +1,152 @@
+"""Each step of cltool against its strongest peer, on the same data, in one run: one table of speed
+and peak memory (issue 17).
+
+  embed     cltool embed (the bundled all-MiniLM-L6-v2, empty cache) against sentence-transformers'
+            `encode` of the same model, on --texts stdlib texts (bench/embed.py's data);
+  mine      cltool mine against sentence-transformers' `mine_hard_negatives` (relative margin 0.05,
+            its FAISS-free path), on --pairs stdlib pairs embedded with the static model
+            (bench/mine.py's data and workers);
+  minhash   cltool dedup --method minhash against rensa's fastest keep-first path and a datasketch
+            loop, on --docs generated documents with planted near-copies (bench/dedup.py's corpus,
+            workers and scoring: precision and recall at Jaccard >= 0.8);
+  semantic  cltool embed --model static + dedup --method semantic against semhash with the same
+            static model, on Debian's package descriptions (bench/dedup.py, section h), with the
+            share of an exhaustive search's removals each finds.
+
+Every tool runs in its own process; wall time and peak RSS come from os.wait4. A ratio above 1 is
+cltool faster (or smaller). The sizes are kept small enough for about 10 minutes on two cores; the
+per-step benchmarks run each at full size. Run it with:
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/peers.py [--texts 2000] [--pairs 5000] [--docs 100000]
+                                                     [--workdir DIR]
+
+Peers that are not installed are named in the table (pip install rensa semhash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dedup
+import embed
+import mine
+from common import Run, child_env
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def row(step: str, data: str, ours: Run, peer_name: str, peer: Run | None, ours_s: float | None = None,
+        peer_s: float | None = None, note: str = "") -> list[str]:
+    """A table row: ours_s / peer_s are the compared seconds when they are not the process walls."""
+    ours_s = ours.wall_s if ours_s is None else ours_s
+    if peer is None:
+        return [step, data, f"{ours_s:.1f} s", f"{ours.peak_rss_mb:,.0f}", peer_name, "not installed", "", "", "", note]
+    peer_s = peer.wall_s if peer_s is None else peer_s
+    return [step, data, f"{ours_s:.1f} s", f"{ours.peak_rss_mb:,.0f}", peer_name, f"{peer_s:.1f} s",
+            f"{peer.peak_rss_mb:,.0f}", f"{peer_s / ours_s:.2f}x", f"{ours.peak_rss_mb / peer.peak_rss_mb:.2f}x", note]
+
+
+def embed_rows(work: Path, texts: int) -> list[list[str]]:
+    logs, env = work / "logs", child_env(work / "embed-cache")
+    chosen, _ = embed.choose_texts(embed.stdlib_texts(), texts)
+    data = embed.write_dataset(work / "embed-data", chosen)
+    plain = embed.run_plain(data, work / "plain.json", env, logs)
+    ours = embed.run_cltool("cltool embed", data, work / "embed-out", env, logs)
+    return [row("embed", f"{texts:,} stdlib texts, MiniLM", ours, "sentence-transformers encode", plain,
+                note="process walls, model load included")]
+
+
+def mine_rows(work: Path, pairs: int) -> list[list[str]]:
+    results = mine.benchmark(work / "mine", pairs, stdlib_only=True, model="static", repeat=1)
+    return [row("mine", f"{results.pairs_used:,} stdlib pairs, static", results.ours[0],
+                "sentence-transformers mine_hard_negatives", results.st[0], note="process walls")]
+
+
+def minhash_rows(work: Path, docs: int) -> list[list[str]]:
+    logs = work / "logs"
+    dedup.warm_up(work, logs)
+    texts, planted = dedup.write_corpus(work / "corpus", docs, dedup.SEED)
+    truth = dedup.ground_truth(texts, planted)
+    ours = dedup.run_dedup("cltool dedup --method minhash", work / "corpus", work / "corpus-out", logs, "--method",
+                           "minhash")
+    score = dedup.score(truth, dedup.cltool_removals(work / "corpus-out"))
+    note = f"cltool P {score.precision:.3f} R {score.recall:.3f}"
+    data = f"{docs:,} docs, planted copies"
+    rows = []
+    if dedup.rensa_installed():
+        rensa = dedup.run_rensa(work / "corpus", work / "rensa.json", logs)
+        removed = {dedup.doc_row(k): dedup.doc_row(d) if d else truth.original_of.get(dedup.doc_row(k), 0)
+                   for k, d in rensa.result["removed"].items()}
+        theirs = dedup.score(truth, removed)
+        rows.append(row("minhash", data, ours, "rensa (incl. Python shingling)", rensa, ours.result["wall_time_s"],
+                        rensa.result["total_s"], f"{note}; rensa P {theirs.precision:.3f} R {theirs.recall:.3f}"))
+    else:
+        rows.append(row("minhash", data, ours, "rensa", None))
+    datasketch = dedup.run_datasketch(work / "corpus", work / "datasketch.json", logs)
+    removed = {dedup.doc_row(r): dedup.doc_row(d) for r, d in datasketch.result["removed"].items()}
+    theirs = dedup.score(truth, removed)
+    rows.append(row("minhash", data, ours, "datasketch loop", datasketch, ours.result["wall_time_s"],
+                    datasketch.result["loop_s"], f"{note}; datasketch P {theirs.precision:.3f} R {theirs.recall:.3f}"))
+    return rows
+
+
+def semantic_rows(work: Path) -> list[list[str]]:
+    real = dedup.semantic_real_runs(work / "semantic", work / "semantic" / "logs")
+    if real is None:
+        return [["semantic", "no Debian description lists (apt-get update -o Acquire::Languages=en)", *[""] * 8]]
+    ours = real.dedup["default probes"]
+    found = ours.result["rows"]["rejected"] / real.exhaustive
+    combined = Run("cltool embed + dedup", real.embed.wall_s + ours.wall_s, 0.0,
+                   max(real.embed.peak_rss_mb, ours.peak_rss_mb))
+    note = f"found of exhaustive: cltool {found:.1%}"
+    if real.semhash is not None:
+        note += f", semhash {real.semhash.result['removed'] / real.exhaustive:.1%}"
+    return [row("semantic", f"{real.texts:,} Debian descriptions, static", combined, "semhash (same static model)",
+                real.semhash, note=note)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--texts", type=int, default=2000, help="texts for embed (default 2,000)")
+    parser.add_argument("--pairs", type=int, default=5000, help="pairs for mine (default 5,000)")
+    parser.add_argument("--docs", type=int, default=100_000, help="documents for minhash (default 100,000)")
+    parser.add_argument("--workdir", type=Path, help="data, outputs and logs (kept); default a temporary directory")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="cltool-bench-peers-"))
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    (work / "semantic" / "logs").mkdir(parents=True, exist_ok=True)
+    try:
+        rows = embed_rows(work, args.texts) + mine_rows(work, args.pairs) + minhash_rows(work, args.docs)
+        rows += semantic_rows(work)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    header = ["step", "data", "cltool", "MiB", "peer", "peer", "MiB", "speed", "memory", "notes"]
+    print(f"\n== cltool against its peers (bench/peers.py, {(time.perf_counter() - started) / 60:.0f} min; "
+          f"{cpu_name()}, {os.cpu_count()} cores, Python {sys.version.split()[0]})")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for cells in rows:
+        print("| " + " | ".join(cells) + " |")
+    print("speed: the peer's seconds / cltool's (above 1: cltool faster); memory: cltool's peak RSS / the peer's "
+          "(below 1: cltool smaller)")
+
+
+if __name__ == "__main__":
+    main()
