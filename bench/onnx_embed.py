@@ -1,16 +1,17 @@
-"""Could ONNX Runtime encode faster than torch at the same embeddings? (issue 17, item 2)
+"""Could ONNX Runtime or OpenVINO encode faster than torch at the same embeddings? (issue 17, item 2)
 
 The bundled all-MiniLM-L6-v2 is exported with `torch.onnx.export` and run by ONNX Runtime, as fp32
-and with int8 dynamic quantisation (per tensor and per channel), against sentence-transformers'
-default torch CPU encode of the same texts (stdlib docstrings and code from examples/, the shortest
-first as sentence-transformers batches them, batch 32, 2 threads). For each: texts/s and the ratio to
+and with int8 dynamic quantisation (per tensor and per channel), and by OpenVINO (the same export,
+latency hint, f32 and bf16 inference precision; bf16 falls back to f32 on a CPU without it), against
+sentence-transformers' default torch CPU encode of the same texts (stdlib docstrings and code from
+examples/, the shortest first as sentence-transformers batches them, batch 32, 2 threads). For each: texts/s and the ratio to
 torch, the lowest and the mean cosine of each embedding with torch's, and the mean overlap of the
 top-10 neighbours among the texts.
 
 Why not sentence-transformers' own `backend="onnx"`: it needs `optimum` with `optimum-onnx`, whose
 latest release (0.1.0) requires transformers < 4.58, which sentence-transformers 6 does not run
 with (installing it downgrades transformers and breaks the environment). Needs `pip install onnx
-onnxruntime`. Run:
+onnxruntime` (and `openvino` for its rows, skipped without it). Run:
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/onnx_embed.py [--texts 3000]
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
 import tempfile
 import time
@@ -38,19 +40,32 @@ def texts(count: int) -> list[str]:
     return [f"{found[i % len(found)]} ({i // len(found)})" if i >= len(found) else found[i] for i in range(count)]
 
 
-def onnx_encode(path: Path, tokenizer, batch: list[str], size: int = 32) -> np.ndarray:
+def onnx_runner(path: Path):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return lambda inputs: session.run(None, inputs)[0]
+
+
+def openvino_runner(path: Path, precision: str):
+    import openvino as ov
+
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(str(path)), "CPU", {
+        "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": 2, "INFERENCE_PRECISION_HINT": precision})
+    return lambda inputs: compiled(inputs)[0]
+
+
+def encode(run, tokenizer, batch: list[str], size: int = 32) -> np.ndarray:
     out = np.zeros((len(batch), 384), dtype=np.float32)
     order = np.argsort([len(t) for t in batch])
     for start in range(0, len(batch), size):
         rows = order[start:start + size]
         encoded = tokenizer([batch[i] for i in rows], padding=True, truncation=True, max_length=256,
                             return_tensors="np")
-        hidden = session.run(None, {k: encoded[k].astype(np.int64) for k in COLUMNS})[0]
+        hidden = run({k: encoded[k].astype(np.int64) for k in COLUMNS})
         mask = encoded["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)  # mean pooling, as the model's own
         out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -101,9 +116,16 @@ def main() -> None:
         quantize_dynamic(str(fp32), str(per_tensor), weight_type=QuantType.QInt8)
         quantize_dynamic(str(fp32), str(per_channel), weight_type=QuantType.QInt8, per_channel=True)
         print(f"\n{'variant':<22}{'texts/s':>9}{'x torch':>9}{'min cos':>9}{'mean cos':>10}{'top-10':>8}")
-        for label, path in (("onnx fp32", fp32), ("onnx int8", per_tensor), ("onnx int8 per channel", per_channel)):
+        runners = [("onnx fp32", lambda: onnx_runner(fp32)), ("onnx int8", lambda: onnx_runner(per_tensor)),
+                   ("onnx int8 per channel", lambda: onnx_runner(per_channel))]
+        if importlib.util.find_spec("openvino") is not None:
+            runners += [(f"openvino {p}", lambda p=p: openvino_runner(fp32, p)) for p in ("f32", "bf16")]
+        else:
+            print("openvino: not installed (pip install openvino), its rows are skipped")
+        for label, make in runners:
+            run = make()
             started = time.perf_counter()
-            vectors = onnx_encode(path, model.tokenizer, batch)
+            vectors = encode(run, model.tokenizer, batch)
             seconds = time.perf_counter() - started
             cosine = (vectors * reference).sum(axis=1)
             overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(neighbours(vectors), reference_neighbours)])
