@@ -4,9 +4,9 @@ The bundled all-MiniLM-L6-v2 is exported with `torch.onnx.export` and run by ONN
 and with int8 dynamic quantisation (per tensor and per channel), and by OpenVINO (the same export,
 latency hint, f32 and bf16 inference precision; bf16 falls back to f32 on a CPU without it), against
 sentence-transformers' default torch CPU encode of the same texts (stdlib docstrings and code from
-examples/, the shortest first as sentence-transformers batches them, batch 32, 2 threads). For each: texts/s and the ratio to
-torch, the lowest and the mean cosine of each embedding with torch's, and the mean overlap of the
-top-10 neighbours among the texts.
+examples/, the shortest first as sentence-transformers batches them, batch 32, 2 threads). For each:
+texts/s and the ratio to torch, the lowest and the mean cosine of each embedding with torch's, and
+the mean overlap of the top-10 neighbours among the texts.
 
 Why not sentence-transformers' own `backend="onnx"`: it needs `optimum` with `optimum-onnx`, whose
 latest release (0.1.0) requires transformers < 4.58, which sentence-transformers 6 does not run
