@@ -40,7 +40,7 @@ class ModelSpec:
     name: str  # as the user gave it
     model_id: str  # what it is (a Hub id where known, else the folder name)
     path: Path
-    kind: str  # "sentence-transformers" or "static"
+    kind: str  # "sentence-transformers", "static" or "openvino"
     fingerprint: str
     prompts: dict[str, str] = field(default_factory=dict)
     max_seq_length: int | None = None
@@ -56,6 +56,13 @@ class ModelSpec:
             from cltool.embed.static import StaticEncoder
 
             return StaticEncoder(self.path, normalize=normalize, max_length=max_seq_length)
+        if self.kind == "openvino":
+            from cltool.embed.openvino import OpenVINOEncoder
+
+            if device != "cpu":
+                raise UsageError(f"--model {self.name} runs on the CPU, not --device {device}",
+                                 hint="leave --device out, or run the model without openvino")
+            return OpenVINOEncoder(self.path, batch_size, max_seq_length, normalize, threads)
         return SentenceTransformerEncoder(self, device, batch_size, max_seq_length, normalize, threads)
 
 
@@ -139,6 +146,10 @@ def resolve_model(name: str | None, cache_dir: Path) -> ModelSpec:
 
         base = resolve_model(name.partition(":")[2] or DEFAULT_MODEL, cache_dir)
         return static_model_spec(name, base, cache_dir)
+    if name == "openvino" or name.startswith("openvino:"):
+        from cltool.embed.openvino import openvino_model_spec
+
+        return openvino_model_spec(name, resolve_model(name.partition(":")[2] or DEFAULT_MODEL, cache_dir), cache_dir)
     path, model_id = model_folder(name)
     if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
         kind = "sentence-transformers"

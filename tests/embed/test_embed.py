@@ -1,6 +1,7 @@
 """embed with the real bundled all-MiniLM-L6-v2, offline."""
 
 import json
+import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -10,7 +11,7 @@ import pytest
 from cltool.dataset.write import Output
 from cltool.embed import Settings, embed, embedding_info
 from cltool.embed.model import bundled_model_path, resolve_model
-from cltool.errors import InputError
+from cltool.errors import InputError, UsageError
 from tests.conftest import read_dataset, run_cltool
 
 ANCHORS = ["how do I sort a list in python", "what is a hash map", "how do I sort a list in python",
@@ -164,6 +165,37 @@ def test_static_fast_path(tmp_path, pairs_dir):
     assert hits >= 3
     again = embed(str(pairs_dir), str(tmp_path / "again"), Settings(model="static", cache_dir=cache, cache=False))
     assert again["params"]["model_fingerprint"] == manifest["params"]["model_fingerprint"]  # built once, reused
+
+
+def test_the_model_run_by_openvino_agrees_with_torch_and_is_kept_apart(tmp_path, pairs_dir, st_model):
+    """--model openvino: converted once per model, the same embeddings as sentence-transformers' torch
+    encode (to cosine 0.9999), under a fingerprint of its own (cache entries and metadata apart)."""
+    pytest.importorskip("openvino")
+    from cltool.mine import mine
+
+    cache = tmp_path / "c"
+    torch_run = embed(str(pairs_dir), str(tmp_path / "torch"), Settings(cache_dir=cache))
+    manifest = embed(str(pairs_dir), str(tmp_path / "out"), Settings(model="openvino", cache_dir=cache))
+    params = manifest["params"]
+    assert params["model_kind"] == "openvino" and params["dimension"] == 384
+    assert params["model_fingerprint"] != torch_run["params"]["model_fingerprint"]
+    assert manifest["summary"]["cache_hits"] == 0  # torch's cached vectors are not taken for OpenVINO's
+    table = read_dataset(tmp_path / "out")
+    for column, texts in (("anchor", ANCHORS), ("positive", POSITIVES)):
+        reference = st_model.encode(texts, normalize_embeddings=True)
+        assert ((vectors(table, f"{column}_embedding") * reference).sum(1) > 0.9999).all()
+    assert len(list((cache / "models").glob("openvino-*"))) == 1
+    again = embed(str(pairs_dir), str(tmp_path / "again"), Settings(model="openvino", cache_dir=cache))
+    assert again["summary"]["cache_hits"] > 0 and again["params"]["model_fingerprint"] == params["model_fingerprint"]
+    mixed = tmp_path / "mixed"  # torch's and OpenVINO's vectors are not compared
+    mixed.mkdir()
+    for name in ("torch", "out"):
+        shutil.copy(next((tmp_path / name).glob("part-*.parquet")), mixed / f"{name}.parquet")
+    with pytest.raises(InputError, match="made differently"):
+        mine(str(mixed / "*.parquet"), str(tmp_path / "mined"))
+    with pytest.raises(UsageError, match="CPU"):
+        embed(str(pairs_dir), str(tmp_path / "gpu"), Settings(model="openvino", cache_dir=cache, device="cuda",
+                                                              cache=False))
 
 
 def test_an_in_memory_table_is_embedded_like_its_dataset(tmp_path, pairs_dir):

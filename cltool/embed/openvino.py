@@ -1,0 +1,140 @@
+"""`--model openvino[:MODEL]`: the same sentence-transformers model, run by OpenVINO on the CPU.
+
+The transformer is converted once per model fingerprint (`ov.convert_model` from the torch module;
+about two seconds) into CLTOOL_CACHE_DIR/models/openvino-<fingerprint>, beside its tokenizer and
+what pooling it needs; later runs only load it. Inference uses OpenVINO's latency mode with bf16
+where the CPU has it (f32 otherwise). Measured on 2 cores (bench/onnx_embed.py): about 2x
+sentence-transformers' torch encode, every embedding at cosine >= 0.9999 to torch's and 99.5% of the
+top-10 neighbours the same. The vectors are not bit-identical to torch's, so the spec's fingerprint
+is its own: the embedding cache keeps them apart, and `mine` refuses to compare the two.
+
+Only models made of a Transformer, a mean or CLS Pooling and an optional Normalize convert; any
+other module (a Dense layer, another pooling) is refused with the reason. Needs `pip install
+'cltool[openvino]'`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from cltool.errors import InputError, UsageError
+
+OPENVINO_MODEL = "openvino"
+_FORMAT = "openvino/1"  # what the converted folder holds; a change here converts again
+_PRECISION = "bf16"  # OpenVINO's inference precision hint: f32 where the CPU has no bf16
+_META = "cltool-openvino.json"
+
+
+def _openvino():
+    try:
+        import openvino
+    except ImportError:
+        raise UsageError("--model openvino needs OpenVINO", hint="pip install 'cltool[openvino]'") from None
+    return openvino
+
+
+def openvino_model_spec(name: str, base, cache_dir: Path):
+    """The spec of `base` run by OpenVINO: converted here on first use."""
+    from cltool.embed.model import ModelSpec
+
+    if base.kind != "sentence-transformers":
+        raise UsageError(f"--model {name}: OpenVINO runs a sentence-transformers model, not a {base.kind} one")
+    path = cache_dir / "models" / f"openvino-{base.fingerprint[:16]}"
+    if not (path / _META).is_file():
+        build_openvino_model(base, path)
+    fingerprint = hashlib.sha256(f"{_FORMAT}:{_PRECISION}:{base.fingerprint}".encode()).hexdigest()
+    return ModelSpec(name=name, model_id=f"{base.model_id} (OpenVINO)", path=path, kind=OPENVINO_MODEL,
+                     fingerprint=fingerprint, prompts=dict(base.prompts), max_seq_length=base.max_seq_length,
+                     max_positions=base.max_positions)
+
+
+def build_openvino_model(base, path: Path) -> None:
+    from cltool.embed.model import offline
+
+    offline()
+    ov = _openvino()
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(base.path), device="cpu", local_files_only=True)
+    modules = [type(m).__name__ for m in st]
+    pooling = st[1].get_config_dict().get("pooling_mode") if modules[1:2] == ["Pooling"] else None
+    if modules[0] != "Transformer" or pooling not in ("mean", "cls") or any(m != "Normalize" for m in modules[2:]):
+        raise InputError(f"--model openvino converts a Transformer with mean or CLS pooling (and Normalize); "
+                         f"{base.name} is {' + '.join(modules)}" + (f" with {pooling} pooling" if pooling else ""),
+                         hint="run this model without openvino")
+    names = list(st.tokenizer.model_input_names)
+
+    class Hidden(torch.nn.Module):  # positional inputs, in the tokenizer's order: what OpenVINO traces
+        def __init__(self, transformer):
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *inputs):
+            return self.transformer(**dict(zip(names, inputs))).last_hidden_state
+
+    example = st.tokenizer(["an example text", "two"], padding=True, return_tensors="pt")
+    with warnings.catch_warnings():  # the tracer's notes on branches that are constant for an encoder
+        warnings.simplefilter("ignore")
+        converted = ov.convert_model(Hidden(st[0].auto_model.eval()), example_input=tuple(example[n] for n in names))
+    dimension = getattr(st, "get_embedding_dimension", st.get_sentence_embedding_dimension)()
+    tmp = path.parent / f".{path.name}.building"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    ov.save_model(converted, str(tmp / "model.xml"))
+    st.tokenizer.save_pretrained(str(tmp))
+    (tmp / _META).write_text(json.dumps({
+        "format": _FORMAT, "inputs": names, "pooling": pooling, "max_seq_length": st.max_seq_length,
+        "dimension": dimension, "base_fingerprint": base.fingerprint}))
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
+
+
+class OpenVINOEncoder:
+    def __init__(self, path: Path, batch_size: int, max_seq_length: int | None, normalize: bool,
+                 threads: int | None):
+        ov = _openvino()
+        from transformers import AutoTokenizer
+
+        from cltool.embed.model import torch_threads
+
+        meta = json.loads((path / _META).read_text())
+        self.inputs, self.pooling = meta["inputs"], meta["pooling"]
+        self.max_length = max_seq_length or meta["max_seq_length"]
+        self.batch_size, self.normalize = batch_size, normalize
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self.threads = threads or torch_threads()
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": _PRECISION}
+        if self.threads:
+            config["INFERENCE_NUM_THREADS"] = self.threads
+        core = ov.Core()
+        self.model = core.compile_model(core.read_model(str(path / "model.xml")), "CPU", config)
+        self._dimension = int(meta["dimension"])
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        if prompt:
+            texts = [prompt + t for t in texts]
+        out = np.empty((len(texts), self._dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):  # the Embedder sorts texts by length
+            encoded = self.tokenizer(texts[start:start + self.batch_size], padding=True, truncation=True,
+                                     max_length=self.max_length, return_tensors="np")
+            hidden = self.model([encoded[n].astype(np.int64) for n in self.inputs])[0]
+            if self.pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                mask = encoded["attention_mask"][..., None].astype(np.float32)
+                pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            if self.normalize:
+                pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[start:start + len(pooled)] = pooled
+        return out
