@@ -22,7 +22,7 @@ from cltool.cli.common import (
 )
 
 EPILOG = example(
-    "cltool mine data/embedded -o data/mined                  # 3 negatives, below 95% of the positive's score",
+    "cltool mine data/embedded -o data/mined                  # 3 negatives, the hardest that are not near-duplicates",
     "cltool mine data/embedded --corpus data/corpus-embedded -n 8 --range-min 10 --sampling random -o data/mined",
     "cltool mine data/embedded --save-candidates data/candidates -o data/mined",
     "cltool mine data/embedded --from-candidates data/candidates --relative-margin 0.1 -o data/mined-strict",
