@@ -9,7 +9,7 @@ PIP_INSTALL := $(BIN)/python -m pip --disable-pip-version-check install --progre
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test wheel clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,5 +28,12 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+# A wheel that carries the kernels compiled for x86-64-v3 CPUs (with this Numba and Python), so that
+# its first run after `pip install` loads them rather than compiling them (cltool/kernels/target.py).
+wheel: setup
+	rm -rf build cltool/kernels/__pycache__/*.nbi cltool/kernels/__pycache__/*.nbc
+	env -u NUMBA_CACHE_DIR -u NUMBA_CPU_NAME -u NUMBA_CPU_FEATURES -u CLTOOL_NATIVE_KERNELS $(BIN)/cltool warmup
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
+
 clean:
-	rm -rf $(VENV) examples/out
+	rm -rf $(VENV) examples/out build dist

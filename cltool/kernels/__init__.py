@@ -7,3 +7,6 @@ command that does not use it (importing numba costs ~0.4 s).
 """
 
 from cltool.kernels import openmp  # noqa: F401  (OpenMP's wait policy, before Numba's pool starts)
+from cltool.kernels import target
+
+target.choose()  # before any kernel module imports Numba

@@ -46,6 +46,13 @@ def cache_use() -> dict[str, int]:
     return {"loaded": hits, "compiled": misses}
 
 
+def compiled_for() -> str:
+    """The CPU name the kernels are compiled for and cached under (cltool/kernels/target.py)."""
+    from numba.core.registry import cpu_target
+
+    return cpu_target.target_context.codegen().magic_tuple()[1]
+
+
 def _pairs(count: int = 240) -> list[dict[str, str]]:
     """Pairs with exact and near copies, shared positives and paraphrase-like neighbours: every
     kernel has work (a method with nothing to compare returns before its kernel)."""
@@ -103,5 +110,6 @@ def warmup(reporter: Reporter | None = None) -> dict[str, Any]:
             with reporter.task(f"warmup: {name}"):
                 step()
     return {**cache_use(), "kernels": len(dispatchers()), "seconds": round(time.perf_counter() - started, 1),
+            "cpu": compiled_for(),
             "cache": sorted({d._cache.cache_path for d in dispatchers().values() if d.stats.cache_hits
                              or d.stats.cache_misses})}
