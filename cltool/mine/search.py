@@ -91,7 +91,9 @@ def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None)
         scores, ids = top_scores[q0:q1], top_ids[q0:q1]
         for c0 in range(0, len(candidates), _CANDIDATE_BLOCK):
             c1 = min(c0 + _CANDIDATE_BLOCK, len(candidates))
-            out = block[:q1 - q0, :c1 - c0]
+            # the buffer's front as one C-contiguous block: a column slice of it (the last, partial
+            # block) would be a second layout, which Numba compiles _merge again for (~10 s)
+            out = block.reshape(-1)[:(q1 - q0) * (c1 - c0)].reshape(q1 - q0, c1 - c0)
             np.matmul(query_block, candidates[c0:c1].T, out=out)
             merge_block(out, c0, scores, ids)
         task.advance(q1 - q0)

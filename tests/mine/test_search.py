@@ -53,3 +53,23 @@ def test_ivf_probes_and_results_do_not_depend_on_the_partition(vectors):
                  for r in np.array_split(np.arange(len(queries)), parts)]
         np.testing.assert_array_equal(np.concatenate([s[1] for s in split]), whole[1])
         np.testing.assert_array_equal(np.concatenate([s[0] for s in split]), whole[0])
+
+
+def test_every_score_block_has_one_layout_whatever_the_sizes(monkeypatch):
+    """A partial last block (candidates not a multiple of the block) is still C-contiguous: another
+    layout is another signature, which Numba compiles on the first real-size run after warmup."""
+    import cltool.kernels.topk as topk
+    from cltool.mine import search
+
+    monkeypatch.setattr(search, "_CANDIDATE_BLOCK", 64)
+    monkeypatch.setattr(search, "_QUERY_BLOCK", 16)
+    layouts = []
+    merge = topk.merge_block
+    monkeypatch.setattr(topk, "merge_block", lambda block, *rest: (layouts.append(block.flags.c_contiguous),
+                                                                   merge(block, *rest)))
+    rng = np.random.default_rng(7)
+    queries, candidates = unit(rng.normal(size=(40, 8))), unit(rng.normal(size=(150, 8)))  # 64 + 64 + 22; 16 + 16 + 8
+    scores, ids = exact_search(queries, candidates, 5)
+    assert len(layouts) == 9 and all(layouts)
+    want = np.argsort(-(queries.astype(np.float64) @ candidates.T.astype(np.float64)), axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(ids, want)
