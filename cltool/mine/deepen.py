@@ -14,8 +14,9 @@ from cltool.mine.select import Chosen, Selector
 
 def deepen(parts: list[Ranked], chosen: Chosen, candidates: Candidates, pairs: Pairs, selector: Selector,
            needs_near: bool) -> dict[str, Any]:
-    """Anchors short of negatives after the rules are searched again, exactly, their window four times
-    as deep each round, until they have enough or reach --max-window (or run out of candidates).
+    """Anchors short of negatives after the rules get a wider window, four times as deep each round,
+    until they have enough or reach --max-window (or run out of candidates). They are searched again
+    once, exactly, as deep as any of them may grow; each round chooses within its cut of that search.
     A margin or a near-duplicate rule can empty a shallow window: a fill would put random texts where
     a mined negative belongs. Grows selector.range_maxes and appends one part per round; returns what
     happened, for the manifest."""
@@ -31,6 +32,7 @@ def deepen(parts: list[Ranked], chosen: Chosen, candidates: Candidates, pairs: P
             cap[part.anchors] = np.minimum(cap[part.anchors], part.depth)
     rounds = []
     memory_bound = False
+    deep = None  # one search as deep as any short anchor may grow: each round takes its part from it
     while True:
         short = np.nonzero((chosen.found < settings.num_negatives) & (range_maxes < cap))[0]
         if not len(short):
@@ -45,10 +47,14 @@ def deepen(parts: list[Ranked], chosen: Chosen, candidates: Candidates, pairs: P
             for part in parts:
                 selector.select_part(part, chosen)
         else:
-            scores, ids = exact_search_top(pairs.queries[short], candidates.vectors[:total], depth)
-            part = Ranked(short, ids, scores, depth)
-            if needs_near:
-                near_positives(part, candidates, selector.positives)
+            if deep is None or depth > deep.depth:  # a later round's anchors are some of this round's
+                reach = int(cap[short].max())
+                reach = reach if memory.fits(ranked_bytes(len(short), reach)) else depth
+                scores, ids = exact_search_top(pairs.queries[short], candidates.vectors[:total], reach)
+                deep = Ranked(short, ids, scores, reach)
+                if needs_near:
+                    near_positives(deep, candidates, selector.positives)
+            part = _rows(deep, short, depth)
             selector.select_part(part, chosen)
             parts.append(part)
         rounds.append({"anchors": len(short), "depth": depth,
@@ -61,3 +67,12 @@ def deepen(parts: list[Ranked], chosen: Chosen, candidates: Candidates, pairs: P
             "still_short_out_of_candidates": int((still & (range_maxes >= total)).sum()),
             "still_short_removed_by_rule": {rule: int(count) for rule, count in
                                             zip(RULES, chosen.removed[still].sum(axis=0)) if count}}
+
+
+def _rows(deep: Ranked, anchors: np.ndarray, depth: int) -> Ranked:
+    """The part of `anchors` (some of deep's, ascending) ranked `depth` deep, cut from a deeper search:
+    the exact ranking is the same at any depth (ties to the smaller id), so this is what searching
+    each round anew found, without searching the deepest anchors once per round."""
+    rows = np.searchsorted(deep.anchors, anchors)
+    cut = lambda a: None if a is None else np.ascontiguousarray(a[rows, :depth])  # noqa: E731
+    return Ranked(anchors, cut(deep.ids), cut(deep.scores), depth, cut(deep.near))

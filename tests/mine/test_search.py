@@ -5,7 +5,7 @@ product rounds each score."""
 import numpy as np
 import pytest
 
-from cltool.mine.search import RESCORE_SLACK, IvfIndex, exact_search, exact_top
+from cltool.mine.search import RESCORE_SLACK, IvfIndex, exact_search, exact_search_top, exact_top
 
 
 def unit(x):
@@ -73,3 +73,15 @@ def test_every_score_block_has_one_layout_whatever_the_sizes(monkeypatch):
     assert len(layouts) == 9 and all(layouts)
     want = np.argsort(-(queries.astype(np.float64) @ candidates.T.astype(np.float64)), axis=1, kind="stable")[:, :5]
     np.testing.assert_array_equal(ids, want)
+
+
+def test_a_deeper_exact_search_begins_with_the_shallower_one(vectors):
+    """Deepening searches once, as deep as an anchor may grow, and cuts each round's window from it:
+    that is what searching each round anew finds only if the deeper ranking begins with the shallower
+    one, ties (the ten copies) included."""
+    queries, candidates = vectors
+    deep_scores, deep_ids = exact_search_top(queries, candidates, 200)
+    for depth in (1, 11, 12, 50):
+        scores, ids = exact_search_top(queries, candidates, depth)
+        np.testing.assert_array_equal(deep_ids[:, :depth], ids)
+        np.testing.assert_array_equal(deep_scores[:, :depth], scores)
