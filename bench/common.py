@@ -5,6 +5,8 @@ Benchmarks are run as scripts (`python bench/NAME.py`), so this module is import
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = "_manifest.json"
+DEBIAN_LISTS = Path("/var/lib/apt/lists")
 
 
 @dataclass
@@ -39,9 +42,32 @@ def child_env(cache_dir: Path) -> dict[str, str]:
     return env
 
 
+# Linux folds the memory high-water mark of the process that calls exec into the new program's
+# ru_maxrss, and a forked child starts with its parent's: a command started from this process
+# would report at least this process's own peak (the data a benchmark generated, an in-process
+# exhaustive search). So each command is started by a small launcher that forks it, waits for it
+# and writes its rusage: the command's peak is its own (floor: the launcher's ~10 MiB).
+_LAUNCHER = """
+import json, os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as error:
+        print(f"cannot run {sys.argv[2]}: {error}", file=sys.stderr, flush=True)
+    os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"wall": time.perf_counter() - started, "code": os.waitstatus_to_exitcode(status),
+               "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}, out)
+"""
+
+
 def measure(label: str, command: list[str], log: Path, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,),
             tree: bool = False, cwd: Path | None = None) -> Run:
-    """Run `command` to completion; wall time and peak RSS (os.wait4's ru_maxrss) of that process alone.
+    """Run `command` to completion; wall time and peak RSS (os.wait4's ru_maxrss) of that process alone,
+    started through _LAUNCHER so that this process's own memory is not counted in it.
 
     With `tree`, the process and all its descendants (Ray's raylet and workers, which the process
     does not wait for) are also sampled twice a second, and the peak of their summed PSS is kept:
@@ -49,17 +75,21 @@ def measure(label: str, command: list[str], log: Path, env: dict[str, str] | Non
     counts them once. Sampling can miss a peak shorter than half a second."""
     print(f"[{time.strftime('%H:%M:%S')}] {label}: {' '.join(command)}  (load average {os.getloadavg()[0]:.2f})",
           flush=True)
+    usage_file = log.with_name(log.name + ".rusage.json")
     with open(log, "wb") as out:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd or ROOT)
-        sampler = _TreeSampler(process.pid) if tree else None
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
+        launcher = subprocess.Popen([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(usage_file), *command], env=env,
+                                    stdout=out, stderr=subprocess.STDOUT, cwd=cwd or ROOT)
+        sampler = _TreeSampler(launcher.pid) if tree else None
+        launcher.wait()
+    if launcher.returncode != 0 or not usage_file.exists():
+        raise SystemExit(f"{label}: could not start {command[0]} (launcher exit {launcher.returncode})")
+    usage = json.loads(usage_file.read_text())
+    usage_file.unlink()
+    code, wall = usage["code"], usage["wall"]
     if code not in ok:
         tail = log.read_text(errors="replace")[-3000:]
         raise SystemExit(f"{label} failed with exit {code}; end of {log}:\n{tail}")
-    run = Run(label, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,  # ru_maxrss: KiB on Linux
+    run = Run(label, wall, usage["cpu"], usage["maxrss_kb"] / 1024,  # ru_maxrss: KiB on Linux
               tree_peak_mb=sampler.stop() if sampler else None, exit_code=code)
     tree_text = f", process tree peak PSS {run.tree_peak_mb:,.0f} MiB" if sampler else ""
     print(f"    {wall:.1f} s wall, {run.cpu_s:.1f} s CPU, peak RSS {run.peak_rss_mb:,.0f} MiB{tree_text}", flush=True)
@@ -115,3 +145,30 @@ class _TreeSampler:
 def cltool_command() -> list[str]:
     script = Path(sys.executable).parent / "cltool"
     return [str(script)] if script.is_file() else [sys.executable, "-m", "cltool"]
+
+
+def debian_texts() -> list[str]:
+    """Debian's package descriptions: each short description and the first paragraph of its long one
+    (apt-get update -o Acquire::Languages=en fetches the lists); empty without the lists."""
+    texts = []
+    for path in sorted(DEBIAN_LISTS.glob("*_i18n_Translation-en*")):
+        if path.suffix == ".lz4":
+            raw = subprocess.run(["lz4cat", str(path)], capture_output=True, check=True).stdout
+        elif path.suffix == ".gz":
+            raw = gzip.decompress(path.read_bytes())
+        else:
+            raw = path.read_bytes()
+        for block in raw.decode("utf-8", errors="replace").split("\n\n"):
+            short, paragraph = None, []
+            for line in block.split("\n"):
+                if line.startswith("Description-en: "):
+                    short = line[len("Description-en: "):]
+                elif short is not None and line.startswith(" "):
+                    if line.strip() == ".":
+                        break
+                    paragraph.append(line.strip())
+            if short:
+                texts.append(short)
+                if paragraph:
+                    texts.append(" ".join(paragraph))
+    return texts

@@ -69,6 +69,11 @@ def _id_column(schema: pa.Schema, column: str) -> str | None:
     return None
 
 
+# Rows read at a time: each batch's decoded vectors and their float32 copy are transient, so
+# smaller batches keep the load's peak near the matrix's own size.
+_LOAD_BATCH_ROWS = 16_384
+
+
 def load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> DecidingColumns:
     schema = dataset.schema
     require_text_columns(dataset.source, schema, on, hint="choose the deciding (text) columns with --on")
@@ -88,16 +93,15 @@ def load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> DecidingColum
     matrix = np.empty((dataset.num_rows or 0, sum(dims)), dtype=np.float32) if vector_columns else None
     bad = np.zeros(len(matrix), dtype=bool) if matrix is not None else None
     row = 0
-    for batch in dataset.batches(columns=wanted + vector_columns):
+    for batch in dataset.batches(columns=wanted + vector_columns, batch_rows=_LOAD_BATCH_ROWS):
         for c in wanted:
             parts[c].append(batch.column(c))
         col = 0
         for c, dim in zip(vector_columns, dims):
-            values, invalid = embedding_matrix(batch.column(c))
-            norms = np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12) * np.sqrt(len(dims))
-            block = values / norms
-            block[invalid] = 0.0
-            matrix[row:row + batch.num_rows, col:col + dim] = block
+            values, invalid = embedding_matrix(batch.column(c))  # a fresh copy: scaled in place
+            values /= np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12) * np.sqrt(len(dims))
+            values[invalid] = 0.0
+            matrix[row:row + batch.num_rows, col:col + dim] = values
             bad[row:row + batch.num_rows] |= invalid
             col += dim
         row += batch.num_rows

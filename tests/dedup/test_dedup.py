@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 import random
@@ -307,3 +308,30 @@ def test_the_help_names_every_registered_method_in_run_order():
 
     option = typing.get_type_hints(dedup_command, include_extras=True)["method"].__metadata__[0]
     assert option.help == f"Comma-separated, applied in this order: {', '.join(METHODS)}."
+
+
+def _resident(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith(field))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux's /proc")
+def test_semantic_pair_search_holds_only_the_pairs_it_found():
+    """Each block's pairs came back as views of a worst-case buffer (24 bytes x 2 x 16 per query),
+    all kept alive until the end: 0.6 GB on 135k real rows. Here 40k random rows, 6 probes, find
+    almost no pairs, and the search must not grow memory by the ~180 MB those buffers took."""
+    from cltool.dedup.semantic import cluster, cluster_work, pairs_in_clusters, ranking
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40_000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    clustering = cluster(x, 200, 0, 6)
+    ranks = ranking(len(x), clustering.to_centroid, None, "first")
+    work = cluster_work(clustering)
+    pairs_in_clusters(x, work, clustering.labels, ranks, 0.1)  # compiled and warm
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # the high-water mark starts again from the memory in use now
+    before = _resident("VmRSS:")
+    left, _, _ = pairs_in_clusters(x, work, clustering.labels, ranks, 0.1)
+    assert _resident("VmHWM:") - before < 64 * 2**20
+    assert len(left) < 1000
