@@ -628,9 +628,9 @@ def semantic_real_runs(work: Path, logs: Path) -> SemanticReal | None:
                                                        str(work / "debian-texts.json"), str(model),
                                                        str(work / "semhash.json")], logs / "semhash.log", env)
         semhash.result = json.loads((work / "semhash.json").read_text())
-        encode_only = measure("static encoding alone (model2vec)", [sys.executable, __file__, "--encode-worker",
-                                                                    str(work / "debian-texts.json"), str(model),
-                                                                    str(work / "encode.json")], logs / "encode.log", env)
+        encode_only = measure("static encoding alone (model2vec)", [
+            sys.executable, __file__, "--encode-worker", str(work / "debian-texts.json"), str(model),
+            str(work / "encode.json")], logs / "encode.log", env)
     return SemanticReal(len(texts), exhaustive, embed, runs, semhash, encode_only)
 
 
