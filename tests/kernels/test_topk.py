@@ -30,6 +30,37 @@ def test_blockwise_topk_equals_a_full_sort(seed, block):
     np.testing.assert_array_equal(top_scores, expected_scores)
 
 
+def hostile_rows(rng, width):
+    """Rows a first block may hold: heavy ties, one repeated value, NaN and -inf among the scores,
+    +inf, a narrow range, fewer valid scores than k, and an order sorted either way."""
+    rows = [rng.normal(size=width), np.round(rng.normal(size=width), 1), np.full(width, 0.25),
+            np.sort(rng.normal(size=width)), np.sort(rng.normal(size=width))[::-1],
+            1.0 - rng.random(width) * 1e-6, rng.normal(size=width)]
+    rows[-1][::3] = np.nan
+    rows[-1][1::3] = -np.inf
+    with_inf = rng.normal(size=width)
+    with_inf[[5, 17, 40]] = np.inf
+    sparse = np.full(width, -np.inf)
+    sparse[:9] = rng.normal(size=9)
+    return np.array(rows + [with_inf, sparse], dtype=np.float32)
+
+
+@pytest.mark.parametrize("k", [1, 9, 40, 100])
+def test_a_first_block_merged_at_its_exact_kth_score_equals_a_full_sort(k):
+    """A row with no top-k yet is cut at its block's k-th best score (a histogram, then selection in
+    one bin); whatever the scores, the result is a full sort's, NaN and -inf left out."""
+    rng = np.random.default_rng(k)
+    scores = hostile_rows(rng, 400)
+    top_scores, top_ids = empty_topk(len(scores), k)
+    merge_block(scores, 0, top_scores, top_ids)
+    for row, got_scores, got_ids in zip(scores, top_scores, top_ids):
+        valid = np.nonzero(row > -np.inf)[0]
+        order = valid[np.lexsort((valid, -row[valid]))][:k]
+        np.testing.assert_array_equal(got_ids[:len(order)], order)
+        np.testing.assert_array_equal(got_scores[:len(order)], row[order])
+        assert (got_ids[len(order):] == -1).all()
+
+
 def test_fewer_candidates_than_k_leave_empty_slots():
     top_scores, top_ids = empty_topk(2, 5)
     merge_block(np.array([[0.5, 0.9], [0.1, -0.2]], dtype=np.float32), 0, top_scores, top_ids)
