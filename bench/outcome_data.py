@@ -1,16 +1,23 @@
-"""Two real outside datasets for the outcome benchmark (fine-tune an embedding model, then measure
-retrieval on held-out anchors), built offline after a one-time fetch through apt.
+"""Real outside datasets for the outcome benchmark (fine-tune an embedding model, then measure
+retrieval on held-out anchors), built offline after a one-time fetch through apt. This module holds
+the shared helpers and two sets; the others are bench/outcome_<set>.py.
 
   debian:   Debian package descriptions. anchor = the short description, positive = the long one;
-            group = the source package, so that sibling binaries (lib, -dev, -doc, data...) never
-            straddle the train/test split.
+            meaning = the binary package; group = the source package, so that sibling binaries (lib,
+            -dev, -doc, data...) never straddle the train/test split. Siblings are NOT false
+            negatives: the evaluation scores a `-dev` package's description as a wrong answer to
+            the library's query, so training against it is right. No known false negatives.
   manpages: the Linux man-pages project (Debian's `manpages` and `manpages-dev`). anchor = the
             NAME line, positive = the first prose paragraph of DESCRIPTION; the page's next
-            paragraphs go to `corpus`, known false negatives for that anchor.
+            paragraphs go to `corpus` with the page's meaning: known false negatives for that anchor
+            in training, and relevant documents for it in the evaluation.
 
 Each builder returns {"name", "train", "test", "distractors", "corpus", "stats"}; rows are
-{"anchor", "positive", "group", "id"}, distractor and corpus entries are {"id", "text", "group"}.
-The result is cached as gzipped JSON in `cache_dir`, so only the first call touches apt.
+{"anchor", "positive", "group", "meaning", "id"}, distractor and corpus entries are {"id", "text",
+"group", "meaning"}. A text of meaning m is relevant to the anchors of meaning m and to no other:
+what the benchmark counts as a false negative in training is what its evaluation counts as relevant.
+`group` is the split unit. The result is cached as gzipped JSON in `cache_dir`, so only the first
+call touches apt.
 
 Run as a script: `python bench/outcome_data.py [CACHE_DIR]` (default bench/.data/outcome).
 """
@@ -203,7 +210,8 @@ def _debian_rows(descriptions: dict[str, tuple[str, str]], source: dict[str, str
         elif len(long) < DEBIAN_MIN_LONG:
             stats["skipped_short_long_description"] += 1
         else:
-            rows.append({"anchor": short, "positive": _truncate(long), "group": source[name], "id": name})
+            rows.append({"anchor": short, "positive": _truncate(long), "group": source[name], "meaning": name,
+                         "id": name})
     kept = _drop_duplicate_pairs(rows)
     stats["skipped_duplicate_pair"] = len(rows) - len(kept)
     capped = _cap_groups(kept, DEBIAN_MAX_PER_SOURCE)
@@ -271,7 +279,7 @@ def _debian_distractors(rows: list[dict], taken: set[str]) -> list[dict]:
     for row in rows:
         if row["positive"] not in seen:
             seen.add(row["positive"])
-            out.append({"id": row["id"], "text": row["positive"], "group": row["group"]})
+            out.append({"id": row["id"], "text": row["positive"], "group": row["group"], "meaning": row["meaning"]})
         if len(out) == DEBIAN_DISTRACTORS:
             break
     return out
@@ -546,8 +554,8 @@ def _man_rows(pages: list[tuple[str, str, list[str]]], stats: dict) -> tuple[lis
         if not prose:
             stats["skipped_no_description_paragraph"] += 1
             continue
-        rows.append({"anchor": title, "positive": _truncate(prose[0]), "group": name, "id": name})
-        corpus += [{"id": f"{name}#p{i}", "text": _truncate(text), "group": name}
+        rows.append({"anchor": title, "positive": _truncate(prose[0]), "group": name, "meaning": name, "id": name})
+        corpus += [{"id": f"{name}#p{i}", "text": _truncate(text), "group": name, "meaning": name}
                    for i, text in enumerate(prose[1: 1 + MAN_EXTRA_PARAGRAPHS], start=1)]
     return rows, corpus
 
@@ -580,7 +588,8 @@ def manpages(cache_dir: Path) -> dict[str, Any]:
     answers a test anchor (only 214 test positives would make retrieval trivially easy)."""
     data = _cached(Path(cache_dir) / "manpages.json.gz", _build_manpages)
     test_pages = {row["group"] for row in data["test"]}
-    data["distractors"] = ([{"id": row["id"], "text": row["positive"], "group": row["group"]} for row in data["train"]]
+    data["distractors"] = ([{"id": row["id"], "text": row["positive"], "group": row["group"], "meaning": row["meaning"]}
+                            for row in data["train"]]
                            + [entry for entry in data["corpus"] if entry["group"] not in test_pages])
     return data
 
