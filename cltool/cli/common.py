@@ -111,6 +111,19 @@ def optional_number(value: str | None, option: str) -> float | None:
         raise UsageError(f"{option} takes a number or 'off', not {value!r}") from None
 
 
+def threshold_option(value: str | None, option: str) -> float | str | None:
+    """A threshold that is derived from the data (auto), switched off (off/none) or given."""
+    from cltool.calibration import AUTO
+    from cltool.errors import UsageError
+
+    if value is not None and value.strip().lower() == AUTO:
+        return AUTO
+    try:
+        return optional_number(value, option)
+    except UsageError:
+        raise UsageError(f"{option} takes auto, a number or 'off', not {value!r}") from None
+
+
 def one_thing_on_stdout(json_out: bool, output: str | None) -> None:
     """stdout carries either the data (-o -) or the JSON report (--json), never both."""
     if json_out and output == "-":

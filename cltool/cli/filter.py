@@ -20,10 +20,12 @@ from cltool.cli.common import (
     report_step,
     run_step,
     seed_option,
+    threshold_option,
 )
 
 EPILOG = example(
     "cltool filter data/mined -o data/filtered                       # lexical overlap and near-duplicate clusters",
+    "cltool filter ingested/ --judge paraphrase -o data/filtered      # negatives another miner chose",
     "cltool filter data/mined --judge cross-encoder:models/reranker --judge lexical --vote any -o data/filtered",
     "cltool filter data/mined --judge bi-encoder:models/bge-small --min-negatives 3 --candidates data/candidates "
     "-o data/filtered",
@@ -36,8 +38,8 @@ def filter_command(
     output: OutputOpt,
     judge: Annotated[list[str] | None, typer.Option("--judge", metavar="JUDGE", help="cross-encoder:MODEL, "
                                                     "bi-encoder[:MODEL], paraphrase[:MODEL], lexical, "
-                                                    "duplicate-cluster; repeatable (default: paraphrase, lexical "
-                                                    "and duplicate-cluster).")] = None,
+                                                    "duplicate-cluster; repeatable (default: lexical and "
+                                                    "duplicate-cluster, the signals mine does not use).")] = None,
     vote: Annotated[str, typer.Option("--vote", help="A negative is false when any, all, or this many judges "
                                       "flag it.")] = "any",
     ratio: Annotated[float, typer.Option("--ratio", help="cross-encoder, bi-encoder: false when the negative "
@@ -45,9 +47,11 @@ def filter_command(
                                          "(sign-safe: pos - |pos| x (1 - ratio)).")] = 0.95,
     max_score: Annotated[str | None, typer.Option("--max-score", help="cross-encoder: false at or above this "
                                                   "score too.")] = None,
-    paraphrase_threshold: Annotated[float, typer.Option("--paraphrase-threshold", help="paraphrase: false when "
-                                                        "the negative's cosine with a positive reaches this (the "
-                                                        "bundled MiniLM's scale).")] = 0.5,
+    paraphrase_threshold: Annotated[str, typer.Option("--paraphrase-threshold", help="paraphrase: false when "
+                                                      "the negative's cosine with a positive reaches this; auto "
+                                                      "(the default): the cosine that only 1% of random (positive, "
+                                                      "negative) pairs of the input reach under the judge's "
+                                                      "model.")] = "auto",
     lexical_threshold: Annotated[float, typer.Option("--lexical-threshold", help="lexical: false when the word "
                                                      "sets' Jaccard with a positive reaches this.")] = 0.9,
     cluster_threshold: Annotated[float, typer.Option("--cluster-threshold", help="duplicate-cluster: MinHash "
@@ -80,7 +84,8 @@ def filter_command(
 
     settings = Settings(judges=tuple(judge or Settings.judges), vote=vote, ratio=ratio,
                         max_score=optional_number(max_score, "--max-score"),
-                        paraphrase_threshold=paraphrase_threshold, lexical_threshold=lexical_threshold,
+                        paraphrase_threshold=threshold_option(paraphrase_threshold, "--paraphrase-threshold"),
+                        lexical_threshold=lexical_threshold,
                         cluster_threshold=cluster_threshold, cluster_ngram=cluster_ngram,
                         clusters_from=deprecated_alias("--clusters", "--clusters-from", clusters, clusters_from),
                         min_negatives=min_negatives, candidates=candidates, batch_size=batch_size, device=device,

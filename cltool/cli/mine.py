@@ -19,6 +19,7 @@ from cltool.cli.common import (
     report_step,
     run_step,
     seed_option,
+    threshold_option,
 )
 
 EPILOG = example(
@@ -56,7 +57,9 @@ def mine_command(
     min_score: Annotated[str | None, typer.Option("--min-score", help="A negative scores at least this.")] = None,
     near_duplicate: Annotated[str, typer.Option("--near-duplicate", help="Never a negative: a candidate whose cosine "
                                                 "with one of the anchor's positives reaches this (a paraphrase "
-                                                "of it: a false negative); 'off' to disable.")] = "0.5",
+                                                "of it: a false negative). auto (the default): read off the data, "
+                                                "the cosine that only 1% of random pairs of its texts reach under "
+                                                "the model that embedded them; a number: that cosine; off.")] = "auto",
     # the samplers are cltool.mine.samplers.SAMPLERS; listed here, as that registry costs numpy and
     # pyarrow to import, and every command starts through this module (tests check the list)
     sampling: Annotated[str, typer.Option("--sampling", help="How the negatives are picked from the candidates "
@@ -102,7 +105,7 @@ def mine_command(
         max_score=optional_number(max_score, "--max-score"), min_score=optional_number(min_score, "--min-score"),
         absolute_margin=optional_number(absolute_margin, "--absolute-margin"),
         relative_margin=optional_number(relative_margin, "--relative-margin"),
-        near_duplicate=optional_number(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
+        near_duplicate=threshold_option(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
         simans_b=simans_b, semi_hard_skip=semi_hard_skip, seed=seed, index=index, nprobe=nprobe, nlist=nlist,
         min_negatives=min_negatives, max_window=max_window, engine=engine, ray_address=ray_address)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cltool.calibration import AUTO
 from cltool.errors import UsageError
 from cltool.filter.judges import JUDGES, parse_judges
 from cltool.step import check_seed
@@ -11,11 +12,14 @@ from cltool.step import check_seed
 
 @dataclass
 class Settings:
-    judges: tuple[str, ...] = ("paraphrase", "lexical", "duplicate-cluster")
+    # signals mine did not use: word overlap and MinHash clusters. The paraphrase judge is mine's
+    # --near-duplicate rule under the same model, so after mine it would be a pass that removes
+    # nothing; give it for negatives that mine did not choose (an ingested file, another miner)
+    judges: tuple[str, ...] = ("lexical", "duplicate-cluster")
     vote: str = "any"
     ratio: float = 0.95
     max_score: float | None = None
-    paraphrase_threshold: float = 0.5  # mine's --near-duplicate default: the same signal, calibrated alike
+    paraphrase_threshold: float | str = AUTO  # mine's --near-duplicate default: the same rule, read off the data
     lexical_threshold: float = 0.9
     cluster_threshold: float = 0.8
     cluster_ngram: int = 5
@@ -36,7 +40,12 @@ class Settings:
             raise UsageError(f"num_perm must lie in 1 .. {MAX_PERMUTATIONS}, not {self.num_perm:,}")
         if not 0.0 < self.ratio <= 1.0:
             raise UsageError(f"--ratio must lie in (0, 1], not {self.ratio}")
-        for name in ("paraphrase_threshold", "lexical_threshold", "cluster_threshold"):
+        if self.paraphrase_threshold is None:
+            raise UsageError("--paraphrase-threshold cannot be off", hint="leave out --judge paraphrase instead")
+        if self.paraphrase_threshold != AUTO and not -1.0 <= self.paraphrase_threshold <= 1.0:
+            raise UsageError(f"--paraphrase-threshold takes auto or a cosine between -1 and 1, not "
+                             f"{self.paraphrase_threshold}")
+        for name in ("lexical_threshold", "cluster_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise UsageError(f"--{name.replace('_', '-')} must lie in (0, 1], not {getattr(self, name)}")
         if self.min_negatives < 0:

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cltool.calibration import NearDuplicate
 from cltool.dataset.pairs import ANCHOR, ANCHOR_ID, CORPUS_ID, CORPUS_TEXT, embedding_info
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.dataset.write import Output
@@ -72,6 +73,12 @@ def recorded_rules(saved: Dataset) -> tuple[int, Rules]:
     return mined.range_min, mined.rules
 
 
+def saved_calibration(source: str) -> NearDuplicate | None:
+    """The near-duplicate threshold the search that saved these candidates read off its data."""
+    described = ((open_saved(source).manifest or {}).get("summary", {}).get("calibration") or {}).get("near_duplicate")
+    return NearDuplicate.from_description(described) if described else None
+
+
 def read_lists(saved: Dataset, anchor_keys: dict[int, Any]) -> dict[Any, tuple[list, list, list]]:
     """The saved lists (candidate ids, scores, cosines to the nearest positive) of the anchors whose
     match keys are given, under the value each key maps to."""
@@ -87,7 +94,7 @@ def read_lists(saved: Dataset, anchor_keys: dict[int, Any]) -> dict[Any, tuple[l
 
 
 def write_candidates(target: str, pairs: Pairs, candidates: Candidates, parts: list[Ranked], params: dict[str, Any],
-                    dataset: Dataset, corpora: Sequence[Dataset]) -> None:
+                    dataset: Dataset, corpora: Sequence[Dataset], calibration: dict[str, Any]) -> None:
     """One row per anchor with its ranked candidates (ids, scores, cosine to its nearest positive)
     and the depth searched, and DIR/CANDIDATE_TEXTS with every candidate's id and text: enough to
     choose again without searching."""
@@ -117,7 +124,8 @@ def write_candidates(target: str, pairs: Pairs, candidates: Candidates, parts: l
         out.side_dataset(CANDIDATE_TEXTS).write(pa.table({
             CORPUS_ID: ids, CORPUS_TEXT: pa.array(candidates.texts, pa.large_string()),
             MATCH_KEY: pa.array(np.asarray(candidates.keys, dtype=np.uint64), pa.uint64())}))
-        out.summary.update({"anchors": len(pairs.anchor_keys), "candidates": len(candidates)})
+        out.summary.update({"anchors": len(pairs.anchor_keys), "candidates": len(candidates),
+                            "calibration": calibration})
 
 
 def load_candidates(source: str, pairs: Pairs, current: Candidates,

@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from cltool.calibration import AUTO, NearDuplicate, random_pair_cosines
 from cltool.dataset.pairs import ANCHOR, check_same_model, embedding_column, embedding_info
 from cltool.dataset.read import IN_MEMORY
 from cltool.dataset.write import check_replaceable
 from cltool.errors import UsageError
-from cltool.mine.candidates import load_candidates, write_candidates
+from cltool.mine.candidates import load_candidates, saved_calibration, write_candidates
 from cltool.mine.deepen import deepen
-from cltool.mine.load import add_corpus, corpus_columns, load_pairs, positives_by_anchor
+from cltool.mine.load import Candidates, add_corpus, corpus_columns, load_pairs, positives_by_anchor
 from cltool.mine.ranked import near_positives, search_anchors
 from cltool.mine.select import Selector
 from cltool.mine.settings import Settings
@@ -65,6 +66,12 @@ def mine(
             summary["num_negatives_asked"] = settings.num_negatives
             settings = replace(settings, num_negatives=len(candidates))
         positives, lowest = positives_by_anchor(pairs)
+        with run.stage("calibrate"):  # what a cosine means on this model's and this data's own scale
+            near = (saved_calibration(from_candidates) if from_candidates else None) or near_duplicate_of(
+                candidates, settings.seed)
+        summary["calibration"] = {"near_duplicate": {**near.describe(), "applied": settings.near_duplicate == AUTO}}
+        if settings.near_duplicate == AUTO:
+            settings = replace(settings, near_duplicate=near.value)
         range_maxes = settings.windows(np.diff(positives.offsets))
         if not from_candidates:  # no window holds more than every candidate
             if settings.range_min >= len(candidates):
@@ -106,7 +113,8 @@ def mine(
                   "save_candidates": save_candidates, "embedding": embedding_info(pairs.fields[0])}
         if save_candidates:
             with run.stage("save candidates"):
-                write_candidates(save_candidates, pairs, candidates, parts, params, dataset, corpora)
+                write_candidates(save_candidates, pairs, candidates, parts, params, dataset, corpora,
+                                 summary["calibration"])
         replaced = [c for c in MINED_COLUMNS if c in dataset.schema.names]
         if replaced:
             run.reporter.warn(f"the input's {', '.join(replaced)} are replaced by the mined ones")
@@ -116,3 +124,11 @@ def mine(
                 write_mined(out, dataset, pairs, candidates, chosen, settings, replaced, task)
             out.summary.update(summary)
         return out.manifest
+
+
+def near_duplicate_of(candidates: Candidates, seed: int) -> NearDuplicate:
+    """The near-duplicate threshold of this data: random (positive, candidate) pairs' cosines."""
+    total = len(candidates)
+    vectors = candidates.vectors[:total]
+    return NearDuplicate.from_background(random_pair_cosines(vectors, vectors, seed,
+                                                             left_rows=np.arange(candidates.from_positives)))

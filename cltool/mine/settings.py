@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from cltool.calibration import AUTO
 from cltool.errors import UsageError
 from cltool.mine.samplers import SAMPLERS
 from cltool.step import check_seed
@@ -35,10 +36,10 @@ class Settings:
     # true negatives; the near-duplicate rule below catches the false negatives it was meant for
     relative_margin: float | None = None
     # a candidate this similar to one of the anchor's positives says the same thing: a false negative.
-    # On the first 60 candidates of bench/outcome.py's sets (the bundled MiniLM's cosine) 0.5 removed
-    # 91% (Debian) and 73% (man pages) of the known false negatives, 0.6 82% and 49%, 0.95 6-30%;
-    # with the margin off, 0.5 trained the better model there (README, Training outcome)
-    near_duplicate: float | None = 0.5
+    # "auto" (the default) reads the threshold off the data: more similar to a positive than 99% of
+    # random pairs of its texts are, under the model that embedded them (cltool.calibration); a
+    # number is an absolute cosine, None is off
+    near_duplicate: float | str | None = AUTO
     sampling: str = "top"  # a name in cltool.mine.samplers.SAMPLERS; the options below are read by their sampler
     simans_a: float = 50.0
     simans_b: float = 0.0
@@ -78,7 +79,10 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise UsageError(f"--{name.replace('_', '-')} must be 0 or more, not {value}")
-        if self.near_duplicate is not None and not -1.0 <= self.near_duplicate <= 1.0:
+        if isinstance(self.near_duplicate, str):
+            if self.near_duplicate != AUTO:
+                raise UsageError(f"--near-duplicate takes auto, a cosine or off, not {self.near_duplicate!r}")
+        elif self.near_duplicate is not None and not -1.0 <= self.near_duplicate <= 1.0:
             raise UsageError(f"--near-duplicate is a cosine between -1 and 1, not {self.near_duplicate}")
         if not 0 <= self.min_negatives <= self.num_negatives:
             raise UsageError(f"--min-negatives must lie between 0 and --num-negatives ({self.num_negatives}), "
@@ -90,6 +94,8 @@ class Settings:
 
     @property
     def rules(self) -> Rules:
+        if self.near_duplicate == AUTO:
+            raise ValueError("the near-duplicate threshold is read off the data before the rules apply")
         return Rules(**{rule.name: getattr(self, rule.name) for rule in fields(Rules)})
 
     @property

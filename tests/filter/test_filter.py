@@ -228,15 +228,17 @@ def test_bi_encoder_judge_with_the_bundled_model_flags_a_paraphrase(tmp_path):
 
 
 def test_paraphrase_judge_flags_a_paraphrase_of_a_positive_and_reads_the_embedding_cache(tmp_path, monkeypatch):
-    """The default judges catch a reworded positive that shares few words with it (lexical and
-    MinHash cannot), using texts the embedding cache already holds."""
+    """The paraphrase judge catches a reworded positive that shares few words with it (lexical and
+    MinHash cannot), using texts the embedding cache already holds. (One anchor's texts are too few
+    to read a threshold off: the rule itself, with a cosine.)"""
     monkeypatch.setenv("CLTOOL_CACHE_DIR", str(tmp_path / "cache"))
     rows = [{"anchor": "how can I sort a python list",
              "positive": "Use the built-in sorted function to put the items of a list in order.",
              "negatives": ["To order a list's elements, call sorted() on it.",
                            "The weather in Paris is mild in spring."]}]
     source = mined_table(tmp_path / "mined", rows)
-    first = filter_negatives(source, str(tmp_path / "out"), Settings(), cache_dir=tmp_path / "cache")
+    judges = Settings(judges=("paraphrase", "lexical", "duplicate-cluster"), paraphrase_threshold=0.5)
+    first = filter_negatives(source, str(tmp_path / "out"), judges, cache_dir=tmp_path / "cache")
     assert read_dataset(tmp_path / "out").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]
     assert first["summary"]["flagged_by_judge"] == {"paraphrase": 1, "lexical": 0, "duplicate-cluster": 0}
     removed = read_dataset(tmp_path / "out" / "_rejected" / "_negatives").to_pylist()[0]
@@ -248,7 +250,8 @@ def test_paraphrase_judge_flags_a_paraphrase_of_a_positive_and_reads_the_embeddi
     import cltool.embed.model as model
 
     monkeypatch.setattr(model.ModelSpec, "load", lambda *a, **k: pytest.fail("the model was loaded again"))
-    filter_negatives(source, str(tmp_path / "again"), Settings(judges=("paraphrase",)), cache_dir=tmp_path / "cache")
+    filter_negatives(source, str(tmp_path / "again"), Settings(judges=("paraphrase",), paraphrase_threshold=0.5),
+                     cache_dir=tmp_path / "cache")
     assert read_dataset(tmp_path / "again").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]
 
 

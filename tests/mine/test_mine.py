@@ -2,6 +2,7 @@
 and once end to end with the real model."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -115,7 +116,8 @@ def test_exact_mining_equals_brute_force(tmp_path, seed, rules):
     manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), settings,
                     corpus=[write(tmp_path / "docs", docs)])
     out = read_dataset(tmp_path / "out").to_pylist()
-    expected = brute_force(pairs, docs, settings)
+    # an auto threshold is the one the run read off the data (its own test: test_calibration.py)
+    expected = brute_force(pairs, docs, replace(settings, near_duplicate=manifest["params"]["near_duplicate"]))
     assert len(out) == len(pairs["anchor"])
     for row in out:
         assert row["negative_ids"] == expected[row["anchor"]]
@@ -152,7 +154,9 @@ def test_a_positive_under_another_id_and_a_near_duplicate_are_not_negatives(tmp_
             "text": ["  The   answer. ", "The answer, reworded.", "unrelated", "q"],
             "text_embedding": [[0.9, 0.43, 0], [0.88, 0.45, 0.1], [0.5, 0, 0.86], [1, 0, 0]]}
     args = (write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs))
-    manifest = mine(args[0], str(tmp_path / "out"), Settings(num_negatives=4, relative_margin=None), corpus=[args[1]])
+    # four texts are too few to read a threshold off (auto): the rule itself, with a cosine
+    manifest = mine(args[0], str(tmp_path / "out"), Settings(num_negatives=4, relative_margin=None, near_duplicate=0.95),
+                    corpus=[args[1]])
     first = read_dataset(tmp_path / "out").to_pylist()[0]
     assert first["negative_ids"] == ["plain", text_id("Something else")]
     removed = manifest["summary"]["removed_by_rule"]

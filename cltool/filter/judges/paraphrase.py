@@ -1,6 +1,8 @@
 """`--judge paraphrase[:MODEL]`: the cosine of the negative and a positive under an embedding model
 (the bundled one by default): a paraphrase of a positive is a false negative (mine's
---near-duplicate rule, for negatives that mine did not choose)."""
+--near-duplicate rule, for negatives that mine did not choose). Its threshold is read off the data
+by default (`--paraphrase-threshold auto`, cltool.calibration): the cosine that only 1% of random
+(positive, negative) pairs of this input reach under this model."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cltool.calibration import AUTO, NearDuplicate, random_pair_cosines
 from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS
 from cltool.filter.judges.base import Judge, Verdict, Work, best_of_positives, register
 
@@ -26,14 +29,17 @@ class ParaphraseJudge(Judge):
 
     @classmethod
     def build(cls, argument, settings, cache_dir) -> ParaphraseJudge:
-        return cls(argument, settings.paraphrase_threshold, settings.device, settings.batch_size, cache_dir)
+        return cls(argument, settings.paraphrase_threshold, settings.device, settings.batch_size, cache_dir,
+                   settings.seed)
 
-    def __init__(self, model: str, threshold: float, device: str, batch_size: int, cache_dir: Path):
+    def __init__(self, model: str, threshold: float | str, device: str, batch_size: int, cache_dir: Path,
+                 seed: int):
         from cltool.embed import Embedder
         from cltool.embed.model import resolve_model
 
         spec = resolve_model(model or None, cache_dir)
-        self.threshold = threshold
+        self.threshold = threshold  # AUTO until the first pairs are judged
+        self.seed = seed
         self.described = {**spec.describe(), "threshold": threshold}
         self.prompt = spec.prompts.get("document")
         self._cache_dir = cache_dir  # the embedding cache is opened while encoding only
@@ -61,4 +67,19 @@ class ParaphraseJudge(Judge):
     def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
         # texts are embedded as pairs arrive (a refill brings new ones)
         best = best_of_positives(work, pair_anchor, pair_text, lambda left, right: self._cosines(work, left, right))
+        if self.threshold == AUTO:  # from the first pairs (a refill's are judged on the same scale)
+            self._calibrate(work, pair_text)
         return Verdict(best >= self.threshold, best, np.full(len(pair_text), self.threshold, dtype=np.float32))
+
+    def _calibrate(self, work: Work, pair_text: np.ndarray) -> None:
+        """The threshold on this model's scale: random (positive, judged text) pairs of this input."""
+        positives = sorted(set(work.positive_texts.tolist()))
+        texts = sorted(set(pair_text.tolist()))
+        self._cosines(work, np.asarray(positives, dtype=np.int64), np.asarray(positives, dtype=np.int64))
+        self._cosines(work, np.asarray(texts, dtype=np.int64), np.asarray(texts, dtype=np.int64))
+        left = np.stack([self._vectors[t] for t in positives]) if positives else np.empty((0, 0))
+        right = np.stack([self._vectors[t] for t in texts]) if texts else np.empty((0, 0))
+        near = NearDuplicate.from_background(random_pair_cosines(left, right, self.seed))
+        self.threshold = near.value if near.value is not None else float("inf")
+        self.described["threshold"] = near.value
+        self.described["calibration"] = {**near.describe(), "applied": True}

@@ -1,0 +1,87 @@
+"""Thresholds on the data's own scale: what a cosine means for this model on this dataset.
+
+A cosine of 0.5 says "paraphrase" for one model and "unrelated" for another (static models and
+e5-style models score unrelated texts high, and fine-tuning moves every score). So no threshold the
+user did not set is an absolute cosine: it is read off the scores of RANDOM pairs of the data's own
+texts under the model that embedded them, at mining (or filtering) time, and recorded with the
+numbers it came from.
+
+The near-duplicate threshold: a candidate is a paraphrase of one of the anchor's positives, a false
+negative, when it is more similar to that positive than all but `NEAR_DUPLICATE_TAIL` of random
+(positive, candidate) pairs are. Measured on the outcome benchmark's dev sets (bench/outcome.py), the
+99th percentile of random pairs removed most known false negatives under the bundled MiniLM, its
+static distillation and a compressed-scale (e5-like) simulation alike, where one absolute cosine
+removed every candidate under one model and few under another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+AUTO = "auto"  # the value of a threshold option that asks for this calibration
+NEAR_DUPLICATE_TAIL = 0.01  # the share of random pairs at least as similar as a near-duplicate
+SAMPLE_PAIRS = 20_000
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 0.999)
+
+
+def quantiles(values: np.ndarray) -> dict[str, float] | None:
+    """Named quantiles of `values` (each one of the values: no interpolation, so exact and repeatable)."""
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    found = np.quantile(values, QUANTILES, method="higher")
+    return {f"p{100 * q:g}": round(float(v), 4) for q, v in zip(QUANTILES, found)}
+
+
+def random_pair_cosines(left: np.ndarray, right: np.ndarray, seed: int, pairs: int = SAMPLE_PAIRS,
+                        left_rows: np.ndarray | None = None) -> np.ndarray:
+    """Cosines of `pairs` random (left row, right row) pairs of unit vectors, in float64 (the same
+    numbers whatever the thread count), drawn with `seed`. `left_rows` restricts the left side to
+    those rows (e.g. the candidates that are positives). A pair of the same row of one matrix is
+    skipped when left and right are the same array."""
+    rng = np.random.default_rng([seed, 0x5CA1E])
+    pool = np.arange(len(left)) if left_rows is None else np.asarray(left_rows)
+    if not len(pool) or not len(right):
+        return np.empty(0)
+    i = pool[rng.integers(0, len(pool), pairs)]
+    j = rng.integers(0, len(right), pairs)
+    if left is right:
+        keep = i != j
+        i, j = i[keep], j[keep]
+    return np.einsum("ij,ij->i", left[i].astype(np.float64), right[j].astype(np.float64))
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    """The near-duplicate threshold read off random pairs, and what it was read from."""
+
+    threshold: float
+    background: dict[str, float] | None
+    pairs: int
+
+    @classmethod
+    def from_background(cls, cosines: np.ndarray) -> NearDuplicate:
+        values = cosines[np.isfinite(cosines)]
+        if not len(values):  # nothing to compare with: no candidate is called a paraphrase
+            return cls(float("inf"), None, 0)
+        threshold = float(np.quantile(values, 1.0 - NEAR_DUPLICATE_TAIL, method="higher"))
+        return cls(threshold, quantiles(values), len(values))
+
+    @property
+    def value(self) -> float | None:
+        """The threshold, or None (off) when there was nothing to read it from."""
+        return self.threshold if np.isfinite(self.threshold) else None
+
+    @classmethod
+    def from_description(cls, described: dict[str, Any]) -> NearDuplicate:
+        threshold = described.get("threshold")
+        return cls(float("inf") if threshold is None else float(threshold), described.get("random_pair_cosine"),
+                   int(described.get("random_pairs", 0)))
+
+    def describe(self) -> dict[str, Any]:
+        return {"threshold": self.value,
+                "rule": f"cosine with a positive above {1 - NEAR_DUPLICATE_TAIL:.0%} of random pairs",
+                "random_pairs": self.pairs, "random_pair_cosine": self.background}
