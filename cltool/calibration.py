@@ -6,9 +6,12 @@ user did not set is an absolute cosine: it is read off the scores of RANDOM pair
 texts under the model that embedded them, at mining (or filtering) time, and recorded with the
 numbers it came from.
 
-The near-duplicate threshold: a candidate is a paraphrase of one of the anchor's positives, a false
-negative, when it is more similar to that positive than all but `NEAR_DUPLICATE_TAIL` of random
-(positive, candidate) pairs are. Measured on the outcome benchmark's dev sets (bench/outcome.py), the
+Each threshold is a `Tail`: the cosine that only a given share of random pairs reach. The
+near-duplicate threshold: a candidate is a paraphrase of one of the anchor's positives, a false
+negative, when it is more similar to that positive than all but `NEAR_DUPLICATE_TAIL` (1%) of random
+(positive, candidate) pairs are. The deepening floor: a candidate scoring below the median of random
+(anchor, candidate) pairs is no closer to the anchor than a random text is, so searching deeper for
+it cannot beat a random fill. Measured on the outcome benchmark's dev sets (bench/outcome.py), the
 99th percentile of random pairs removed most known false negatives under the bundled MiniLM, its
 static distillation and a compressed-scale (e5-like) simulation alike, where one absolute cosine
 removed every candidate under one model and few under another.
@@ -22,7 +25,8 @@ from typing import Any
 import numpy as np
 
 AUTO = "auto"  # the value of a threshold option that asks for this calibration
-NEAR_DUPLICATE_TAIL = 0.01  # the share of random pairs at least as similar as a near-duplicate
+NEAR_DUPLICATE_TAIL = 0.01  # the share of random pairs as similar as a near-duplicate
+FLOOR_TAIL = 0.5  # a random text: the median of random pairs
 SAMPLE_PAIRS = 20_000
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 0.999)
 
@@ -55,20 +59,22 @@ def random_pair_cosines(left: np.ndarray, right: np.ndarray, seed: int, pairs: i
 
 
 @dataclass(frozen=True)
-class NearDuplicate:
-    """The near-duplicate threshold read off random pairs, and what it was read from."""
+class Tail:
+    """A threshold read off random pairs (the cosine that only `share` of them reach), and what it
+    was read from."""
 
     threshold: float
+    share: float
     background: dict[str, float] | None
     pairs: int
 
     @classmethod
-    def from_background(cls, cosines: np.ndarray) -> NearDuplicate:
+    def from_background(cls, cosines: np.ndarray, share: float) -> Tail:
         values = cosines[np.isfinite(cosines)]
-        if not len(values):  # nothing to compare with: no candidate is called a paraphrase
-            return cls(float("inf"), None, 0)
-        threshold = float(np.quantile(values, 1.0 - NEAR_DUPLICATE_TAIL, method="higher"))
-        return cls(threshold, quantiles(values), len(values))
+        if not len(values):  # nothing to compare with: no threshold
+            return cls(float("inf"), share, None, 0)
+        threshold = float(np.quantile(values, 1.0 - share, method="higher"))
+        return cls(threshold, share, quantiles(values), len(values))
 
     @property
     def value(self) -> float | None:
@@ -76,12 +82,12 @@ class NearDuplicate:
         return self.threshold if np.isfinite(self.threshold) else None
 
     @classmethod
-    def from_description(cls, described: dict[str, Any]) -> NearDuplicate:
+    def from_description(cls, described: dict[str, Any]) -> Tail:
         threshold = described.get("threshold")
-        return cls(float("inf") if threshold is None else float(threshold), described.get("random_pair_cosine"),
-                   int(described.get("random_pairs", 0)))
+        return cls(float("inf") if threshold is None else float(threshold), float(described["share"]),
+                   described.get("random_pair_cosine"), int(described.get("random_pairs", 0)))
 
     def describe(self) -> dict[str, Any]:
-        return {"threshold": self.value,
-                "rule": f"cosine with a positive above {1 - NEAR_DUPLICATE_TAIL:.0%} of random pairs",
+        return {"threshold": self.value, "share": self.share,
+                "rule": f"the cosine that {self.share:.0%} of random pairs reach",
                 "random_pairs": self.pairs, "random_pair_cosine": self.background}

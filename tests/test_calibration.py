@@ -4,7 +4,7 @@ rule on another model's cosine scale, and mine and filter applying and recording
 import numpy as np
 import pytest
 
-from cltool.calibration import NEAR_DUPLICATE_TAIL, NearDuplicate, random_pair_cosines
+from cltool.calibration import NEAR_DUPLICATE_TAIL, Tail, random_pair_cosines
 from cltool.filter import Settings as FilterSettings, filter_negatives
 from cltool.mine import Settings, mine
 from tests.conftest import read_dataset
@@ -28,18 +28,18 @@ def clustered(seed, n, dim=32, clusters=12):
 @pytest.mark.parametrize("scale", [unit, compressed])
 def test_the_threshold_is_the_tail_of_every_random_pair(scale):
     positives, candidates = scale(clustered(1, 300)), scale(clustered(2, 700))
-    near = NearDuplicate.from_background(random_pair_cosines(positives, candidates, seed=3))
+    near = Tail.from_background(random_pair_cosines(positives, candidates, seed=3), NEAR_DUPLICATE_TAIL)
     every = (positives @ candidates.T).ravel()
     low, high = np.quantile(every, [1 - 1.5 * NEAR_DUPLICATE_TAIL, 1 - 0.5 * NEAR_DUPLICATE_TAIL])
     assert low <= near.threshold <= high
     assert near.describe()["random_pairs"] == 20_000
-    again = NearDuplicate.from_background(random_pair_cosines(positives, candidates, seed=3))
+    again = Tail.from_background(random_pair_cosines(positives, candidates, seed=3), NEAR_DUPLICATE_TAIL)
     assert again.threshold == near.threshold  # seeded: the same threshold every run
-    assert NearDuplicate.from_description(near.describe()) == near
+    assert Tail.from_description(near.describe()) == near
 
 
 def test_no_pairs_means_no_threshold():
-    near = NearDuplicate.from_background(random_pair_cosines(np.empty((0, 4)), np.ones((3, 4)), seed=1))
+    near = Tail.from_background(random_pair_cosines(np.empty((0, 4)), np.ones((3, 4)), seed=1), 0.01)
     assert near.value is None and near.describe()["threshold"] is None
 
 

@@ -22,11 +22,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.calibration import NearDuplicate
 from cltool.dataset.pairs import ANCHOR, ANCHOR_ID, CORPUS_ID, CORPUS_TEXT, embedding_info
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
+from cltool.mine.calibrate import Calibration
 from cltool.mine.load import LOAD_ROWS, Candidates, Pairs
 from cltool.mine.ranked import Ranked
 from cltool.mine.settings import Rules, Settings
@@ -73,10 +73,10 @@ def recorded_rules(saved: Dataset) -> tuple[int, Rules]:
     return mined.range_min, mined.rules
 
 
-def saved_calibration(source: str) -> NearDuplicate | None:
-    """The near-duplicate threshold the search that saved these candidates read off its data."""
-    described = ((open_saved(source).manifest or {}).get("summary", {}).get("calibration") or {}).get("near_duplicate")
-    return NearDuplicate.from_description(described) if described else None
+def saved_calibration(source: str) -> Calibration | None:
+    """The thresholds the search that saved these candidates read off its data (None: not recorded)."""
+    described = (open_saved(source).manifest or {}).get("summary", {}).get("calibration")
+    return Calibration.from_description(described) if described else None
 
 
 def read_lists(saved: Dataset, anchor_keys: dict[int, Any]) -> dict[Any, tuple[list, list, list]]:

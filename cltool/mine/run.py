@@ -10,14 +10,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from cltool.calibration import AUTO, NearDuplicate, random_pair_cosines
+from cltool.calibration import AUTO
 from cltool.dataset.pairs import ANCHOR, check_same_model, embedding_column, embedding_info
 from cltool.dataset.read import IN_MEMORY
 from cltool.dataset.write import check_replaceable
 from cltool.errors import UsageError
+from cltool.mine.calibrate import calibrate
 from cltool.mine.candidates import load_candidates, saved_calibration, write_candidates
 from cltool.mine.deepen import deepen
-from cltool.mine.load import Candidates, add_corpus, corpus_columns, load_pairs, positives_by_anchor
+from cltool.mine.load import add_corpus, corpus_columns, load_pairs, positives_by_anchor
 from cltool.mine.ranked import near_positives, search_anchors
 from cltool.mine.select import Selector
 from cltool.mine.settings import Settings
@@ -67,11 +68,11 @@ def mine(
             settings = replace(settings, num_negatives=len(candidates))
         positives, lowest = positives_by_anchor(pairs)
         with run.stage("calibrate"):  # what a cosine means on this model's and this data's own scale
-            near = (saved_calibration(from_candidates) if from_candidates else None) or near_duplicate_of(
-                candidates, settings.seed)
-        summary["calibration"] = {"near_duplicate": {**near.describe(), "applied": settings.near_duplicate == AUTO}}
+            calibration = (saved_calibration(from_candidates) if from_candidates else None) or calibrate(
+                pairs, candidates, settings.seed)
+        summary["calibration"] = calibration.describe(settings.near_duplicate == AUTO)
         if settings.near_duplicate == AUTO:
-            settings = replace(settings, near_duplicate=near.value)
+            settings = replace(settings, near_duplicate=calibration.near_duplicate.value)
         range_maxes = settings.windows(np.diff(positives.offsets))
         if not from_candidates:  # no window holds more than every candidate
             if settings.range_min >= len(candidates):
@@ -102,7 +103,8 @@ def mine(
             chosen = selector.select(parts)
         if settings.deepens:
             with run.stage("deepen"):
-                summary["deepened"] = deepen(parts, chosen, candidates, pairs, selector, needs_near)
+                summary["deepened"] = deepen(parts, chosen, candidates, pairs, selector, needs_near,
+                                             calibration.deepening_floor.value)
         pairs.queries = candidates.vectors = None  # the vectors are done with: let the memory go
         summary["window"] = {"range_min": settings.range_min,
                              "range_max": distribution(range_maxes.astype(np.float64))}
@@ -125,10 +127,3 @@ def mine(
             out.summary.update(summary)
         return out.manifest
 
-
-def near_duplicate_of(candidates: Candidates, seed: int) -> NearDuplicate:
-    """The near-duplicate threshold of this data: random (positive, candidate) pairs' cosines."""
-    total = len(candidates)
-    vectors = candidates.vectors[:total]
-    return NearDuplicate.from_background(random_pair_cosines(vectors, vectors, seed,
-                                                             left_rows=np.arange(candidates.from_positives)))

@@ -60,8 +60,9 @@ def random_pairs(seed, anchors=40, repeats=10, corpus=60, dim=16):
     return pairs, docs
 
 
-def brute_force(pairs, docs, settings: Settings):
-    """Every anchor against every candidate (a full score matrix), the rules applied in plain Python."""
+def brute_force(pairs, docs, settings: Settings, floor=None):
+    """Every anchor against every candidate (a full score matrix), the rules applied in plain Python;
+    an anchor left short is searched deeper while its window ends at or above `floor`."""
     ids = [text_id(p) for p in pairs["positive"]]
     cand_ids, cand_texts, cand_vectors = [], [], []
     for cid, text, vector in list(zip(ids, pairs["positive"], pairs["positive_embedding"])) + list(
@@ -100,7 +101,10 @@ def brute_force(pairs, docs, settings: Settings):
         depth = settings.range_max or settings.range_min + 10 * settings.num_negatives + 2 * len(rows)
         chosen = choose(depth)
         cap = min(settings.max_window, len(cand_ids))
-        while settings.range_max is None and len(chosen) < settings.num_negatives and depth < cap:
+        def helps(depth):  # the deepest candidate in the window is still above the floor
+            return floor is None or float(scores[order[min(depth, len(order)) - 1]]) >= floor
+
+        while settings.range_max is None and len(chosen) < settings.num_negatives and depth < cap and helps(depth):
             depth = min(depth * 4, cap)  # an anchor left short is searched deeper
             chosen = choose(depth)
         result[anchor] = chosen[:settings.num_negatives]
@@ -117,7 +121,8 @@ def test_exact_mining_equals_brute_force(tmp_path, seed, rules):
                     corpus=[write(tmp_path / "docs", docs)])
     out = read_dataset(tmp_path / "out").to_pylist()
     # an auto threshold is the one the run read off the data (its own test: test_calibration.py)
-    expected = brute_force(pairs, docs, replace(settings, near_duplicate=manifest["params"]["near_duplicate"]))
+    expected = brute_force(pairs, docs, replace(settings, near_duplicate=manifest["params"]["near_duplicate"]),
+                           manifest["summary"]["calibration"]["deepening_floor"]["threshold"])
     assert len(out) == len(pairs["anchor"])
     for row in out:
         assert row["negative_ids"] == expected[row["anchor"]]
@@ -346,7 +351,8 @@ def test_an_anchor_with_many_positives_is_searched_deeper_alone(tmp_path):
 
 def test_anchors_left_short_by_the_rules_are_searched_deeper(tmp_path):
     """A strict margin empties the default window of most anchors: they are searched again, deeper,
-    until they have their negatives (or reach --max-window); a --range-max the user gives is kept."""
+    until they have their negatives (or reach --max-window, or their window ends below the median of
+    random pairs: deeper is no closer than a random fill); a --range-max the user gives is kept."""
     pairs, docs = random_pairs(seed=11, anchors=120, repeats=0, corpus=400)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
     strict = dict(num_negatives=2, relative_margin=0.3)
@@ -359,7 +365,10 @@ def test_anchors_left_short_by_the_rules_are_searched_deeper(tmp_path):
     assert deepened["anchors_deepened"] == 120 - fixed["anchors_full"]
     assert [r["depth"] for r in deepened["rounds"]][:2] == [88, 352]  # 4x deeper each round
     assert grown["anchors_full"] + deepened["still_short"] == 120 and grown["anchors_full"] > fixed["anchors_full"]
-    assert deepened["still_short"] == deepened["still_short_out_of_candidates"]  # 520 candidates: all were seen
+    # 520 candidates: all were seen, or the window ended at a random text's score
+    assert deepened["still_short"] == deepened["still_short_out_of_candidates"] + deepened["still_short_below_floor"]
+    assert deepened["still_short_below_floor"] > 0
+    assert deepened["floor"] == pytest.approx(grown["calibration"]["deepening_floor"]["threshold"], abs=1e-6)
     rows = read_dataset(tmp_path / "grown").to_pylist()
     assert max(max(r["negative_ranks"], default=0) for r in rows) >= 22  # found below the default window
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cltool.calibration import AUTO, NearDuplicate, random_pair_cosines
+from cltool.calibration import AUTO, NEAR_DUPLICATE_TAIL, Tail, random_pair_cosines
 from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS
 from cltool.filter.judges.base import Judge, Verdict, Work, best_of_positives, register
 
@@ -79,7 +79,7 @@ class ParaphraseJudge(Judge):
         self._cosines(work, np.asarray(texts, dtype=np.int64), np.asarray(texts, dtype=np.int64))
         left = np.stack([self._vectors[t] for t in positives]) if positives else np.empty((0, 0))
         right = np.stack([self._vectors[t] for t in texts]) if texts else np.empty((0, 0))
-        near = NearDuplicate.from_background(random_pair_cosines(left, right, self.seed))
+        near = Tail.from_background(random_pair_cosines(left, right, self.seed), NEAR_DUPLICATE_TAIL)
         self.threshold = near.value if near.value is not None else float("inf")
         self.described["threshold"] = near.value
         self.described["calibration"] = {**near.describe(), "applied": True}
