@@ -51,7 +51,8 @@ with extra options (e.g. `--try skip2=mine:--sampling semi-hard --semi-hard-skip
 
 Training (one process per file and seed): SentenceTransformer on the CPU, --max-seq-length,
 MultipleNegativesRankingLoss, one epoch over the file's own rows, batch 32, learning rate 2e-5, 10%
-linear warm-up, NO_DUPLICATES batches, the seed for torch, the trainer and the data order. Every
+linear warm-up, NO_DUPLICATES batches, the seed for torch, the trainer and the data order; bf16
+autocast where the CPU has native bf16 (--precision; about 2x faster on 2 cores of a Zen 4). Every
 file gets the same budget: one pass over its rows. Curation does not depend on the seed (each
 miner's own sampling seed is fixed), so a file is built once and trained once per seed.
 
@@ -331,7 +332,8 @@ def train_worker(spec: dict[str, Any]) -> None:
             output_dir=spec["output_dir"], num_train_epochs=spec["epochs"],
             per_device_train_batch_size=spec["batch_size"], learning_rate=spec["learning_rate"], **warmup,
             seed=spec["seed"], data_seed=spec["seed"], save_strategy="no", report_to="none",
-            batch_sampler=BatchSamplers.NO_DUPLICATES, logging_strategy="no", disable_tqdm=True, use_cpu=True)
+            batch_sampler=BatchSamplers.NO_DUPLICATES, logging_strategy="no", disable_tqdm=True, use_cpu=True,
+            bf16=spec["precision"] == "bf16")
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset,
                                              loss=losses.MultipleNegativesRankingLoss(model))
         started = time.perf_counter()
@@ -607,7 +609,8 @@ class Bench:
         a = self.args
         spec = {"train": str(path) if path else None, "eval": str(self.eval_file), "seed": seed,
                 "max_seq_length": a.max_seq_length, "batch_size": a.batch_size, "epochs": a.epochs,
-                "learning_rate": a.learning_rate, "warmup": 0.1, "output_dir": str(folder / "trainer"),
+                "learning_rate": a.learning_rate, "warmup": 0.1, "precision": a.precision,
+                "output_dir": str(folder / "trainer"),
                 "result": str(folder / f"trained-seed{seed}.json"), "save": str(save) if save else None}
         spec_file = folder / f"train-spec-seed{seed}.json"
         # a file trained before with the same data, evaluation and parameters is not trained again
@@ -707,7 +710,7 @@ def cltool_version() -> str:
 
 def params(args: argparse.Namespace) -> dict[str, Any]:
     names = ("train_rows", "test_rows", "distractor_rows", "batch_size", "epochs", "seed", "learning_rate",
-             "max_seq_length")
+             "max_seq_length", "precision")
     return {k: getattr(args, k) for k in names} | {"st_relative_margin": ST_MARGIN, "warmup": 0.1}
 
 
@@ -850,6 +853,15 @@ def run_set(name: str, args: argparse.Namespace, tried: dict[str, dict]) -> dict
     return merge(args.cache_dir / "results.json", name, entry)
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), as /proc/cpuinfo says."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return False
+    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+
+
 def parse_tried(specs: list[str]) -> dict[str, dict[str, list[str]]]:
     """--try NAME=STEP:OPTIONS[;STEP:OPTIONS] -> {NAME: {STEP: [options]}}."""
     tried = {}
@@ -886,6 +898,9 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-5)
     parser.add_argument("--seed", type=int, default=0, help="the data samples and the peers' sampling")
     parser.add_argument("--max-seq-length", type=int, default=128, help="for training and evaluation")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                        help="training arithmetic: bf16 autocast (fp32 master weights) is about 2x faster where "
+                             "the CPU has native bf16 (auto: there); evaluation is always fp32")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
                         help="data downloads, work files and results.json (default bench/.data/outcome)")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
@@ -914,6 +929,8 @@ def main() -> None:
     args.negatives = [int(x) for x in args.negatives.split(",") if x]
     args.seeds = [int(x) for x in args.seeds.split(",") if x]
     args.cache_dir = args.cache_dir.resolve()
+    if args.precision == "auto":
+        args.precision = "bf16" if native_bf16() else "fp32"
     if importlib.util.find_spec("accelerate") is None:  # the trainer needs it; cltool does not depend on it
         parser.error("the sentence-transformers trainer needs accelerate: .venv/bin/pip install 'cltool[bench]'")
     os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")  # the data modules too, if they load a model
