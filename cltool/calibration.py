@@ -91,3 +91,32 @@ class Tail:
         return {"threshold": self.value, "share": self.share,
                 "rule": f"the cosine that {self.share:.0%} of random pairs reach",
                 "random_pairs": self.pairs, "random_pair_cosine": self.background}
+
+
+WHAT = {"near_duplicate": "near-duplicate threshold (cosine with a positive)",
+        "deepening_floor": "deepening floor (cosine with the anchor)",
+        "paraphrase": "paraphrase judge's threshold (cosine with a positive)"}
+
+
+def describe_lines(calibration: dict[str, Any]) -> list[str]:
+    """One line per threshold of a manifest's calibration, for people (inspect, report)."""
+    lines = []
+    for name, tail in calibration.items():
+        if not isinstance(tail, dict) or "share" not in tail:
+            continue
+        background = tail.get("random_pair_cosine") or {}
+        value = "none (no pairs to read it from)" if tail.get("threshold") is None else f"{tail['threshold']:.4f}"
+        state = {True: ", applied", False: ", not applied (a value was given)"}.get(tail.get("applied"), "")
+        lines.append(f"{WHAT.get(name, name)}: {value}, the cosine that {tail['share']:.0%} of "
+                     f"{tail.get('random_pairs', 0):,} random pairs reach (their median {background.get('p50', '-')}, "
+                     f"p99 {background.get('p99', '-')}){state}")
+    return lines
+
+
+def manifest_calibration(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The thresholds a step read off its data, from its manifest: mine's, and filter's paraphrase judge's."""
+    found = dict((manifest.get("summary") or {}).get("calibration") or {})
+    judge = ((manifest.get("params") or {}).get("judge_models") or {}).get("paraphrase") or {}
+    if judge.get("calibration"):
+        found["paraphrase"] = judge["calibration"]
+    return found

@@ -7,7 +7,7 @@ import pytest
 from cltool.calibration import NEAR_DUPLICATE_TAIL, Tail, random_pair_cosines
 from cltool.filter import Settings as FilterSettings, filter_negatives
 from cltool.mine import Settings, mine
-from tests.conftest import read_dataset
+from tests.conftest import read_dataset, run_cltool
 from tests.filter.test_filter import mined_table
 from tests.mine.test_mine import unit, write
 
@@ -112,3 +112,19 @@ def test_filter_reads_the_paraphrase_threshold_off_its_input(tmp_path):
     judge = manifest["params"]["judge_models"]["paraphrase"]
     assert judge["calibration"]["applied"] and judge["threshold"] == judge["calibration"]["threshold"]
     assert manifest["params"]["paraphrase_threshold"] == "auto"
+
+
+def test_inspect_and_report_show_the_thresholds_read_off_the_data(tmp_path):
+    pairs, docs = paraphrase_data(compressed)
+    manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "mined"), Settings(num_negatives=1),
+                    corpus=[write(tmp_path / "docs", docs)])
+    threshold = manifest["summary"]["calibration"]["near_duplicate"]["threshold"]
+    shown = run_cltool("inspect", str(tmp_path / "mined"))
+    assert shown.returncode == 0
+    assert f"near-duplicate threshold (cosine with a positive): {threshold:.4f}, the cosine that 1% of" in \
+        shown.stderr.decode()
+    assert "deepening floor" in shown.stderr.decode()
+    page = run_cltool("report", str(tmp_path / "mined"), "-o", str(tmp_path / "report.html"))
+    assert page.returncode == 0
+    html = (tmp_path / "report.html").read_text()
+    assert "Thresholds read off the data" in html and f"{threshold:.4f}" in html

@@ -56,6 +56,13 @@ def _show(info: dict[str, Any]) -> None:
         for key, value in manifest.get("summary", {}).items():
             if not isinstance(value, (dict, list)):
                 stderr.print(f"  {key}: {value}", markup=False)
+        from cltool.calibration import describe_lines, manifest_calibration
+
+        calibration = describe_lines(manifest_calibration(manifest))
+        if calibration:
+            stderr.print("thresholds read off the data:")
+            for line in calibration:
+                stderr.print(f"  {line}", markup=False)
     scores = info.get("scores")
     if scores:
         stderr.print("\nscores:")

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from cltool import __version__
+from cltool.calibration import describe_lines, manifest_calibration
 from cltool.dataset.manifest import read_manifest, rejected_path
 from cltool.dataset.pairs import (
     ANCHOR,
@@ -47,7 +48,7 @@ def _chain(source: str, manifest: dict[str, Any] | None, limit: int = 12) -> lis
         steps.append({"command": manifest.get("command"), "path": str(path), "rows": manifest.get("rows", {}),
                       "rejected": str(rejected_path(path, manifest) or "") or None,
                       "rejected_by_reason": manifest.get("rejected_by_reason", {}),
-                      "wall_time_s": manifest.get("wall_time_s")})
+                      "wall_time_s": manifest.get("wall_time_s"), "calibration": manifest_calibration(manifest)})
         inputs = manifest.get("inputs") or []
         path = Path(inputs[0]["source"]) if inputs and inputs[0].get("source") not in (None, "-") else None
         manifest = read_manifest(path) if path is not None and path.is_dir() else None
@@ -172,6 +173,14 @@ def render(data: dict[str, Any]) -> str:
                         "row and the rows removed as its copies.</p>" + svg.bars(
                             "cluster_sizes", "Duplicate cluster sizes", [str(k) for k in sizes],
                             list(sizes.values()), "rows in the cluster", "clusters"))
+    calibrated = [(step, describe_lines(step["calibration"])) for step in data.get("steps", [])
+                  if step.get("calibration")]
+    if calibrated:
+        items = "".join(f"<li><b>{e(str(step['command']))}</b> ({e(step['path'])}): {e(line)}</li>"
+                        for step, lines in calibrated for line in lines)
+        sections.append("<h2>Thresholds read off the data</h2><p>What a cosine means depends on the model and the "
+                        "data: these thresholds were read off random pairs of the data's own texts when each step "
+                        f"ran.</p><ul>{items}</ul>")
     if data.get("steps"):
         rows = []
         for step in data["steps"]:
