@@ -22,7 +22,9 @@ What is measured:
      `--near-duplicate off --range-max D`, sentence-transformers' rules and window: no rule that
      it lacks but the text rules, and every anchor searched D = 10 x 5 + 2 x (the most positives of
      one anchor) deep, as it searches all of them (cltool's default window counts each anchor's own
-     positives, so most anchors look 52 deep, not D);
+     positives, so most anchors look 52 deep, not D); and `cltool mine -n 5` alone, cltool at its
+     defaults (no margin, the near-duplicate threshold read off the data, deepening bounded by the
+     median of random pairs), against sentence-transformers' time with its 0.05 margin;
   d. agreement, per anchor (exact text, as sentence-transformers groups them): the share of anchors
      whose negative sets (texts) are identical, the mean Jaccard of the sets, and for every anchor
      that differs its cause, the first that fits of:
@@ -311,9 +313,10 @@ MINE_OPTIONS = ["-n", str(NUM_NEGATIVES), "--relative-margin", str(RELATIVE_MARG
                 "--index", "flat", "--range-min", "0"]
 
 
-def run_mine(label: str, data: Path, out: Path, env: dict[str, str], logs: Path, *extra: str) -> Run:
+def run_mine(label: str, data: Path, out: Path, env: dict[str, str], logs: Path, *extra: str,
+             options: list[str] = MINE_OPTIONS) -> Run:
     shutil.rmtree(out, ignore_errors=True)
-    run = measure(label, cltool_command() + ["mine", str(data), "-o", str(out), *MINE_OPTIONS, *extra],
+    run = measure(label, cltool_command() + ["mine", str(data), "-o", str(out), *options, *extra],
                   logs / f"{out.name}.log", env)
     run.result = json.loads((out / MANIFEST).read_text())
     return run
@@ -507,6 +510,7 @@ class Results:
     st: list[Run]  # one per repeat
     ours: list[Run]
     off: list[Run]
+    defaults: list[Run]  # `cltool mine -n 5` and nothing else: what a user runs
     with_near: Agreement
     without_near: Agreement
     short: dict[str, tuple[int, int]]
@@ -519,14 +523,16 @@ def measure_tools(data: Path, work: Path, env: dict[str, str], logs: Path, repea
     sentence-transformers' rules and window: no near-duplicate rule, and every anchor searched as
     deep as sentence-transformers searches all of them (its range_max counts the positives of the
     anchor that has the most; cltool's default window counts each anchor's own)."""
-    st, ours, off = [], [], []
+    st, ours, off, defaults = [], [], [], []
     for _ in range(repeat):
         st.append(run_st(data, work, env, logs))
         ours.append(run_mine("cltool mine", data, work / "out-mine", env, logs))
         off.append(run_mine("cltool mine, sentence-transformers' rules and window", data,
                             work / "out-mine-near-off", env, logs, "--near-duplicate", "off", "--range-max",
                             str(st_depth)))
-    return st, ours, off
+        defaults.append(run_mine("cltool mine at its defaults", data, work / "out-mine-defaults", env, logs,
+                                 options=["-n", str(NUM_NEGATIVES)]))
+    return st, ours, off, defaults
 
 
 def benchmark(work: Path, n: int | None, stdlib_only: bool, model: str, repeat: int) -> Results:
@@ -546,16 +552,17 @@ def benchmark(work: Path, n: int | None, stdlib_only: bool, model: str, repeat: 
     st_depth = 10 * NUM_NEGATIVES + 2 * max_positives  # its range_max (10 n + most positives) + most positives
     warm_up(data, work, env, logs)
     load_before = os.getloadavg()[0]
-    st, ours, off = measure_tools(data, work, env, logs, repeat, st_depth)
+    st, ours, off, defaults = measure_tools(data, work, env, logs, repeat, st_depth)
     load = (load_before, os.getloadavg()[0])
 
     st_mined, ours_mined, off_mined = (st_negatives(work / "st"), cltool_negatives(work / "out-mine"),
                                       cltool_negatives(work / "out-mine-near-off"))
     anchors = len(info.exact_positives)
     short = {"sentence-transformers": short_anchors(st_mined, anchors), "cltool": short_anchors(ours_mined, anchors),
-             "cltool with its rules and window": short_anchors(off_mined, anchors)}
+             "cltool with its rules and window": short_anchors(off_mined, anchors),
+             "cltool at its defaults": short_anchors(cltool_negatives(work / "out-mine-defaults"), anchors)}
     return Results(counts, len(chosen), pairs, info, model, max(rate_before, matmul_rate(pairs.dim)), load, st, ours,
-                   off, agreement(st_mined, ours_mined, off_mined, info), agreement(st_mined, off_mined, None, info),
+                   off, defaults, agreement(st_mined, ours_mined, off_mined, info), agreement(st_mined, off_mined, None, info),
                    short)
 
 
@@ -597,6 +604,10 @@ def summary(r: Results) -> list[str]:
     st, st_times = fastest(r.st, lambda run: run.result["mine_s"])
     ours, ours_times = fastest(r.ours, lambda run: run.result["wall_time_s"])
     off, off_times = fastest(r.off, lambda run: run.result["wall_time_s"])
+    default, default_times = fastest(r.defaults, lambda run: run.result["wall_time_s"])
+    d = default.result
+    deepened = d["summary"].get("deepened") or {}
+    near = (d["summary"].get("calibration") or {}).get("near_duplicate") or {}
     m, s = ours.result, st.result
     anchors, candidates, dim = m["summary"]["anchors"], m["summary"]["candidates"]["total"], r.pairs.dim
     bound = anchors * candidates * dim * 2 / r.rate
@@ -604,7 +615,8 @@ def summary(r: Results) -> list[str]:
     st_depth = (s["range_max"] or 10 * NUM_NEGATIVES + max_positives) + max_positives
     search, wall, off_wall = m["stages"]["search"], m["wall_time_s"], off.result["wall_time_s"]
     st_model_aside = max(run.result["peak_rss_mb"] - run.result["loaded_rss_mb"] for run in r.st)
-    st_peak, ours_peak, off_peak = (max(run.peak_rss_mb for run in runs) for runs in (r.st, r.ours, r.off))
+    st_peak, ours_peak, off_peak, default_peak = (max(run.peak_rss_mb for run in runs)
+                                                  for runs in (r.st, r.ours, r.off, r.defaults))
     short_line = "; ".join(f"{tool} {k:,} short, {z:,} with none" for tool, (k, z) in r.short.items())
     spread = "all" if r.pairs_used == r.counts["distinct"] else "an even spread"
     return [
@@ -623,6 +635,11 @@ def summary(r: Results) -> list[str]:
         f" peak RSS {ours_peak:,.0f} MiB",
         f"  ST rules+window : manifest wall_time_s {off_wall:.2f} s{off_times} ({stages(off.result)}); "
         f"process {off.wall_s:.1f} s ({off.cpu_s:.0f} s CPU); peak RSS {off_peak:,.0f} MiB",
+        f"  at its defaults : `mine -n {NUM_NEGATIVES}`: manifest wall_time_s {d['wall_time_s']:.2f} s{default_times} "
+        f"({stages(d)}); process {default.wall_s:.1f} s; peak RSS {default_peak:,.0f} MiB; near-duplicate "
+        f"threshold {near.get('threshold') or 0:.4f} (read off the data), removed {d['summary']['removed_by_rule']}; "
+        f"{deepened.get('anchors_deepened', 0):,} anchors deepened, {deepened.get('still_short', 0):,} still short "
+        f"({deepened.get('still_short_below_floor', 0):,} below the floor)",
         f"short anchors     : {short_line} (n-tuple output would drop sentence-transformers' short ones)",
         *agreement_lines("agreement         ", r.with_near),
         *agreement_lines("  ST rules+window ", r.without_near),
@@ -630,8 +647,10 @@ def summary(r: Results) -> list[str]:
         f"{r.rate / 1e9:.1f} GFLOP/s = {bound:.2f} s",
         f"ratios            : cltool search {search / bound:.2f}x the bound, whole mining {wall / bound:.2f}x; "
         f"sentence-transformers / cltool = {s['mine_s'] / wall:.2f}x (mining), {s['mine_s'] / off_wall:.2f}x "
-        f"(vs its rules and window), {st.wall_s / ours.wall_s:.2f}x (process walls)",
-        f"peak memory       : cltool {ours_peak:,.0f} MiB (with its rules and window {off_peak:,.0f} MiB); "
+        f"(vs its rules and window), {st.wall_s / ours.wall_s:.2f}x (process walls); cltool at its defaults / "
+        f"sentence-transformers = {d['wall_time_s'] / s['mine_s']:.2f}x its time",
+        f"peak memory       : cltool {ours_peak:,.0f} MiB (with its rules and window {off_peak:,.0f} MiB, at its "
+        f"defaults {default_peak:,.0f} MiB); "
         f"sentence-transformers {st_peak:,.0f} MiB in all, {st_model_aside:,.0f} MiB model aside",
     ]
 
