@@ -51,10 +51,11 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
         if settings.engine == "ray":
             from cltool.mine.ray_search import ray_search
 
-            scores, ids = ray_search(pairs.queries, vectors, searched, plan, task, settings.seed, settings.ray_address)
+            scores, ids, reach = ray_search(pairs.queries, vectors, searched, plan, task, settings.seed,
+                                            settings.ray_address)
         else:
-            scores, ids = search(pairs.queries, vectors, searched, plan, task, settings.seed)
-        scores, ids = exact_top(pairs.queries, vectors, scores, ids, depth)
+            scores, ids, reach = search(pairs.queries, vectors, searched, plan, task, settings.seed)
+        scores, ids = exact_top(pairs.queries, vectors, scores, ids, depth, reach)
     parts = [Ranked(np.arange(anchors), ids, scores, depth)]
     info = {**plan.describe(), "depth": depth}
     if len(deep):

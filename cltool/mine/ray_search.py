@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from cltool.engine import cluster_cpus, partitions, ray_session, task_threads
-from cltool.mine.search import IvfIndex, SearchPlan, exact_search
+from cltool.mine.search import IvfIndex, Reach, SearchPlan, exact_search
 
 
 def _search_part(shared, queries: np.ndarray, k: int, plan: SearchPlan) -> tuple[np.ndarray, np.ndarray]:
@@ -19,9 +19,11 @@ def _search_part(shared, queries: np.ndarray, k: int, plan: SearchPlan) -> tuple
 
 
 def ray_search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None, seed: int = 1,
-               address: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+               address: str | None = None) -> tuple[np.ndarray, np.ndarray, Reach]:
+    """Like `cltool.mine.search.search`: the top k, and what each query's search could reach."""
     ray = ray_session(address)
-    shared = ray.put(IvfIndex.build(candidates, plan.nlist, seed) if plan.index == "ivf" else candidates)
+    index = IvfIndex.build(candidates, plan.nlist, seed) if plan.index == "ivf" else None
+    shared = ray.put(index if index is not None else candidates)
     remote = ray.remote(num_cpus=1)(_search_part)
     ranges = partitions(len(queries), 2 * cluster_cpus(ray))
     futures = [remote.remote(shared, queries[a:b], k, plan) for a, b in ranges]
@@ -32,4 +34,4 @@ def ray_search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: Search
         ids.append(part_ids)
         if task is not None:
             task.advance(b - a)
-    return np.concatenate(scores), np.concatenate(ids)
+    return np.concatenate(scores), np.concatenate(ids), index.reach(plan.nprobe) if index is not None else None

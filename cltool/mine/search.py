@@ -14,6 +14,7 @@ IndexIVFFlat, but at BLAS speed rather than one query at a time. HNSW is FAISS's
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,16 @@ _CANDIDATE_BLOCK = 16_384  # 8192 x 16384 float32 (512 MB): larger blocks measur
 # each other could land on either side of the k-th place. So the search keeps this many more, and
 # `exact_top` cuts at k only once every score is an exact dot product.
 RESCORE_SLACK = 8
+# Copies of one text (equal vectors) are not even scored alike by one product: a float32 BLAS kernel
+# rounds a column differently with its position in the block. When a query's kept list ends this
+# close to its exact k-th score, a candidate just outside it could belong inside (many copies at the
+# cut outnumber the slack), so `exact_top` searches that query again, exactly. Float32 products of
+# unit vectors of up to about 1,500 dimensions round by less than this.
+TIE_BAND = 1e-4
+
+# What a query's search could reach: every candidate (None), or for an IVF search a function from
+# query vectors to the candidates of the lists each one probes.
+Reach = Callable[[np.ndarray], list[np.ndarray]] | None
 
 
 @dataclass
@@ -68,14 +79,16 @@ def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int |
 
 
 def search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None,
-           seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k candidates per query, best first: (scores float32, candidate indices int32, -1 when none)."""
+           seed: int = 1) -> tuple[np.ndarray, np.ndarray, Reach]:
+    """Top-k candidates per query, best first: (scores float32, candidate indices int32, -1 when none),
+    and what each query's search could reach (for `exact_top`)."""
     task = task or NullTask()
     if plan.index == "flat":
-        return exact_search(queries, candidates, k, task)
+        return *exact_search(queries, candidates, k, task), None
     if plan.index == "ivf":
-        return ivf_search(queries, candidates, k, plan.nlist, plan.nprobe, task, seed)
-    return _hnsw_search(queries, candidates, k, plan, task)
+        index = IvfIndex.build(candidates, plan.nlist, seed)
+        return *index.search(queries, k, plan.nprobe, task), index.reach(plan.nprobe)
+    return *_hnsw_search(queries, candidates, k, plan, task), None
 
 
 def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +167,14 @@ class IvfIndex:
             reported = done
         return top_scores, top_ids
 
+    def reach(self, nprobe: int) -> Callable[[np.ndarray], list[np.ndarray]]:
+        """For query vectors: the candidates of the lists each one probes (the same lists in any partition)."""
+        def members(queries: np.ndarray) -> list[np.ndarray]:
+            probes = _nearest_lists(queries, self.centroids, min(nprobe, len(self.centroids)))
+            return [np.concatenate([self.members[self.list_starts[c]:self.list_starts[c + 1]] for c in row.tolist()])
+                    for row in probes]
+        return members
+
 
 def ivf_search(queries: np.ndarray, candidates: np.ndarray, k: int, nlist: int, nprobe: int, task=None,
                seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -161,16 +182,54 @@ def ivf_search(queries: np.ndarray, candidates: np.ndarray, k: int, nlist: int, 
 
 
 def exact_top(queries: np.ndarray, candidates: np.ndarray, scores: np.ndarray, ids: np.ndarray,
-              k: int) -> tuple[np.ndarray, np.ndarray]:
+              k: int, reach: Reach = None) -> tuple[np.ndarray, np.ndarray]:
     """The best k of a search that kept k + RESCORE_SLACK, by exact scores: each kept score
-    recomputed as a float64 dot product, the rows re-sorted (ties: smaller id), then cut. The result
-    depends only on the query and the candidates, not on how or where the search ran."""
+    recomputed as a float64 dot product, the rows re-sorted (ties: smaller id), then cut. A query
+    whose kept list ends within TIE_BAND of its exact k-th score is searched again exactly over what
+    its search could reach (`reach`: every candidate when None). The result depends only on the
+    query and the candidates, not on how or where the search ran."""
     from cltool.kernels.topk import rescore_topk
 
+    kept_end = scores[:, -1].copy() if scores.shape[1] > k else None  # float32, as the search scored it
     rescore_topk(queries, candidates, scores, ids)
+    if kept_end is not None:
+        at_risk = np.nonzero((ids[:, -1] >= 0) & (scores[:, k - 1].astype(np.float64) - kept_end <= TIE_BAND))[0]
+        if len(at_risk):
+            _search_again(queries, candidates, scores, ids, at_risk, k, reach)
     if scores.shape[1] == k:
         return scores, ids
     return np.ascontiguousarray(scores[:, :k]), np.ascontiguousarray(ids[:, :k])
+
+
+def _search_again(queries: np.ndarray, candidates: np.ndarray, scores: np.ndarray, ids: np.ndarray,
+                  rows: np.ndarray, k: int, reach: Reach) -> None:
+    """Rows `rows` of (scores, ids) replaced by the exact ranking of every candidate within 2 x
+    TIE_BAND of their exact k-th score (by float32: a superset of the exact top k), best first."""
+    from cltool.kernels.topk import rescore_topk
+
+    floors = scores[rows, k - 1].astype(np.float64) - 2 * TIE_BAND
+    if reach is None:  # every candidate: blocks of them against all the rows at once
+        found: list[list[np.ndarray]] = [[] for _ in rows]
+        for c0 in range(0, len(candidates), _CANDIDATE_BLOCK):
+            block = queries[rows] @ candidates[c0:c0 + _CANDIDATE_BLOCK].T
+            hit_rows, hit_cols = np.nonzero(block >= floors[:, None])
+            for i in np.unique(hit_rows).tolist():
+                found[i].append(c0 + hit_cols[hit_rows == i])
+        pools = [np.concatenate(parts) if parts else np.empty(0, dtype=np.int64) for parts in found]
+    else:
+        pools = []
+        for i, members in enumerate(reach(queries[rows])):
+            pools.append(members[candidates[members] @ queries[rows[i]] >= floors[i]])
+    width = ids.shape[1]
+    for i, r in enumerate(rows.tolist()):
+        pool = np.sort(pools[i]).astype(np.int32)
+        top_scores = (candidates[pool] @ queries[r]).astype(np.float32)[None, :]
+        order = np.lexsort((pool, -top_scores[0]))  # nearly sorted for the exact pass that follows
+        top_scores, top_ids = np.ascontiguousarray(top_scores[:, order]), np.ascontiguousarray(pool[order][None, :])
+        rescore_topk(queries[r:r + 1], candidates, top_scores, top_ids)
+        n = min(width, top_ids.shape[1])
+        scores[r], ids[r] = -np.inf, -1
+        scores[r, :n], ids[r, :n] = top_scores[0, :n], top_ids[0, :n]
 
 
 def exact_search_top(queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -47,9 +47,10 @@ def test_exact_search_then_exact_top_is_the_exact_ranking_in_any_partition(vecto
 def test_ivf_probes_and_results_do_not_depend_on_the_partition(vectors):
     queries, candidates = vectors
     index = IvfIndex.build(candidates, nlist=10, seed=1)
-    whole = exact_top(queries, candidates, *index.search(queries, 12 + RESCORE_SLACK, nprobe=3), 12)
+    reach = index.reach(3)
+    whole = exact_top(queries, candidates, *index.search(queries, 12 + RESCORE_SLACK, nprobe=3), 12, reach)
     for parts in (3, 90):
-        split = [exact_top(queries[r], candidates, *index.search(queries[r], 12 + RESCORE_SLACK, nprobe=3), 12)
+        split = [exact_top(queries[r], candidates, *index.search(queries[r], 12 + RESCORE_SLACK, nprobe=3), 12, reach)
                  for r in np.array_split(np.arange(len(queries)), parts)]
         np.testing.assert_array_equal(np.concatenate([s[1] for s in split]), whole[1])
         np.testing.assert_array_equal(np.concatenate([s[0] for s in split]), whole[0])
@@ -85,3 +86,37 @@ def test_a_deeper_exact_search_begins_with_the_shallower_one(vectors):
         scores, ids = exact_search_top(queries, candidates, depth)
         np.testing.assert_array_equal(deep_ids[:, :depth], ids)
         np.testing.assert_array_equal(deep_scores[:, :depth], scores)
+
+
+def many_copies():
+    """Thirty copies of one candidate, more than the search's slack: a query's cut falls among them."""
+    rng = np.random.default_rng(9)
+    candidates = unit(rng.normal(size=(400, 32)))
+    candidates[200:230] = candidates[7]
+    queries = unit(candidates[rng.integers(0, 400, 60)] + rng.normal(scale=0.4, size=(60, 32)))
+    queries[:6] = unit(candidates[7] + rng.normal(scale=0.05, size=(6, 32)))
+    return queries, candidates
+
+
+@pytest.mark.parametrize("parts", [1, 3, 60])
+def test_copies_outnumbering_the_slack_at_the_cut_keep_the_exact_ranking(parts):
+    queries, candidates = many_copies()
+    k = 12
+    want_scores, want_ids = reference_top(queries, candidates, k)
+    assert (want_ids[:6] >= 200).sum() >= 6 * (k - 2)  # the copies fill those queries' top k
+    got = [exact_top(queries[rows], candidates, *exact_search(queries[rows], candidates, k + RESCORE_SLACK), k)
+           for rows in np.array_split(np.arange(len(queries)), parts)]
+    np.testing.assert_array_equal(np.concatenate([g[1] for g in got]), want_ids)
+    np.testing.assert_array_equal(np.concatenate([g[0] for g in got]), want_scores)
+
+
+def test_an_ivf_query_searched_again_stays_within_the_lists_it_probes():
+    queries, candidates = many_copies()
+    index = IvfIndex.build(candidates, nlist=8, seed=1)
+    reach = index.reach(2)
+    scores, ids = exact_top(queries, candidates, *index.search(queries, 12 + RESCORE_SLACK, nprobe=2), 12, reach)
+    for q, members in enumerate(reach(queries)):
+        members = np.sort(members)
+        want_scores, want_ids = reference_top(queries[q:q + 1], candidates[members], 12)
+        np.testing.assert_array_equal(ids[q], members[want_ids[0]])
+        np.testing.assert_array_equal(scores[q], want_scores[0])
