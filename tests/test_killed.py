@@ -100,7 +100,8 @@ def test_dedup_killed(sources, tmp_path):
 def test_filter_validate_and_report_killed(chain, tmp_path):
     out, junit, page = tmp_path / "filtered", tmp_path / "validate.xml", tmp_path / "report.html"
     killed_at_random_points(("filter", str(chain / "mined"), "--judge", "lexical", "-o", str(out)),
-                            ("filter", str(chain / "mined"), "-o", str(out)), [out], seed=3)
+                            ("filter", str(chain / "mined"), "--judge", "lexical", "--lexical-threshold", "0.05", "-o",
+                             str(out)), [out], seed=3)
     killed_at_random_points(("validate", str(chain / "pairs"), "--junit", str(junit)),
                             ("validate", str(chain / "mined"), "--junit", str(junit)), [junit], seed=4)
     killed_at_random_points(("report", str(chain / "pairs"), "-o", str(page)),
