@@ -12,8 +12,9 @@ package, two authors describing one thing.
 
 Of ~1,900 packages with an AppStream description in bookworm main, only ~700 make rows: for most
 (~1,280 components) the AppStream generator had no metainfo and wrote the package's own description
-back (`_is_copy`), and fonts and input methods are left out. So the set is small: 25% test (~180 rows),
-the rest train; distractors 3.5x the test rows, of which only ~50 upstream texts are left unused.
+back (`_is_copy`), and fonts and input methods are left out. So the set is small: 40% test (~280 rows,
+enough queries for an interval), the rest train; distractors 3.5x the test rows, of which only ~50
+upstream texts are left unused.
 
 DEP-11 comes through apt itself, signed like every other list: `apt-get update` with the index target
 that the appstream package declares in /etc/apt/apt.conf.d/50appstream, given here as -o options (the
