@@ -664,14 +664,15 @@ class Bench:
         else:
             path, curated = self.curate(variant, n)
             stats = {**self.file_stats(path), **curated}
-            for seed in self.args.seeds:
-                seeds[str(seed)] = self.train(f"n={n} {variant}", path.parent, path, seed)
+            if variant not in self.args.curate_only:
+                for seed in self.args.seeds:
+                    seeds[str(seed)] = self.train(f"n={n} {variant}", path.parent, path, seed)
         result = {**stats, "seeds": {s: slim(r) for s, r in seeds.items()}}
         result.update(aggregate(result["seeds"]))
         self.results.setdefault(str(n), {})[variant] = result
         r = result
         print(f"    {self.name} n={n} {variant}: {r.get('rows', 0):,} rows, {r.get('negatives', 0):,} negatives, "
-              f"FN rate {fmt(r.get('fn_rate'), '.3f')}, nDCG@10 {r['ndcg10']:.4f} (seeds {r['ndcg10_seeds']})",
+              f"FN rate {fmt(r.get('fn_rate'), '.3f')}, nDCG@10 {fmt(r['ndcg10'], '.4f')} (seeds {r['ndcg10_seeds']})",
               flush=True)
 
 
@@ -682,6 +683,9 @@ def slim(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def aggregate(seeds: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Means over the seeds (None for a file curated only, never trained)."""
+    if not seeds:
+        return {"ndcg10": None, "ndcg10_sd": None, "ndcg10_seeds": [], "recall10": None, "train_s": None}
     ndcg = [s["ndcg10"] for s in seeds.values()]
     return {"ndcg10": float(np.mean(ndcg)), "ndcg10_sd": float(np.std(ndcg, ddof=1)) if len(ndcg) > 1 else 0.0,
             "ndcg10_seeds": [round(x, 4) for x in ndcg],
@@ -732,7 +736,7 @@ def difference(runs: dict[str, dict[str, Any]], a: str, b: str) -> dict[str, Any
 
 
 def best_peer(runs: dict[str, dict[str, Any]]) -> str | None:
-    peers = [v for v in PEERS if v in runs]
+    peers = [v for v in PEERS if v in runs and runs[v]["ndcg10"] is not None]
     return max(peers, key=lambda v: runs[v]["ndcg10"]) if peers else None
 
 
@@ -787,8 +791,8 @@ def table(entry: dict[str, Any], n: str) -> list[str]:
         lines.append(
             f"{variant:<28} {r.get('rows', 0):>6,} {r.get('negatives', 0):>9,} "
             f"{fmt(r.get('filled_negatives'), ','):>6} {fmt(r.get('fn_rate'), '.3f'):>7} "
-            f"{fmt(r.get('mined_share'), '.3f'):>6} {r['ndcg10']:>7.4f} {r['ndcg10_sd']:>6.4f} {r['recall10']:>6.4f} "
-            f"{r.get('curate_s', 0.0):>8.1f} {r['train_s']:>7.1f}")
+            f"{fmt(r.get('mined_share'), '.3f'):>6} {fmt(r['ndcg10'], '>7.4f')} {fmt(r['ndcg10_sd'], '>6.4f')} "
+            f"{fmt(r['recall10'], '>6.4f')} {r.get('curate_s', 0.0):>8.1f} {fmt(r['train_s'], '>7.1f')}")
     for d in entry["differences"].get(n, []):
         lines.append(f"nDCG@10 {d['a']} - {d['b']}: {d['ndcg10']:+.4f} (95% interval +-{d['ci95']:.4f}, "
                      f"{d['seeds']} seeds)")
@@ -799,6 +803,25 @@ def table(entry: dict[str, Any], n: str) -> list[str]:
                          f"negatives, filter removed {r['filter_removed']:,} ({r['filter_removed_known_fn']:,} "
                          f"known FN); emit filled {r['filled_anchors']:,} anchors; mine {fmt(r.get('mine_wall_s'), '.1f')}"
                          " s; steps " + ", ".join(f"{k} {v:.1f}" for k, v in r["steps_s"].items()) + " s")
+    return lines
+
+
+def model_checks(entry: dict[str, Any]) -> list[str]:
+    """Per mining model: cltool's defaults against sentence-transformers' 0.05 margin on the same
+    model's cosines: the false-negative rate, the negatives and the anchors that got mined ones."""
+    lines = []
+    for n, runs in sorted(entry["runs"].items(), key=lambda item: int(item[0])):
+        for model in (None, *MODELS):
+            suffix = f"@{model}" if model else ""
+            ours, peer = runs.get(f"cltool-default{suffix}"), runs.get(f"st-margin{suffix}")
+            if not ours or not peer or ours.get("fn_rate") is None or not peer.get("negatives"):
+                continue
+            ratio = ours["fn_rate"] / peer["fn_rate"] if peer.get("fn_rate") else float("nan")
+            lines.append(f"n={n} model {model or 'MiniLM'}: FN rate cltool {ours['fn_rate']:.4f} vs "
+                         f"sentence-transformers {peer['fn_rate']:.4f} ({ratio:.2f}x); negatives {ours['negatives']:,}"
+                         f" vs {peer['negatives']:,} ({ours['negatives'] / peer['negatives']:.2f}x); anchors with "
+                         f"mined negatives cltool {fmt(ours.get('mined_share'), '.3f')}, sentence-transformers "
+                         f"{fmt(peer.get('mined_share'), '.3f')}")
     return lines
 
 
@@ -888,6 +911,8 @@ def main() -> None:
                              f"@{'|@'.join(MODELS)} (the mining model)")
     parser.add_argument("--try", dest="tried", action="append", default=[], metavar="NAME=STEP:OPTIONS",
                         help="a cltool chain with extra options, e.g. skip2=mine:--sampling semi-hard")
+    parser.add_argument("--curate-only", default="", help="variants whose files are built and measured (false "
+                        "negatives, yield) but not trained, comma-separated")
     parser.add_argument("--negatives", default="1,3", help="hard negatives per anchor, comma-separated")
     parser.add_argument("--seeds", default="0,1,2", help="training seeds, comma-separated")
     parser.add_argument("--train-rows", type=int, help="a seeded sample of this many train rows (default: all)")
@@ -914,7 +939,8 @@ def main() -> None:
     sets = [s for s in (args.sets.split(",") if args.sets else DEFAULT_SETS) if s]
     if args.role:
         sets = [s for s in sets if SETS.get(s, ("", "", ""))[2] == args.role]
-    args.variants = [v for v in args.variants.split(",") if v]
+    args.curate_only = [v for v in args.curate_only.split(",") if v]
+    args.variants = [v for v in args.variants.split(",") if v] + args.curate_only
     for s in sets:
         if s not in SETS:
             parser.error(f"--sets: unknown {s} (choose from {', '.join(SETS)})")
@@ -943,6 +969,9 @@ def main() -> None:
                   f"{c['eval_queries']:,} queries, {c['eval_documents']:,} documents; {n} negative(s), one epoch, "
                   f"batch {entry['params']['batch_size']}, max-seq-length {entry['params']['max_seq_length']} ==")
             print("\n".join(table(entry, n)))
+        if checks := model_checks(entry):
+            print(f"\n-- {entry['set']}: each mining model, cltool's defaults against sentence-transformers' margin --")
+            print("\n".join(checks))
     print("\ncurate s: process wall (model load + encoding included). FN rate: known false negatives (texts of "
           "the anchor's meaning, which the evaluation counts as relevant) / negatives. mined: share of train "
           "anchors with a mined negative. nDCG@10: mean over seeds (+-sd across seeds).")
