@@ -613,13 +613,15 @@ class Bench:
                 "output_dir": str(folder / "trainer"),
                 "result": str(folder / f"trained-seed{seed}.json"), "save": str(save) if save else None}
         spec_file = folder / f"train-spec-seed{seed}.json"
-        # a file trained before with the same data, evaluation and parameters is not trained again
-        key = sha256_text({k: v for k, v in spec.items() if k not in ("output_dir", "result", "save")},
-                          sha256_files(*(p for p in (path, self.eval_file) if p)))
-        if spec_file.exists() and Path(spec["result"]).exists() and (save is None or save.exists()):
-            if json.loads(spec_file.read_text()).get("key") == key:
-                print(f"    {self.name} {label}: seed {seed} trained before, result reused", flush=True)
-                return json.loads(Path(spec["result"]).read_text())
+        # a file trained before with the same bytes, evaluation and parameters is not trained again,
+        # whichever variant built it (a default chosen from a tried chain is the same file)
+        key = content_key(spec)
+        known = self.args.cache_dir / "trained" / f"{key}.json"
+        if known.exists() and (save is None or save.exists()):
+            print(f"    {self.name} {label}: seed {seed} trained before, result reused", flush=True)
+            Path(spec["result"]).write_text(known.read_text())
+            spec_file.write_text(json.dumps({**spec, "key": key}))
+            return json.loads(known.read_text())
         spec_file.write_text(json.dumps({**spec, "key": key}))
         what = "evaluate the base model" if path is None else f"train (seed {seed}) and evaluate"
         run = measure(f"{self.name} {label}: {what}", worker_command("train", spec_file),
@@ -628,6 +630,8 @@ class Bench:
         result = json.loads(Path(spec["result"]).read_text())
         result["train_process_s"] = run.wall_s
         result["train_peak_rss_mb"] = run.peak_rss_mb
+        known.parent.mkdir(parents=True, exist_ok=True)
+        known.write_text(json.dumps(result))
         return result
 
     def train_reference(self, variant: str, seed: int) -> dict[str, Any]:
@@ -674,6 +678,34 @@ class Bench:
         print(f"    {self.name} n={n} {variant}: {r.get('rows', 0):,} rows, {r.get('negatives', 0):,} negatives, "
               f"FN rate {fmt(r.get('fn_rate'), '.3f')}, nDCG@10 {fmt(r['ndcg10'], '.4f')} (seeds {r['ndcg10_seeds']})",
               flush=True)
+
+
+def content_key(spec: dict[str, Any]) -> str:
+    """What a trained result depends on: the training file's and the evaluation's bytes, and the
+    training parameters (not where the files are)."""
+    paths = [Path(spec[k]) for k in ("train", "eval") if spec.get(k)]
+    return sha256_text({k: v for k, v in spec.items() if k not in ("output_dir", "result", "save", "train", "eval",
+                                                                    "key")},
+                       bool(spec.get("train")), sha256_files(*paths))
+
+
+def index_trained(cache_dir: Path) -> None:
+    """Results trained before the content-keyed store (CACHE_DIR/trained) existed, filed into it when
+    their files are unchanged (the key they were recorded with still matches)."""
+    store = cache_dir / "trained"
+    for spec_file in cache_dir.glob("work-*/**/train-spec-seed*.json"):
+        spec = json.loads(spec_file.read_text())
+        result = Path(spec.get("result", ""))
+        if not result.exists() or "key" not in spec:
+            continue
+        plain = {k: v for k, v in spec.items() if k != "key"}
+        if spec["key"] in (content_key(plain), sha256_text(
+                {k: v for k, v in plain.items() if k not in ("output_dir", "result", "save")},
+                sha256_files(*(Path(plain[k]) for k in ("train", "eval") if plain.get(k))))):
+            target = store / f"{content_key(plain)}.json"
+            if not target.exists():
+                store.mkdir(parents=True, exist_ok=True)
+                target.write_text(result.read_text())
 
 
 def slim(result: dict[str, Any]) -> dict[str, Any]:
@@ -961,6 +993,7 @@ def main() -> None:
         parser.error("the sentence-transformers trainer needs accelerate: .venv/bin/pip install 'cltool[bench]'")
     os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")  # the data modules too, if they load a model
 
+    index_trained(args.cache_dir)
     entries = [run_set(name, args, tried) for name in sets]
     for entry in entries:
         c = entry["counts"]
