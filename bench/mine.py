@@ -173,7 +173,8 @@ def even_spread(pairs: list, n: int | None) -> list:
 def build_data(work: Path, pairs: list[tuple[str, str]], name: str, model: str, env: dict[str, str],
                logs: Path) -> Path:
     """`cltool ingest` and `cltool embed` of the pairs: the embedded dataset both tools mine (kept)."""
-    embedded = work / f"data-{name}" / f"embedded-{model}"
+    tag = Path(model).name if "/" in model else model  # a model folder: its name
+    embedded = work / f"data-{name}" / f"embedded-{tag}"
     if (embedded / MANIFEST).exists():
         print(f"data: reusing {embedded}", flush=True)
         return embedded
@@ -658,8 +659,9 @@ def summary(r: Results) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, help="an even spread of this many pairs (default: all, about 55,000)")
-    parser.add_argument("--model", default="static", help="cltool embed --model: static (default, fast) or "
-                        "default (all-MiniLM-L6-v2: use --pairs of a few thousand)")
+    parser.add_argument("--model", default="static", help="cltool embed --model: static (default, fast), "
+                        "default (all-MiniLM-L6-v2: use --pairs of a few thousand) or a model folder (a fine-tuned "
+                        "checkpoint)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"data, outputs and logs, kept between "
                         f"runs (default {DEFAULT_WORK})")
     parser.add_argument("--stdlib-only", action="store_true", help="pairs from the standard library alone")
