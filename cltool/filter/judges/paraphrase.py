@@ -47,10 +47,11 @@ class ParaphraseJudge(Judge):
                                spec.max_seq_length)
         self._vectors: dict[int, np.ndarray] = {}
 
-    def _cosines(self, work: Work, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def _vectors_of(self, work: Work, texts: list[int]) -> np.ndarray:
+        """The unit vectors of these texts (indices into work.texts), embedded once each."""
         from cltool.embed.cache import EmbeddingCache
 
-        todo = [t for t in dict.fromkeys(np.concatenate([left, right]).tolist()) if t not in self._vectors]
+        todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         if todo:
             self._embed.cache = EmbeddingCache(self._cache_dir)
             try:
@@ -58,6 +59,10 @@ class ParaphraseJudge(Judge):
             finally:
                 self._embed.cache.close()
                 self._embed.cache = None
+        return np.stack([self._vectors[t] for t in texts]) if texts else np.empty((0, 0), dtype=np.float32)
+
+    def _cosines(self, work: Work, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        self._vectors_of(work, np.concatenate([left, right]).tolist())
         if not len(left):
             return np.empty(0, dtype=np.float32)
         a = np.stack([self._vectors[t] for t in left.tolist()])
@@ -73,12 +78,8 @@ class ParaphraseJudge(Judge):
 
     def _calibrate(self, work: Work, pair_text: np.ndarray) -> None:
         """The threshold on this model's scale: random (positive, judged text) pairs of this input."""
-        positives = sorted(set(work.positive_texts.tolist()))
-        texts = sorted(set(pair_text.tolist()))
-        self._cosines(work, np.asarray(positives, dtype=np.int64), np.asarray(positives, dtype=np.int64))
-        self._cosines(work, np.asarray(texts, dtype=np.int64), np.asarray(texts, dtype=np.int64))
-        left = np.stack([self._vectors[t] for t in positives]) if positives else np.empty((0, 0))
-        right = np.stack([self._vectors[t] for t in texts]) if texts else np.empty((0, 0))
+        left = self._vectors_of(work, sorted(set(work.positive_texts.tolist())))
+        right = self._vectors_of(work, sorted(set(pair_text.tolist())))
         near = Tail.from_background(random_pair_cosines(left, right, self.seed), NEAR_DUPLICATE_TAIL)
         self.threshold = near.value if near.value is not None else float("inf")
         self.described["threshold"] = near.value
