@@ -73,11 +73,15 @@ def mine(
         summary["calibration"] = calibration.describe(settings.near_duplicate == AUTO)
         if settings.near_duplicate == AUTO:
             settings = replace(settings, near_duplicate=calibration.near_duplicate.value)
+        if not from_candidates and settings.range_min > len(candidates) - settings.num_negatives:
+            # a small corpus: skip fewer of the top ranks rather than mine nothing (as -n above)
+            skip = len(candidates) - settings.num_negatives
+            run.reporter.warn(f"--range-min {settings.range_min:,} leaves fewer than -n {settings.num_negatives:,} "
+                              f"of the {len(candidates):,} candidates: skipping the top {skip:,} instead")
+            summary["range_min_asked"] = settings.range_min
+            settings = replace(settings, range_min=skip)
         range_maxes = settings.windows(np.diff(positives.offsets))
         if not from_candidates:  # no window holds more than every candidate
-            if settings.range_min >= len(candidates):
-                raise UsageError(f"--range-min {settings.range_min:,} skips every one of the {len(candidates):,} "
-                                 "candidates", hint="give a smaller --range-min")
             range_maxes = np.minimum(range_maxes, len(candidates))
         # the cosine of each candidate with the anchor's nearest positive: the near-duplicate rule's signal
         needs_near = settings.near_duplicate is not None or bool(save_candidates)

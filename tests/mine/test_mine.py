@@ -12,7 +12,10 @@ from cltool.dataset.pairs import text_id
 from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
 from cltool.mine import Settings, mine
+from cltool.mine.settings import DEFAULT_WINDOW_END
 from tests.conftest import read_dataset, run_cltool, write_jsonl
+
+TOP_OF_ALL = dict(range_min=0, sampling="top")  # the hardest first, from rank 0: what a rule does is seen
 
 
 def vectors_column(vectors, metadata=None):
@@ -62,7 +65,8 @@ def random_pairs(seed, anchors=40, repeats=10, corpus=60, dim=16):
 
 def brute_force(pairs, docs, settings: Settings, floor=None):
     """Every anchor against every candidate (a full score matrix), the rules applied in plain Python;
-    an anchor left short is searched deeper while its window ends at or above `floor`."""
+    an anchor left short is searched deeper while its window ends at or above `floor`. Per anchor:
+    the candidates that pass every rule in its final window, best first."""
     ids = [text_id(p) for p in pairs["positive"]]
     cand_ids, cand_texts, cand_vectors = [], [], []
     for cid, text, vector in list(zip(ids, pairs["positive"], pairs["positive_embedding"])) + list(
@@ -98,7 +102,8 @@ def brute_force(pairs, docs, settings: Settings, floor=None):
                 chosen.append(cand_ids[c])
             return chosen
 
-        depth = settings.range_max or settings.range_min + 10 * settings.num_negatives + 2 * len(rows)
+        depth = settings.range_max or max(settings.range_min + 10 * settings.num_negatives + 2 * len(rows),
+                                          DEFAULT_WINDOW_END)
         chosen = choose(depth)
         cap = min(settings.max_window, len(cand_ids))
         def helps(depth):  # the deepest candidate in the window is still above the floor
@@ -107,13 +112,13 @@ def brute_force(pairs, docs, settings: Settings, floor=None):
         while settings.range_max is None and len(chosen) < settings.num_negatives and depth < cap and helps(depth):
             depth = min(depth * 4, cap)  # an anchor left short is searched deeper
             chosen = choose(depth)
-        result[anchor] = chosen[:settings.num_negatives]
+        result[anchor] = chosen
     return result
 
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("rules", [dict(), dict(relative_margin=None, near_duplicate=None, max_score=0.6),
-                                   dict(relative_margin=0.2, near_duplicate=0.8, range_min=3)])
+                                   dict(relative_margin=0.2, near_duplicate=0.8, range_min=0, sampling="top")])
 def test_exact_mining_equals_brute_force(tmp_path, seed, rules):
     pairs, docs = random_pairs(seed)
     settings = Settings(num_negatives=4, **rules)
@@ -125,7 +130,13 @@ def test_exact_mining_equals_brute_force(tmp_path, seed, rules):
                            manifest["summary"]["calibration"]["deepening_floor"]["threshold"])
     assert len(out) == len(pairs["anchor"])
     for row in out:
-        assert row["negative_ids"] == expected[row["anchor"]]
+        eligible = expected[row["anchor"]]
+        if settings.sampling == "top":
+            assert row["negative_ids"] == eligible[:settings.num_negatives]
+        else:  # random: as many as the window holds, each one of the eligible, none twice
+            assert len(row["negative_ids"]) == min(settings.num_negatives, len(eligible))
+            assert set(row["negative_ids"]) <= set(eligible)
+            assert len(set(row["negative_ids"])) == len(row["negative_ids"])
         assert row["negative_scores"] == sorted(row["negative_scores"], reverse=True)
         assert row["negative_ranks"] == sorted(row["negative_ranks"])
     assert manifest["summary"]["search"]["index"] == "flat"
@@ -160,14 +171,14 @@ def test_a_positive_under_another_id_and_a_near_duplicate_are_not_negatives(tmp_
             "text_embedding": [[0.9, 0.43, 0], [0.88, 0.45, 0.1], [0.5, 0, 0.86], [1, 0, 0]]}
     args = (write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs))
     # four texts are too few to read a threshold off (auto): the rule itself, with a cosine
-    manifest = mine(args[0], str(tmp_path / "out"), Settings(num_negatives=4, relative_margin=None, near_duplicate=0.95),
-                    corpus=[args[1]])
+    manifest = mine(args[0], str(tmp_path / "out"), Settings(num_negatives=4, relative_margin=None, near_duplicate=0.95,
+                                                                **TOP_OF_ALL), corpus=[args[1]])
     first = read_dataset(tmp_path / "out").to_pylist()[0]
     assert first["negative_ids"] == ["plain", text_id("Something else")]
     removed = manifest["summary"]["removed_by_rule"]
     assert removed["positive_text"] >= 1 and removed["near_duplicate"] >= 1 and removed["anchor"] >= 1
-    mine(args[0], str(tmp_path / "loose"), Settings(num_negatives=4, relative_margin=None, near_duplicate=None),
-         corpus=[args[1]])
+    mine(args[0], str(tmp_path / "loose"), Settings(num_negatives=4, relative_margin=None, near_duplicate=None,
+                                                    **TOP_OF_ALL), corpus=[args[1]])
     assert "reworded" in read_dataset(tmp_path / "loose").to_pylist()[0]["negative_ids"]
 
 
@@ -256,8 +267,8 @@ def test_embeddings_of_other_models_are_refused(tmp_path):
 def test_approximate_indexes_find_what_exact_search_finds(tmp_path, index):
     pairs, docs = random_pairs(3, anchors=200, corpus=800)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
-    exact = mine(source, str(tmp_path / "exact"), Settings(index="flat", relative_margin=None), corpus=[corpus])
-    approx = mine(source, str(tmp_path / index), Settings(index=index, nlist=8, nprobe=5, relative_margin=None),
+    exact = mine(source, str(tmp_path / "exact"), Settings(index="flat", sampling="top"), corpus=[corpus])
+    approx = mine(source, str(tmp_path / index), Settings(index=index, nlist=8, nprobe=5, sampling="top"),
                   corpus=[corpus])
     assert approx["summary"]["search"]["index"] == index
     a = [set(r["negative_ids"]) for r in read_dataset(tmp_path / "exact").to_pylist()]
@@ -326,7 +337,8 @@ def test_anchors_merged_by_loose_text_are_scored_with_the_vector_searched(tmp_pa
              "anchor_embedding": [[1, 0, 0], [0.3, np.sqrt(1 - 0.09), 0], [0, 0, 1]],
              "positive_embedding": [[0.9, np.sqrt(1 - 0.81), 0], [0.7, 0, np.sqrt(1 - 0.49)], [0, 0.6, 0.8]]}
     docs = {"id": ["d"], "text": ["d"], "text_embedding": [[0.5, -np.sqrt(0.75), 0]]}
-    mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), Settings(num_negatives=1, near_duplicate=None),
+    mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), Settings(num_negatives=1, near_duplicate=None,
+                                                                               **TOP_OF_ALL),
          corpus=[write(tmp_path / "docs", docs)])
     rows = read_dataset(tmp_path / "out").to_pylist()
     assert [r["negative_ids"] for r in rows[:2]] == [["d"], ["d"]]
@@ -342,9 +354,9 @@ def test_an_anchor_with_many_positives_is_searched_deeper_alone(tmp_path):
              "anchor_embedding": np.concatenate([np.tile([[1.0] + [0] * 7], (30, 1)), others]),
              "positive_embedding": np.concatenate([crowd, unit(others + rng.normal(scale=0.3, size=others.shape))])}
     manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"),
-                    Settings(num_negatives=1, relative_margin=None, near_duplicate=None))
+                    Settings(num_negatives=1, relative_margin=None, near_duplicate=None, **TOP_OF_ALL))
     search = manifest["summary"]["search"]
-    assert search["depth"] == 12 and search["deeper"] == {"anchors": 1, "depth": 70, "index": "flat"}
+    assert search["depth"] == DEFAULT_WINDOW_END and search["deeper"] == {"anchors": 1, "depth": 70, "index": "flat"}
     many = next(r for r in read_dataset(tmp_path / "out").to_pylist() if r["anchor"] == "many")
     assert many["negative_ranks"][0] >= 30 and not many["negatives"][0].startswith("pos of many")
 
@@ -355,22 +367,22 @@ def test_anchors_left_short_by_the_rules_are_searched_deeper(tmp_path):
     random pairs: deeper is no closer than a random fill); a --range-max the user gives is kept."""
     pairs, docs = random_pairs(seed=11, anchors=120, repeats=0, corpus=400)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
-    strict = dict(num_negatives=2, relative_margin=0.3)
+    strict = dict(num_negatives=2, relative_margin=0.3, **TOP_OF_ALL)
     fixed = mine(source, str(tmp_path / "fixed"), Settings(**strict, max_window=0), corpus=[corpus])["summary"]
     grown = mine(source, str(tmp_path / "grown"), Settings(**strict), corpus=[corpus])["summary"]
-    kept = mine(source, str(tmp_path / "kept"), Settings(**strict, range_max=22), corpus=[corpus])["summary"]
+    kept = mine(source, str(tmp_path / "kept"), Settings(**strict, range_max=30), corpus=[corpus])["summary"]
     assert fixed["anchors_full"] < 90 and "deepened" not in fixed
-    assert kept["anchors_full"] == fixed["anchors_full"] and "deepened" not in kept  # the default window: 22
+    assert kept["anchors_full"] == fixed["anchors_full"] and "deepened" not in kept  # the default window: 30
     deepened = grown["deepened"]
     assert deepened["anchors_deepened"] == 120 - fixed["anchors_full"]
-    assert [r["depth"] for r in deepened["rounds"]][:2] == [88, 352]  # 4x deeper each round
+    assert [r["depth"] for r in deepened["rounds"]][:2] == [120, 480]  # 4x deeper each round
     assert grown["anchors_full"] + deepened["still_short"] == 120 and grown["anchors_full"] > fixed["anchors_full"]
     # 520 candidates: all were seen, or the window ended at a random text's score
     assert deepened["still_short"] == deepened["still_short_out_of_candidates"] + deepened["still_short_below_floor"]
     assert deepened["still_short_below_floor"] > 0
     assert deepened["floor"] == pytest.approx(grown["calibration"]["deepening_floor"]["threshold"], abs=1e-6)
     rows = read_dataset(tmp_path / "grown").to_pylist()
-    assert max(max(r["negative_ranks"], default=0) for r in rows) >= 22  # found below the default window
+    assert max(max(r["negative_ranks"], default=0) for r in rows) >= 30  # found below the default window
 
 
 def test_a_window_larger_than_the_free_memory_is_refused_and_deepening_stops_at_it(tmp_path, monkeypatch):

@@ -54,7 +54,7 @@ def test_semi_hard_end_to_end_is_top_without_the_hardest_and_deterministic(tmp_p
     pairs, docs = random_pairs(4)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
     rules = dict(relative_margin=None, range_max=40)
-    mine(source, str(tmp_path / "top"), Settings(num_negatives=4, **rules), corpus=[corpus])
+    mine(source, str(tmp_path / "top"), Settings(num_negatives=4, sampling="top", **rules), corpus=[corpus])
     for seed in (1, 2):
         manifest = mine(source, str(tmp_path / f"semi{seed}"), Settings(num_negatives=3, sampling="semi-hard",
                                                                          seed=seed, **rules), corpus=[corpus])
