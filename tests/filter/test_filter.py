@@ -297,7 +297,7 @@ def test_refill_takes_the_next_candidates_that_pass_mines_rules_and_the_judges(t
     corpus = write_embedded(tmp_path / "corpus", {"id": [f"d{i}" for i in range(5)], "text": docs,
                                                   "text_embedding": doc_vectors})
     mine(pairs, str(tmp_path / "mined"), MineSettings(num_negatives=2, relative_margin=None, near_duplicate=None,
-                                                       range_max=6),
+                                                       range_min=0, range_max=6, sampling="top"),
          corpus=[corpus], save_candidates=str(tmp_path / "candidates"))
     mined = read_dataset(tmp_path / "mined")
     assert mined.column("negatives").to_pylist()[0] == docs[:2]
