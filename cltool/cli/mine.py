@@ -39,8 +39,9 @@ def mine_command(
                                                      "repeatable.")] = None,
     num_negatives: Annotated[int, typer.Option("--num-negatives", "-n", help="Negatives per anchor.")] = 3,
     range_min: Annotated[int, typer.Option("--range-min", help="Skip the candidates ranked above this (rank 0 is "
-                                           "the most similar, positives included): the very top of a model's list is where texts that say "
-                                           "what the positive says sit.")] = 3,
+                                           "the most similar, positives included): the very top of a "
+                                           "model's list is where texts that say what the positive "
+                                           "says sit.")] = 3,
     range_max: Annotated[int | None, typer.Option("--range-max", help="Look no deeper than this rank (default: "
                                                   "range-min + 10 x num-negatives + 2 x most positives, at least 30, "
                                                   "grown for anchors left short: see --max-window).")] = None,
@@ -65,8 +66,9 @@ def mine_command(
     # pyarrow to import, and every command starts through this module (tests check the list)
     sampling: Annotated[str, typer.Option("--sampling", help="How the negatives are picked from the candidates "
                                           "that pass the rules: random (the default: uniform in the "
-                                          "window), top (hardest first), simans (weight exp(-a (s - pos - b)^2)), semi-hard (skip the "
-                                          "hardest --semi-hard-skip, take the next).")] = "random",
+                                          "window), top (hardest first), simans (weight exp(-a (s - pos - "
+                                          "b)^2)), semi-hard (skip the hardest --semi-hard-skip, take the "
+                                          "next).")] = "random",
     simans_a: Annotated[float, typer.Option("--simans-a", help="SimANS sharpness, on cosine scores.")] = 50.0,
     simans_b: Annotated[float, typer.Option("--simans-b", help="SimANS offset from the positive's score.")] = 0.0,
     semi_hard_skip: Annotated[int, typer.Option("--semi-hard-skip", help="semi-hard: how many of the hardest "

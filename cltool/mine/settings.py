@@ -112,7 +112,7 @@ class Settings:
     def windows(self, positives: np.ndarray) -> np.ndarray:
         """Each anchor's range_max: the one given, or range_min + sentence-transformers' depth when a
         rule is set, per anchor (its positives take room among the ranks, so an anchor with many looks
-        deeper), and never above rank DEFAULT_WINDOW_END: a random draw needs room to be random."""
+        deeper), and never shallower than rank DEFAULT_WINDOW_END: a random draw needs room to be random."""
         if self.range_max is not None:
             return np.full(len(positives), self.range_max, dtype=np.int64)
         depth = self.range_min + 10 * self.num_negatives + 2 * np.maximum(positives, 1).astype(np.int64)
