@@ -17,7 +17,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MANIFEST = "_manifest.json"
+
+
+def manifest_file(directory: Path | str) -> Path:
+    """Where a cltool dataset's manifest is: NAME.manifest.json beside NAME/ (inside it for old outputs)."""
+    from cltool.dataset.manifest import manifest_path
+
+    return manifest_path(directory)
+
+
+def rejected_dir(directory: Path | str) -> Path:
+    """Where a cltool dataset keeps the rows its step removed."""
+    from cltool.dataset.manifest import read_manifest, rejected_path
+
+    return rejected_path(directory, read_manifest(directory))
 DEBIAN_LISTS = Path("/var/lib/apt/lists")
 
 

@@ -15,7 +15,7 @@ What is measured (issue 4, section 9 and "Targets"):
   c. `cltool dedup DATA -o OUT --method minhash` (after a warm-up run on a tiny dataset, so that
      Numba's compile cache is warm): docs/s = N / the manifest's wall_time_s, the process wall
      time and peak RSS; which documents it removed, and which document each duplicates, come from
-     OUT/_rejected;
+     OUT.rejected;
   d. datasketch, the plain loop a user would write, in its own process: for each document in
      order, a `MinHash(num_perm=128)` (via `MinHash.generator`, datasketch's fast path that reuses
      the permutations) updated with the UTF-8 word 5-grams, queried against a
@@ -87,9 +87,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from common import MANIFEST, Run, cltool_command, debian_texts, measure
+from common import manifest_file, rejected_dir, Run, cltool_command, debian_texts, measure
 
-REJECTED = "_rejected"
 TEXT, TEXT_ID, EMBEDDING = "positive", "positive_id", "positive_embedding"
 SEED = 20240604
 VOCABULARY, ZIPF_EXPONENT = 20_000, 1.0
@@ -113,7 +112,7 @@ REAL_EPS = 0.1  # cosine >= 0.9, semhash's default threshold
 
 def run_dedup(label: str, data: Path, out: Path, logs: Path, *options: str) -> Run:
     run = measure(label, cltool_command() + ["dedup", str(data), "-o", str(out), *options], logs / f"{out.name}.log")
-    run.result = json.loads((out / MANIFEST).read_text())
+    run.result = json.loads(manifest_file(out).read_text())
     return run
 
 
@@ -279,7 +278,7 @@ def score(truth: Truth, removals: dict[int, int]) -> Score:
 
 def cltool_removals(out: Path) -> dict[int, int]:
     table = pa.concat_tables([pq.read_table(p, columns=[TEXT_ID, "reason", "duplicate_of"])
-                              for p in sorted((out / REJECTED).glob("part-*.parquet"))])
+                              for p in sorted(rejected_dir(out).glob("part-*.parquet"))])
     return {doc_row(i): doc_row(d) for i, r, d in zip(*(table.column(c).to_pylist()
                                                         for c in (TEXT_ID, "reason", "duplicate_of")))
             if r == "near_duplicate"}
@@ -398,7 +397,7 @@ def write_embeddings(path: Path, rows: int, seed: int) -> np.ndarray:
 
 def semantic_caught(out: Path, planted: np.ndarray) -> tuple[int, int, int]:
     """(rows removed, planted pairs with a member removed, removed rows outside any planted pair)."""
-    removed = {int(i[3:]) for i in read_column(out / REJECTED, TEXT_ID).to_pylist()}
+    removed = {int(i[3:]) for i in read_column(rejected_dir(out), TEXT_ID).to_pylist()}
     caught = sum(int(c) in removed or int(s) in removed for c, s in planted)
     in_pairs = set(planted.reshape(-1).tolist())
     return len(removed), caught, len(removed - in_pairs)

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from common import MANIFEST, ROOT, Run, child_env, cltool_command, measure
+from common import manifest_file, ROOT, Run, child_env, cltool_command, measure
 
 EXTRACTOR = ROOT / "examples" / "scripts" / "extract_stdlib_pairs.py"
 TEXT, EMBEDDING = "text", "text_embedding"
@@ -67,7 +67,7 @@ def run_cltool(label: str, data: Path, out: Path, env: dict[str, str], logs: Pat
     command = cltool_command() + ["embed", str(data), "-o", str(out), "--columns", TEXT,
                                   "--batch-size", str(BATCH_SIZE), *extra]
     run = measure(label, command, logs / f"{out.name}.log", env=env)
-    run.result = json.loads((out / MANIFEST).read_text())
+    run.result = json.loads(manifest_file(out).read_text())
     return run
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from common import child_env, cltool_command, measure
+from common import child_env, cltool_command, manifest_file, measure
 
 PEER = """
 import sys, pyarrow.parquet as pq, glob
@@ -73,7 +73,7 @@ def build_mined(path: Path, rows: int, seed: int = 0) -> None:
 
     from cltool.dataset.write import Output
 
-    if (path / "_manifest.json").is_file():
+    if manifest_file(path).is_file():
         return
     rng = np.random.default_rng(seed)
     unique = rows * 4 // 5
@@ -93,7 +93,7 @@ def build_mined(path: Path, rows: int, seed: int = 0) -> None:
 def build_emit_input(path: Path, rows: int) -> None:
     from cltool.dataset.write import Output
 
-    if (path / "_manifest.json").is_file():
+    if manifest_file(path).is_file():
         return
     step = 100_000
     with Output(path, command="mine", params={"num_negatives": 3}) as out:
@@ -129,7 +129,7 @@ def main() -> None:
                    cltool_command() + ["filter", str(data), "-o", str(work / "filtered"), "--judge",
                                        f"cross-encoder:{model}", "-q", "--json"], logs / "filter.log", env)
     peer_pairs = int((logs / "peer.log").read_text().split()[-3])
-    manifest = json.loads((work / "filtered" / "_manifest.json").read_text())
+    manifest = json.loads(manifest_file(work / "filtered").read_text())
     scored = manifest["summary"]["cross-encoder_scores"]["pairs_scored"]
     print(f"\ncross-encoder judging, {args.rows:,} rows: the peer scored {peer_pairs:,} pairs, cltool {scored:,} "
           f"(each distinct (anchor, text) once)")

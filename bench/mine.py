@@ -85,7 +85,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from common import MANIFEST, ROOT, Run, child_env, cltool_command, measure
+from common import manifest_file, ROOT, Run, child_env, cltool_command, measure
 
 EXTRACTOR = ROOT / "examples" / "scripts" / "extract_stdlib_pairs.py"
 DEFAULT_WORK = Path("/tmp/cltool-bench-mine")
@@ -175,11 +175,11 @@ def build_data(work: Path, pairs: list[tuple[str, str]], name: str, model: str, 
     """`cltool ingest` and `cltool embed` of the pairs: the embedded dataset both tools mine (kept)."""
     tag = Path(model).name if "/" in model else model  # a model folder: its name
     embedded = work / f"data-{name}" / f"embedded-{tag}"
-    if (embedded / MANIFEST).exists():
+    if manifest_file(embedded).exists():
         print(f"data: reusing {embedded}", flush=True)
         return embedded
     ingested = embedded.parent / "ingested"
-    if not (ingested / MANIFEST).exists():
+    if not manifest_file(ingested).exists():
         embedded.parent.mkdir(parents=True, exist_ok=True)
         source = embedded.parent / "pairs.jsonl"
         with open(source, "w", encoding="utf-8") as f:
@@ -319,7 +319,7 @@ def run_mine(label: str, data: Path, out: Path, env: dict[str, str], logs: Path,
     shutil.rmtree(out, ignore_errors=True)
     run = measure(label, cltool_command() + ["mine", str(data), "-o", str(out), *options, *extra],
                   logs / f"{out.name}.log", env)
-    run.result = json.loads((out / MANIFEST).read_text())
+    run.result = json.loads(manifest_file(out).read_text())
     return run
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from common import MANIFEST, cltool_command, measure
+from common import manifest_file, cltool_command, measure
 
 TARGETS = {"wall_s": 20 * 60, "peak_rss_mb": 8 * 1024, "recall": 0.95}
 SOURCES = ("*.py", "*.pyi", "*.rst", "*.md", "*.txt")
@@ -98,7 +98,7 @@ def vectors(values: np.ndarray) -> pa.Array:
 def build(data: Path, work: Path, pairs: int) -> None:
     from cltool.dataset.write import Output
 
-    if (data / MANIFEST).is_file():
+    if manifest_file(data).is_file():
         return
     started = time.perf_counter()
     anchors, positives = line_pairs(pairs)
@@ -117,7 +117,7 @@ def build(data: Path, work: Path, pairs: int) -> None:
 def warm_up(work: Path, logs: Path) -> None:
     """Compile (or load from cache) every Numba kernel on a small input, so the big run measures mining."""
     small = work / "warm"
-    if not (small / MANIFEST).is_file():
+    if not manifest_file(small).is_file():
         table = pq.read_table(sorted((work / "data").glob("part-*.parquet"))[0]).slice(0, 5000)
         from cltool.dataset.write import Output
 
@@ -199,7 +199,7 @@ def main() -> None:
                                           "--save-candidates", str(candidates), "-q", *args.mine_options],
                       logs / "mine.log")
         (logs / "mine-run.json").write_text(json.dumps({"wall_s": run.wall_s, "peak_rss_mb": run.peak_rss_mb}))
-    manifest = json.loads((out / MANIFEST).read_text())
+    manifest = json.loads(manifest_file(out).read_text())
     mean, worst_decile, k = recall(data, candidates, args.sample)
     summary = manifest["summary"]
     print()

@@ -105,7 +105,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package: common, outcome_*
-from common import MANIFEST, ROOT, child_env, cltool_command, measure  # noqa: E402
+from common import manifest_file, ROOT, child_env, cltool_command, measure  # noqa: E402
 
 # Extra options for the cltool-recommended chain, per step ("ingest", "embed", "mine", "filter",
 # "emit"); "{dir}" in an option becomes that variant's work folder (e.g. for --save-candidates).
@@ -581,10 +581,10 @@ class Bench:
         fill = manifest["summary"].get("fill", {"anchors": 0, "negatives_added": 0})
         embed = {}
         for name in ("pairs-embedded", "corpus-embedded"):
-            if (folder / name / MANIFEST).exists():
-                summary = json.loads((folder / name / MANIFEST).read_text()).get("summary", {})
+            if manifest_file(folder / name).exists():
+                summary = json.loads(manifest_file(folder / name).read_text()).get("summary", {})
                 embed[name] = {k: summary.get(k) for k in ("texts", "cache_hits", "encoded")}
-        mined_manifest = json.loads((folder / "mined" / MANIFEST).read_text())
+        mined_manifest = json.loads(manifest_file(folder / "mined").read_text())
         mined = read_dataset(folder / "mined", ["anchor", "negatives"])
         filtered = read_dataset(folder / "filtered", ["anchor", "negatives"])
         with_mined = {a for a, negs in zip(filtered["anchor"], filtered["negatives"]) if negs}

@@ -39,7 +39,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from common import MANIFEST, Run, child_env, cltool_command, measure
+from common import manifest_file, Run, child_env, cltool_command, measure
 from mine_scale import line_pairs
 
 EXACT_SHARE, NEAR_SHARE = 0.03, 0.02
@@ -109,7 +109,7 @@ def run_chain(folder: Path, env: dict[str, str], logs: Path, label: str) -> dict
         run = measure(f"{label} {step}", command, logs / f"{label}-{step}.log", env=env, cwd=folder,
                       ok=(0, 1) if step == "validate" else (0,))
         if output:
-            run.result = json.loads((folder / output / MANIFEST).read_text())
+            run.result = json.loads(manifest_file(folder / output).read_text())
         runs[step] = run
     return runs
 
@@ -117,7 +117,7 @@ def run_chain(folder: Path, env: dict[str, str], logs: Path, label: str) -> dict
 def output_digests(dataset: Path) -> list[str]:
     """The sha256 of each Parquet file, as the dataset's manifest records them (rejected rows included,
     through the rejected dataset's own manifest)."""
-    manifest = json.loads((dataset / MANIFEST).read_text())
+    manifest = json.loads(manifest_file(dataset).read_text())
     digests = [o["sha256"] for o in manifest["outputs"]]
     if manifest.get("rejected_dataset"):
         digests += output_digests(dataset / manifest["rejected_dataset"])
@@ -136,7 +136,7 @@ def run_ray(folder: Path, env: dict[str, str], logs: Path) -> dict[str, tuple[Ru
         clear(folder, [f"{output}-ray", "candidates-ray"])
         run = measure(f"ray {step}", cltool_command() + args + ["--engine", "ray", "-q"],
                       logs / f"ray-{step}.log", env=env, cwd=folder, tree=True)
-        run.result = json.loads((folder / f"{output}-ray" / MANIFEST).read_text())
+        run.result = json.loads(manifest_file(folder / f"{output}-ray").read_text())
         runs[step] = (run, output_digests(folder / output) == output_digests(folder / f"{output}-ray"))
     return runs
 

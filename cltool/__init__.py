@@ -9,3 +9,10 @@ import os
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 __version__ = "0.1.0"
+
+import time  # noqa: E402
+
+# When this process began running cltool, as near as Python lets us know: a command's wall time and its
+# "start-up" stage (imports, before the step begins) count from here, so that they add up to what the
+# user's `time` shows.
+PROCESS_STARTED = time.perf_counter()

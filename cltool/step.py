@@ -3,7 +3,7 @@
 A step is a function `step(input, output, settings, run=None, ...) -> manifest`: `settings` is what
 the user decided (one dataclass per step, with a `check()`), `run` is how the step is run:
 
-- where rejected rows go (`rejected`, default OUT/_rejected), the command line the manifest records
+- where rejected rows go (`rejected`, default OUT.rejected beside the output), the command line the manifest records
   (`argv`), who hears progress (`reporter`), the process's stdin and stdout (for `-`);
 - the clock (`started`) and the time of each stage before the output opens (`stages`).
 
@@ -42,13 +42,15 @@ S = TypeVar("S", bound=Checked)
 class Run:
     """How a step is run, apart from what it decides."""
 
-    rejected: str | None = None  # where removed rows go (None: OUT/_rejected beside the output)
+    rejected: str | None = None  # where removed rows go (None: OUT.rejected beside the output)
     argv: Sequence[str] | None = None  # the command line, for the manifest
     reporter: Reporter = field(default_factory=NullReporter)
     stdin: IO[bytes] | None = None  # read for an input `-` (default: the process's stdin)
     stdout: IO[bytes] | None = None  # written for an output `-` (default: the process's stdout)
     started: float = field(default_factory=time.perf_counter)
     stages: StageTimer = field(default_factory=StageTimer)  # stages timed before the output opens
+    # when the process began (the CLI's commands): the time until the step begins is its "start-up" stage
+    process_started: float | None = None
     # the `rejected` paths the steps of this Run wrote: a second step would replace the first's rows
     rejected_written: set[Path] = field(default_factory=set)
 
@@ -79,8 +81,15 @@ def prepare(settings: S | None, default: type[S], run: Run | None, output: str |
     before the work, not after it."""
     settings = settings if settings is not None else default()
     settings.check()
-    # a fresh clock and stage times for this step, also when a caller reuses one Run for several steps
-    run = replace(run, started=time.perf_counter(), stages=StageTimer()) if run is not None else Run()
+    # a fresh clock and stage times for this step, also when a caller reuses one Run for several steps; a
+    # command's clock starts with its process, the imports before the step being its "start-up" stage
+    if run is None:
+        run = Run()
+    now = time.perf_counter()
+    run = replace(run, started=run.process_started if run.process_started is not None else now, stages=StageTimer(),
+                  process_started=None)
+    if run.started < now:
+        run.stages.times["start-up"] = round(now - run.started, 3)
     for target in (output, run.rejected):
         if target is not None and target != "-":
             check_replaceable(Path(target), "-o" if target == output else "--rejected")
@@ -88,7 +97,7 @@ def prepare(settings: S | None, default: type[S], run: Run | None, output: str |
         if Path(run.rejected).resolve() in run.rejected_written:
             raise UsageError(f"rejected={run.rejected} holds the rows an earlier step of this Run removed: "
                              "this step would replace them", hint="give each step a Run with its own `rejected`, "
-                             "or leave it None for OUT/_rejected")
+                             "or leave it None for OUT.rejected beside the output")
         run.rejected_written.add(Path(run.rejected).resolve())
     return settings, run
 

@@ -33,6 +33,32 @@ def read_dataset(path: Path, columns: list[str] | None = None) -> pa.Table:
     return pa.Table.from_batches(batches, schema=batches[0].schema if batches else ds.schema)
 
 
+def manifest_of(path: Path) -> dict[str, Any]:
+    """The manifest of the dataset at `path` (beside it; inside it for the old layout)."""
+    from cltool.dataset.manifest import read_manifest
+
+    manifest = read_manifest(path)
+    assert manifest is not None, f"{path} has no manifest"
+    return manifest
+
+
+def rejected_of(path: Path) -> Path:
+    """Where the dataset at `path` keeps the rows its step removed."""
+    from cltool.dataset.manifest import rejected_path
+
+    where = rejected_path(path, manifest_of(path))
+    assert where is not None, f"{path} kept no rejected rows"
+    return where
+
+
+def removed_negatives_of(path: Path) -> Path:
+    """Where filter's output at `path` keeps the negatives it removed (a part of its rejected rows)."""
+    from cltool.dataset.manifest import part_path
+
+    rejected = rejected_of(path)
+    return part_path(rejected, manifest_of(rejected), "_negatives")
+
+
 def run_cltool(*args: str, stdin: bytes | None = None, cwd: Path | None = None,
                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import run_cltool
+from tests.conftest import run_cltool, manifest_of
 
 def refused(result: subprocess.CompletedProcess, code: int = 2, says: str = "") -> str:
     err = result.stderr.decode()
@@ -57,7 +57,7 @@ def test_numbers_out_of_any_range(tmp_path, chain):
     # a window past every candidate: the top ranks skipped are as many as the data can spare, with a warning
     deep = run_cltool("mine", str(chain / "embedded"), "--range-min", "100000000", "-o", str(tmp_path / "m2"))
     assert deep.returncode == 0 and b"leaves fewer than -n 3" in deep.stderr, deep.stderr
-    deep_manifest = json.loads((tmp_path / "m2" / "_manifest.json").read_text())
+    deep_manifest = manifest_of(tmp_path / "m2")
     assert deep_manifest["summary"]["range_min_asked"] == 100_000_000 and deep_manifest["params"]["range_min"] == 57
     refused(run_cltool("emit", str(chain / "mined"), "-n", "1000000", "-o", str(tmp_path / "e.jsonl")),
             says="other texts")
@@ -73,7 +73,7 @@ def test_numbers_out_of_any_range(tmp_path, chain):
     # more negatives than candidates: clamped to what the data can give, with a warning
     big = run_cltool("mine", str(chain / "embedded"), "-n", "1000000", "-o", str(tmp_path / "m3"))
     assert big.returncode == 0 and b"more negatives than there are candidates" in big.stderr
-    summary = json.loads((tmp_path / "m3" / "_manifest.json").read_text())
+    summary = manifest_of(tmp_path / "m3")
     assert summary["params"]["num_negatives"] == 60 and summary["summary"]["num_negatives_asked"] == 1_000_000
     assert not any((tmp_path / name).exists() for name in ("e.jsonl", "f", "d", "b", "s"))
 
@@ -144,6 +144,7 @@ def test_shards_of_two_models_and_a_changed_shard_are_refused(tmp_path, chain):
     refused(run_cltool("mine", str(tmp_path / "*.parquet"), "-o", str(tmp_path / "m")), says="model_fingerprint")
     changed = tmp_path / "changed"
     shutil.copytree(chain / "mined", changed)
+    shutil.copy(chain / "mined.manifest.json", tmp_path / "changed.manifest.json")  # a dataset's manifest lies beside it
     part = next(changed.glob("*.parquet"))
     pq.write_table(pq.read_table(part).slice(1), part)  # a row fewer, same schema
     for command in (("inspect", str(changed)), ("emit", str(changed), "-o", str(tmp_path / "e.jsonl"))):

@@ -38,6 +38,6 @@ def test_a_reused_run_never_lets_a_second_step_replace_the_first_steps_rejected_
     dedup(table, str(tmp_path / "one"), DedupSettings(methods=("exact",)), run)
     with pytest.raises(UsageError, match="an earlier step of this Run"):
         dedup(table, str(tmp_path / "two"), DedupSettings(methods=("exact",)), run)
-    assert (tmp_path / "rejected" / "_manifest.json").exists() and not (tmp_path / "two").exists()
-    dedup(table, str(tmp_path / "three"), DedupSettings(methods=("exact",)), Run())  # OUT/_rejected: its own
-    assert (tmp_path / "three" / "_rejected").exists()
+    assert (tmp_path / "rejected.manifest.json").exists() and not (tmp_path / "two").exists()
+    dedup(table, str(tmp_path / "three"), DedupSettings(methods=("exact",)), Run())  # OUT.rejected: its own
+    assert (tmp_path / "three.rejected.manifest.json").exists()

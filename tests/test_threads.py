@@ -6,7 +6,7 @@ is its own process, because BLAS, OpenMP and Numba read their thread counts once
 import numpy as np
 import pytest
 
-from tests.conftest import read_dataset, run_cltool
+from tests.conftest import read_dataset, run_cltool, rejected_of
 from tests.dedup.test_dedup import write as write_table
 from tests.mine.test_mine import random_pairs, write
 
@@ -26,7 +26,7 @@ def run_with_threads(tmp_path, name, *args):
         assert run.returncode == 0, run.stderr.decode()
         found[label] = outputs_of(out)
     assert found["default"] and found["default"] == found["one"]
-    return read_dataset(tmp_path / f"{name}-one"), read_dataset(tmp_path / f"{name}-one" / "_rejected")
+    return read_dataset(tmp_path / f"{name}-one"), read_dataset(rejected_of(tmp_path / f"{name}-one"))
 
 
 @pytest.mark.parametrize("index", ["flat", "ivf"])

@@ -28,7 +28,7 @@ EngineOpt = Annotated[str | None, typer.Option("--engine", envvar="CLTOOL_ENGINE
 RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", envvar="RAY_ADDRESS", help="--engine ray: the "
                                                    "cluster to join (default: start Ray on this machine).")]
 RejectedOpt = Annotated[str | None, typer.Option("--rejected", metavar="DIR",
-                                                 help="Where removed rows go (default OUT/_rejected; needed with -o -).")]
+                                                 help="Where removed rows go (default OUT.rejected beside the output; needed with -o -).")]
 DeviceOpt = Annotated[str, typer.Option("--device", envvar="CLTOOL_DEVICE", help="cpu, cuda, cuda:N.")]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Texts (or pairs) per model batch.")]
 
@@ -147,11 +147,13 @@ def run_step(name: str, step: Callable[..., dict[str, Any]], input: Any, output:
              **options: Any) -> dict[str, Any]:
     """Run a step command: stdout holds the data or the JSON, never both; progress and the step's
     report go to stderr; --json prints the manifest. Errors become exit codes in `cltool.cli`."""
+    from cltool import PROCESS_STARTED
     from cltool.step import Run
 
     one_thing_on_stdout(json_out, output)
     reporter = RichReporter(quiet)
-    manifest = step(input, output, settings, run=Run(rejected=rejected, argv=argv(), reporter=reporter), **options)
+    run = Run(rejected=rejected, argv=argv(), reporter=reporter, process_started=PROCESS_STARTED)
+    manifest = step(input, output, settings, run=run, **options)
     if report is not None:
         report(manifest, reporter)
     else:

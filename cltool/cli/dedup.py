@@ -82,7 +82,7 @@ def dedup_command(
     verified by its true Jaccard), semantic duplicates (SemDeDup: k-means, then cosine with the rows
     of the nearest clusters) and low-information texts (token entropy, compression ratio).
 
-    Every removed row goes to OUT/_rejected with its reason, duplicate_of (the id of the row kept)
+    Every removed row goes to OUT.rejected with its reason, duplicate_of (the id of the row kept)
     and the similarity. The row kept is the first in input order (semantic: by --keep).
     """
     from cltool.dedup import Settings, dedup

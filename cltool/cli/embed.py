@@ -65,7 +65,7 @@ def embed_command(
 
     Embeddings are cached by model fingerprint, prompt and text, so a re-run embeds only new texts,
     and a text that occurs many times is embedded once. Rows whose chosen text is null or blank go to
-    OUT/_rejected with reason empty_text. The model, its weight fingerprint, dimension, prompts and
+    OUT.rejected with reason empty_text. The model, its weight fingerprint, dimension, prompts and
     normalisation are written into the manifest and the column's metadata.
     """
     from cltool.embed import Settings, embed

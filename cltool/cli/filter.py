@@ -64,7 +64,7 @@ def filter_command(
     clusters: Annotated[str | None, typer.Option("--clusters", metavar="DEDUP_OUTPUT", hidden=True,
                                                  help="Deprecated: --clusters-from.")] = None,
     min_negatives: Annotated[int, typer.Option("--min-negatives", help="Anchors left with fewer are refilled from "
-                                               "--candidates, or their rows go to _rejected.")] = 0,
+                                               "--candidates, or their rows go to OUT.rejected.")] = 0,
     candidates: Annotated[str | None, typer.Option("--candidates", metavar="DIR", help="Saved candidates (cltool "
                                                    "mine --save-candidates) to refill from.")] = None,
     batch_size: BatchSizeOpt = 32,
@@ -76,7 +76,7 @@ def filter_command(
 ) -> None:
     """Remove false negatives: mined negatives that independent judges say are really positives.
 
-    Each removed negative is kept in OUT/_rejected/_negatives with the judges that flagged it and
+    Each removed negative is kept in OUT.rejected.negatives with the judges that flagged it and
     their scores. With a cross-encoder, negative_ce_scores and positive_ce_score are added for
     distillation. Models are loaded offline only.
     """

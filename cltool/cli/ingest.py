@@ -50,7 +50,7 @@ def ingest_command(
     Column aliases are recognised (query/question/sentence1 -> anchor; pos/answer/document/sentence2
     -> positive; neg or negative, negative_1, ... -> negatives); a list of positives becomes one row
     per positive; missing ids are derived from the text. Rows with a null or blank anchor or positive
-    go to OUT/_rejected with reason empty_text.
+    go to OUT.rejected with reason empty_text.
     """
     from cltool.dataset.pairs import CORPUS_ALIASES, PAIRS_ALIASES, parse_column_overrides
     from cltool.ingest import Settings, ingest

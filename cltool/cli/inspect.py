@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated, Any
 
 import typer
@@ -49,7 +50,8 @@ def _show(info: dict[str, Any]) -> None:
         stderr.print(f"\nmade by: {' -> '.join(c for c in info['lineage'] if c)} "
                      f"(cltool {manifest.get('cltool_version')}, {manifest.get('created_at')}, {manifest.get('wall_time_s')}s)")
         if manifest.get("argv"):
-            stderr.print(f"command: {' '.join(manifest['argv'])}", markup=False)
+            # quoted as a shell reads it back: --query-prompt 'query: ' stays one argument
+            stderr.print(f"command: {shlex.join(manifest['argv'])}", markup=False)
         rows = manifest.get("rows", {})
         check = "" if info.get("rows_add_up", True) else "  [red](does not add up)[/]"
         stderr.print(f"rows: {rows.get('input', 0):,} in = {rows.get('output', 0):,} kept + {rows.get('rejected', 0):,} rejected{check}")

@@ -79,7 +79,7 @@ def mine_command(
     nprobe: Annotated[int | None, typer.Option("--nprobe", min=1, help="ivf: lists searched per anchor.")] = None,
     nlist: Annotated[int | None, typer.Option("--nlist", min=1, help="ivf: lists (default 4 sqrt(candidates)).")] = (
         None),
-    min_negatives: Annotated[int, typer.Option("--min-negatives", help="Rows whose anchor got fewer go to _rejected "
+    min_negatives: Annotated[int, typer.Option("--min-negatives", help="Rows whose anchor got fewer go to OUT.rejected "
                                                "(default 0: every anchor is kept, short ones counted).")] = 0,
     save_candidates: Annotated[str | None, typer.Option("--save-candidates", metavar="DIR", help="Keep every "
                                                         "anchor's ranked candidates, to choose again later without "
@@ -99,7 +99,7 @@ def mine_command(
 
     Adds negatives, negative_ids, negative_scores, negative_ranks and positive_score to every row.
     Rows of the same anchor share its negatives. Anchors short of negatives are kept and counted,
-    unless --min-negatives sends them to OUT/_rejected.
+    unless --min-negatives sends them to OUT.rejected.
     """
     from cltool.mine import Settings, mine
 

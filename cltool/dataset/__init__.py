@@ -2,9 +2,9 @@
 
 - `read`: a dataset directory, a Parquet file, a glob or `-` (Arrow IPC on stdin) as a stream of
   record batches.
-- `write`: atomic output (shards, `_rejected/`, `_manifest.json` last, directory renamed last), or an
-  Arrow IPC stream on stdout.
-- `manifest`: what `_manifest.json` holds and how it is read.
+- `write`: atomic output (shards in `NAME/`, `NAME.rejected/` and `NAME.manifest.json` beside it, the
+  manifest last), or an Arrow IPC stream on stdout.
+- `manifest`: where a dataset's manifest, rejected rows and parts are, and how they are read.
 - `pairs`: the canonical pairs and corpus tables: column names, aliases, stable ids.
 """
 

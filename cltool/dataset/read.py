@@ -18,7 +18,7 @@ from typing import IO, Any, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cltool.dataset.manifest import MANIFEST_NAME, file_sha256, read_manifest
+from cltool.dataset.manifest import file_sha256, manifest_path, read_manifest
 from cltool.errors import InputError
 
 DEFAULT_BATCH_ROWS = 65_536
@@ -159,14 +159,16 @@ def _open_directory(path: Path, verify: bool = True) -> Dataset:
     manifest = read_manifest(path)
     if manifest is None:
         has_parquet = any(path.glob("*.parquet"))
+        expected = manifest_path(path)
         if has_parquet:
             raise InputError(
-                f"{path} has no {MANIFEST_NAME}: it is an unfinished cltool output (a step was interrupted) "
-                "or not a cltool dataset",
-                hint=f"re-run the step that writes it; to read its Parquet files anyway, pass a glob: '{path}/*.parquet'",
+                f"{path} has no manifest ({expected} is missing): it is an unfinished cltool output (a step was "
+                "interrupted) or not a cltool dataset",
+                hint=f"a moved or copied dataset takes {expected.name} (and {path.name}.rejected) along; otherwise "
+                     f"re-run the step that writes it, or to read its Parquet files anyway pass a glob: '{path}/*.parquet'",
             )
         raise InputError(
-            f"{path} is not a dataset: it has no {MANIFEST_NAME} and no Parquet files",
+            f"{path} is not a dataset: it has no manifest ({expected}) and no Parquet files",
             hint="give a directory written by cltool, a .parquet file, or a glob",
         )
     names = [entry["path"] for entry in manifest.get("outputs", [])]

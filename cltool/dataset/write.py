@@ -1,10 +1,13 @@
 """Write a step's output atomically, with its rejected rows and its manifest.
 
-A directory output is assembled beside its final name (`.NAME.cltool-tmp-PID`), each shard written
-under a `.partial` name and renamed when complete, `_rejected/` (a dataset of its own) and the
-manifests written last, and the whole directory renamed into place at the very end. A step that
-dies at any point leaves the old output or none, never half of one; the next run clears the
-debris of a dead one. `-` writes an Arrow IPC stream to stdout instead.
+A directory output `NAME/` holds its shards only; `NAME.rejected/` (a dataset of its own), any parts
+(`NAME.PART/`) and every manifest (`NAME.manifest.json`, ...) lie beside it (see `manifest.py`).
+Each directory is assembled under a temporary name (`.NAME.cltool-tmp-PID`), each shard written under
+a `.partial` name and renamed when complete. At the end the old output's manifest is retired first
+(from then on the old output reads as unfinished), the directories are swapped into place, and the
+manifests follow, the output's own last. A step that dies at any point leaves the old output or
+none, never half of one; the next run clears the debris of a dead one. `-` writes an Arrow IPC
+stream to stdout instead.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cltool import __version__
-from cltool.dataset.manifest import FORMAT, MANIFEST_NAME, REJECTED_DIR, file_sha256, lineage_of, write_manifest
+from cltool.dataset.manifest import (FORMAT, MANIFEST_SUFFIX, REJECTED_SUFFIX, beside, file_sha256, has_manifest,
+                                     lineage_of, named, write_manifest)
 from cltool.dataset.read import STREAM_END, STREAM_MARK, Dataset
 from cltool.errors import CltoolError, OutputClosedError, UsageError
 
@@ -158,12 +162,18 @@ def check_replaceable(final: Path, option: str = "-o") -> None:
         return
     if not final.is_dir():
         raise UsageError(f"output {final} exists and is a file", hint=f"give a directory path with {option}")
-    if (final / MANIFEST_NAME).is_file() or not any(final.iterdir()):
+    if has_manifest(final) or not any(final.iterdir()) or _retired_manifest(final):
         return
     raise UsageError(
-        f"refusing to replace {final}: it is not a cltool dataset (no {MANIFEST_NAME})",
+        f"refusing to replace {final}: it is not a cltool dataset (no {beside(final, MANIFEST_SUFFIX[1:]).name})",
         hint=f"remove it yourself or choose another {option} path",
     )
+
+
+def _retired_manifest(final: Path) -> bool:
+    """A cltool run died while replacing `final`: it had retired the manifest (see Output)."""
+    manifest = beside(final, MANIFEST_SUFFIX[1:])
+    return any(manifest.parent.glob(f".{manifest.name}.cltool-old-*"))
 
 
 def temporary_path(final: Path) -> Path:
@@ -214,26 +224,32 @@ def write_file_atomically(path: Path, text: str) -> None:
 
 
 class _AtomicDirectory:
-    """A directory assembled under a temporary name beside `final` and renamed into place."""
+    """A dataset directory and its manifest beside it, assembled under temporary names and put into
+    place by `commit`: first `retire` the old manifest, then `swap` the directory, then `place` the
+    manifest (an Output does each for all its directories before the next)."""
 
     def __init__(self, final: Path, option: str = "-o"):
-        self.final = final
-        self.option = option
-        self._check_replaceable()
-        final.parent.mkdir(parents=True, exist_ok=True)
-        self._clear_debris()
-        self.tmp = temporary_path(final)
+        self.final = named(final)
+        self.manifest = beside(self.final, MANIFEST_SUFFIX[1:])
+        check_replaceable(self.final, option)
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        clear_debris(self.final)
+        clear_debris(self.manifest)
+        self.tmp = temporary_path(self.final)
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.tmp.mkdir()
+        self.manifest_tmp = temporary_path(self.manifest)
+        self._retired = self.manifest.parent / f".{self.manifest.name}.cltool-old-{os.getpid()}"
 
-    def _check_replaceable(self) -> None:
-        check_replaceable(self.final, self.option)
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_manifest(self.tmp, manifest, final=self.manifest_tmp)
 
-    def _clear_debris(self) -> None:
-        clear_debris(self.final)
+    def retire(self) -> None:
+        if self.manifest.is_file():
+            os.rename(self.manifest, self._retired)
 
-    def commit(self) -> None:
+    def swap(self) -> None:
         if self.final.exists() and exchange(self.tmp, self.final):
             shutil.rmtree(self.tmp, ignore_errors=True)  # now the old output (a dead run's: cleared by the next)
         elif self.final.exists():
@@ -244,8 +260,16 @@ class _AtomicDirectory:
         else:
             os.rename(self.tmp, self.final)
 
-    def abort(self) -> None:
+    def place(self) -> None:
+        os.replace(self.manifest_tmp, self.manifest)
+        self._retired.unlink(missing_ok=True)
+
+    def abort(self, restore: bool = True) -> None:
+        """Remove what was assembled; `restore` the retired manifest where nothing was swapped yet."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self.manifest_tmp.unlink(missing_ok=True)
+        if restore and self._retired.is_file() and not self.manifest.exists():
+            os.rename(self._retired, self.manifest)  # the old output is whole again
 
 
 class StageTimer:
@@ -283,6 +307,7 @@ class Output:
         stdout: IO[bytes] | None = None,
         rows_per_shard: int = DEFAULT_SHARD_ROWS,
         started: float | None = None,
+        keeps_rejected: bool = True,
     ):
         self.target = str(target)
         self._started = started  # time.perf_counter() when the step began, if before the output opened
@@ -293,6 +318,7 @@ class Output:
         self.rejected_target = str(rejected_target) if rejected_target is not None else None
         self.stdout = stdout
         self.rows_per_shard = rows_per_shard
+        self.keeps_rejected = keeps_rejected  # False: a dataset that is itself removed rows, or a spool
         self.rows_input: int | None = None
         self.rejected_by_reason: Counter[str] = Counter()
         self._timer = StageTimer()
@@ -301,8 +327,11 @@ class Output:
         self.manifest: dict[str, Any] | None = None
         self._kept: ShardWriter | _StreamSink | None = None
         self._rejected: ShardWriter | None = None
-        self._side: dict[str, ShardWriter] = {}
+        self._side: list[tuple[_AtomicDirectory, ShardWriter, str, _AtomicDirectory]] = []  # ..., part of
         self._dirs: list[_AtomicDirectory] = []
+        self._main: _AtomicDirectory | None = None
+        self._rejected_dir: _AtomicDirectory | None = None
+        self._swapping = False  # a directory was swapped into place
 
     @property
     def to_stdout(self) -> bool:
@@ -317,21 +346,26 @@ class Output:
             if self.to_stdout:
                 self._kept = _StreamSink(self.stdout if self.stdout is not None else sys.stdout.buffer)
             else:
-                main = _AtomicDirectory(Path(self.target))
-                self._dirs.append(main)
-                self._kept = ShardWriter(main.tmp, self.rows_per_shard)
-            if self.rejected_target is not None:
-                directory = _AtomicDirectory(Path(self.rejected_target), option="--rejected")
-                self._dirs.append(directory)
-                self._rejected = ShardWriter(directory.tmp, self.rows_per_shard)
-            elif not self.to_stdout:
-                (self._dirs[0].tmp / REJECTED_DIR).mkdir()
-                self._rejected = ShardWriter(self._dirs[0].tmp / REJECTED_DIR, self.rows_per_shard)
+                self._main = self._directory(Path(self.target))
+                self._kept = ShardWriter(self._main.tmp, self.rows_per_shard)
+            if self.keeps_rejected and (self.rejected_target is not None or not self.to_stdout):
+                where = (Path(self.rejected_target) if self.rejected_target is not None
+                         else beside(self.target, REJECTED_SUFFIX))
+                self._rejected_dir = self._directory(where, option="--rejected" if self.rejected_target else "-o")
+                self._rejected = ShardWriter(self._rejected_dir.tmp, self.rows_per_shard)
         except BaseException:
-            for d in self._dirs:
-                d.abort()
+            self._abort()
             raise
         return self
+
+    def _directory(self, final: Path, option: str = "-o") -> _AtomicDirectory:
+        directory = _AtomicDirectory(final, option)
+        self._dirs.append(directory)
+        return directory
+
+    def _abort(self) -> None:
+        for d in self._dirs:
+            d.abort(restore=not self._swapping)
 
     def _check_rejected_target(self) -> None:
         if self.rejected_target is None or self.to_stdout:
@@ -339,18 +373,16 @@ class Output:
         rejected, main = Path(self.rejected_target).resolve(), Path(self.target).resolve()
         if rejected == main or main in rejected.parents or rejected in main.parents:
             raise UsageError(f"--rejected {self.rejected_target} must lie outside the output {self.target}",
-                             hint="leave --rejected out to get OUT/_rejected, or give a separate directory")
+                             hint="leave --rejected out to get OUT.rejected beside it, or give a separate directory")
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
-            for d in self._dirs:
-                d.abort()
+            self._abort()
             return
         try:
             self._finish()
         except BaseException:
-            for d in self._dirs:
-                d.abort()
+            self._abort()
             raise
 
     # -- what a step calls -------------------------------------------------------------------
@@ -372,28 +404,29 @@ class Output:
         self.rejected_by_reason.update(table.column(REASON).to_pylist())
         if self._rejected is not None:
             self._rejected.write(table)
+        elif not self.keeps_rejected:
+            raise CltoolError(f"internal error: {self.target} keeps no rejected rows, yet rows were rejected")
 
     def side_dataset(self, name: str) -> ShardWriter:
-        """A second dataset inside the output directory (OUT/NAME, with its own manifest), written and
-        committed together with the output: for what belongs to it but is not rows of it."""
+        """A part of the output that is not rows of it (OUT.NAME beside it, a dataset with its own
+        manifest), written and committed together with the output."""
         if self.to_stdout:
             raise UsageError(f"{self.command} writes {name} beside its rows, which a stream on stdout cannot hold",
                              hint="write to a directory with -o DIR")
-        (self._dirs[0].tmp / name).mkdir()
-        writer = ShardWriter(self._dirs[0].tmp / name, self.rows_per_shard)
-        self._side[name] = writer
-        return writer
+        return self._part(self._main, name)
 
     def rejected_side_dataset(self, name: str) -> ShardWriter | None:
-        """A dataset inside the rejected one (REJECTED/NAME, with its own manifest), for removed
+        """A part of the rejected dataset (REJECTED.NAME beside it, with its own manifest), for removed
         things that are not rows of the input (filter's removed negatives); None where rejected
         rows have nowhere to go (-o - without --rejected)."""
         if self._rejected is None:
             return None
-        (self._rejected.directory / name).mkdir()
-        writer = ShardWriter(self._rejected.directory / name, self.rows_per_shard)
-        label = f"{REJECTED_DIR}/{name}" if self.rejected_target is None else str(Path(self.rejected_target) / name)
-        self._side[label] = writer
+        return self._part(self._rejected_dir, name)
+
+    def _part(self, owner: _AtomicDirectory, name: str) -> ShardWriter:
+        directory = self._directory(beside(owner.final, name))
+        writer = ShardWriter(directory.tmp, self.rows_per_shard)
+        self._side.append((directory, writer, name, owner))
         return writer
 
     def stage(self, name: str):
@@ -418,17 +451,33 @@ class Output:
             raise CltoolError(
                 f"internal error: row accounting does not add up ({self.rows_input} in, {kept} kept, {rejected} rejected)"
             )
-        wall = round(time.perf_counter() - self._started, 3)
-        common = {
-            "format": FORMAT,
-            "cltool_version": __version__,
-            "command": self.command,
-            "argv": self.argv,
-            "params": self.params,
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "inputs": [{"source": d.source, "files": d.describe_inputs()} for d in self.inputs],
-            "lineage": lineage_of(self.inputs[0].manifest) if self.inputs else [],
-        }
+        # checksums and the shards' footers are part of the step's time: a stage of their own, before the wall
+        with self.stage("finish"):
+            common = {
+                "format": FORMAT,
+                "cltool_version": __version__,
+                "command": self.command,
+                "argv": self.argv,
+                "params": self.params,
+                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "inputs": [{"source": d.source, "files": d.describe_inputs()} for d in self.inputs],
+                "lineage": lineage_of(self.inputs[0].manifest) if self.inputs else [],
+            }
+            if isinstance(self._kept, _StreamSink):
+                if self._kept.schema is None:
+                    raise CltoolError("internal error: nothing was written to stdout, not even a schema")
+                self._kept.close()
+                kept_files = None
+            else:
+                kept_files = self._kept.close()
+            sides = [(directory, writer, name, owner, writer.close()) for directory, writer, name, owner in self._side]
+            if self._rejected is not None:
+                if self._rejected.schema is None:  # nothing was rejected: still an (empty) dataset, never a stale one
+                    kept_schema = self._kept.schema
+                    self._rejected.write(pa.table({**{f.name: pa.array([], f.type) for f in kept_schema},
+                                                   REASON: pa.array([], pa.string()),
+                                                   DETAIL: pa.array([], pa.string())}))
+                rejected_files = self._rejected.close()
         self.manifest = {
             **common,
             "rows": {"input": self.rows_input if self.rows_input is not None else kept + rejected,
@@ -436,46 +485,53 @@ class Output:
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
             "summary": self.summary,
             "stages": self.stages,
-            "wall_time_s": wall,
+            "wall_time_s": round(time.perf_counter() - self._started, 3),
         }
-        if isinstance(self._kept, _StreamSink):
-            if self._kept.schema is None:
-                raise CltoolError("internal error: nothing was written to stdout, not even a schema")
-            self._kept.close()
-        else:
-            self.manifest["outputs"] = self._kept.close()
+        if kept_files is not None:
+            self.manifest["outputs"] = kept_files
             self.manifest["schema"] = _describe_schema(self._kept.schema)
+        parts: dict[int, list[str]] = {}  # the parts each directory has, for its manifest
+        for directory, writer, name, owner, files in sides:
+            directory.write_manifest({**common, "rows": {"output": writer.rows}, "outputs": files,
+                                      "schema": _describe_schema(writer.schema)})
+            parts.setdefault(id(owner), []).append(name)
         if self._rejected is not None:
-            if self._rejected.schema is None:  # nothing was rejected: still an (empty) dataset, never a stale one
-                kept_schema = self._kept.schema
-                self._rejected.write(pa.table({**{f.name: pa.array([], f.type) for f in kept_schema},
-                                               REASON: pa.array([], pa.string()), DETAIL: pa.array([], pa.string())}))
-            reasons = dict(sorted(self.rejected_by_reason.items()))
             rejected_manifest = {
                 **common,
                 "rows": {"output": self._rejected.rows},
-                "rejected_by_reason": reasons,
-                "outputs": self._rejected.close(),
+                "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+                "outputs": rejected_files,
                 "schema": _describe_schema(self._rejected.schema),
             }
-            write_manifest(self._rejected.directory, rejected_manifest)
+            if parts.get(id(self._rejected_dir)):
+                rejected_manifest["side_datasets"] = parts[id(self._rejected_dir)]
+            self._rejected_dir.write_manifest(rejected_manifest)
             self.manifest["rejected_dataset"] = (
-                REJECTED_DIR if self.rejected_target is None else str(Path(self.rejected_target).resolve())
+                self._rejected_dir.final.name if self.rejected_target is None
+                else str(Path(self.rejected_target).resolve())
             )
-        for name, writer in self._side.items():
-            side = {**common, "rows": {"output": writer.rows}, "outputs": writer.close(),
-                    "schema": _describe_schema(writer.schema)}
-            write_manifest(writer.directory, side)
-            self.manifest.setdefault("side_datasets", []).append(name)
-        if not self.to_stdout:
-            write_manifest(self._dirs[0].tmp, self.manifest)
-        for d in reversed(self._dirs):
-            d.commit()
+        if parts.get(id(self._main)):
+            self.manifest["side_datasets"] = parts[id(self._main)]
+        if self._main is not None:
+            self._main.write_manifest(self.manifest)
+        self._commit()
+
+    def _commit(self) -> None:
+        """Retire every old manifest (the output's first: from then on the old output reads as
+        unfinished), swap every directory into place, then place the manifests, the output's last."""
+        ordered = [d for d in self._dirs if d is not self._main] + ([self._main] if self._main else [])
+        for d in reversed(ordered):
+            d.retire()
+        for d in ordered:
+            d.swap()
+            self._swapping = True  # from here the old output is partly replaced: never put its manifest back
+        for d in ordered:
+            d.place()
 
 
 def spool(stream: Dataset, path: Path) -> str:
     """Keep a stream (stdin) on disk as a dataset, for a step that reads its input twice."""
-    with Output(path, command="spool", params={}) as out:
+    with Output(path, command="spool", params={}, keeps_rejected=False) as out:
         out.write(stream.schema.empty_table())
         for batch in stream.batches():
             out.write(batch)

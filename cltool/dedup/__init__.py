@@ -4,7 +4,7 @@ The columns that decide (`on`, with their ids and, for `semantic`, their embeddi
 into memory (`load.py`); the methods (`methods/`, registered by name) run in a fixed order (exact,
 minhash, semantic, entropy), each over the rows still alive, recording what went and why
 (`decisions.py`); then the input is streamed a second time and every row is written either to the
-output or, with its reason, the id of the row it duplicates and the similarity, to `_rejected`
+output or, with its reason, the id of the row it duplicates and the similarity, to `OUT.rejected`
 (`write.py`). Which row is kept is deterministic: the first in input order (for `semantic`, the
 first in the `--keep` order within its cluster). With `against`, only rows that duplicate a row of
 the reference are removed, and the reference is never changed.

@@ -41,7 +41,8 @@ def dedup(input: str | pa.Table, output: str | None, settings: Settings | None =
         decisions = Decisions(len(rows))
         against_name = IN_MEMORY if isinstance(against, pa.Table) else against  # a table is no path to record
         summary: dict[str, Any] = {"on": list(on), "against": against_name}
-        _unusable(rows, on, decisions)
+        with run.stage("load"):
+            _unusable(rows, on, decisions)
         for method in (m for m in METHODS.values() if m.name in settings.methods):
             alive = decisions.alive.copy()
             with run.stage(method.name):

@@ -121,7 +121,8 @@ def _write_rejected(table: pa.Table, selection: Selection, dataset: Dataset, man
     reasons = [r for r in selection.reasons if r is not None]
     details = [d for r, d in zip(selection.reasons, selection.details) if r is not None]
     # not run.output: that would send rejected rows to --rejected, which here is this very dataset
-    with Output(target, command="emit", params=manifest["params"], inputs=[dataset], argv=run.argv) as out:
+    with Output(target, command="emit", params=manifest["params"], inputs=[dataset], argv=run.argv,
+                keeps_rejected=False) as out:
         out.write(with_rejection(table.filter(pa.array(left_out)), reason=reasons, detail=details))
     manifest["rejected_dataset"] = target
 

@@ -12,8 +12,8 @@
 4. Write (`write.py`, second pass): every row keeps its anchor's surviving negatives, in their
    order, then the refills, and each scoring judge's score of them (`negative_paraphrase_scores`,
    ..., `negative_ce_scores` with `positive_ce_score`), so a trainer can re-weight without
-   re-judging. Rows of an anchor still short go to `_rejected` (too_few_negatives); every removed
-   negative goes to `_rejected/_negatives`, one row per (anchor, negative), with the judges that
+   re-judging. Rows of an anchor still short go to `OUT.rejected` (too_few_negatives); every removed
+   negative goes to `OUT.rejected.negatives`, one row per (anchor, negative), with the judges that
    flagged it and their scores.
 """
 

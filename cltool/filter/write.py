@@ -1,7 +1,7 @@
 """Filter's second pass: every row keeps its anchor's surviving negatives, in their order, then the
 refills, and each scoring judge's score of them, so a trainer can re-weight without re-judging.
 Rows of an anchor still short go to the rejected rows (too_few_negatives); every removed negative
-goes to `_rejected/_negatives`, one row per (anchor, negative), with the judges that flagged it and
+goes to `OUT.rejected.negatives`, one row per (anchor, negative), with the judges that flagged it and
 their scores."""
 
 from __future__ import annotations

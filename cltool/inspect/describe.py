@@ -1,7 +1,7 @@
 """`cltool inspect`: what a dataset is — schema, rows, files, the manifest's story, rejected rows.
 
 Reads Parquet footers and manifests, and of the data only `--head` rows, the `reason` column of
-`_rejected` and, for a mined table, its score columns (never the texts).
+`OUT.rejected` and, for a mined table, its score columns (never the texts).
 """
 
 from __future__ import annotations

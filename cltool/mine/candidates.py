@@ -7,7 +7,7 @@ DIR is a dataset with one row per anchor:
     CANDIDATE_IDS, CANDIDATE_SCORES, CANDIDATE_NEAR (its ranked candidates, best first: ids,
     scores, and each one's highest cosine with one of the anchor's positives)
 
-DIR/CANDIDATE_TEXTS holds every candidate's id, text and MATCH_KEY. The manifest's params record
+DIR.corpus (beside DIR: CANDIDATE_TEXTS) holds every candidate's id, text and MATCH_KEY. The manifest's params record
 the settings the candidates were mined with (the window and the rules: `recorded_rules`).
 """
 
@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cltool.dataset.pairs import ANCHOR, ANCHOR_ID, CORPUS_ID, CORPUS_TEXT, embedding_info
+from cltool.dataset.manifest import part_path, read_manifest
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
@@ -32,7 +33,7 @@ from cltool.mine.ranked import Ranked
 from cltool.mine.settings import Rules, Settings
 
 COMMAND = "mine --save-candidates"  # the command in a saved-candidates manifest
-CANDIDATE_TEXTS = "_corpus"  # inside a --save-candidates directory: id, text and match key of every candidate
+CANDIDATE_TEXTS = "_corpus"  # a part of a --save-candidates directory (DIR.corpus beside it): id, text and match key of every candidate
 ANCHOR_KEY, MATCH_KEY, DEPTH = "anchor_key", "match_key", "depth"
 CANDIDATE_IDS, CANDIDATE_SCORES, CANDIDATE_NEAR = "candidate_ids", "candidate_scores", "candidate_positive_similarity"
 
@@ -59,7 +60,7 @@ class SavedTexts:
 
 
 def read_texts(source: str) -> SavedTexts:
-    texts = open_dataset(Path(source) / CANDIDATE_TEXTS)
+    texts = open_dataset(part_path(source, read_manifest(source), CANDIDATE_TEXTS))
     table = pa.Table.from_batches(list(texts.batches()), schema=texts.schema)
     return SavedTexts(table.column(CORPUS_ID).to_pylist(), table.column(CORPUS_TEXT).to_pylist(),
                       table.column(MATCH_KEY).to_numpy().astype(np.uint64))
@@ -96,13 +97,13 @@ def read_lists(saved: Dataset, anchor_keys: dict[int, Any]) -> dict[Any, tuple[l
 def write_candidates(target: str, pairs: Pairs, candidates: Candidates, parts: list[Ranked], params: dict[str, Any],
                     dataset: Dataset, corpora: Sequence[Dataset], calibration: dict[str, Any]) -> None:
     """One row per anchor with its ranked candidates (ids, scores, cosine to its nearest positive)
-    and the depth searched, and DIR/CANDIDATE_TEXTS with every candidate's id and text: enough to
+    and the depth searched, and DIR.corpus (CANDIDATE_TEXTS) with every candidate's id and text: enough to
     choose again without searching."""
     ids = pa.array(candidates.ids, pa.string())
     latest = np.full(len(pairs.anchor_keys), -1)
     for number, part in enumerate(parts):
         latest[part.anchors] = number  # a deeper search replaces the first
-    with Output(target, command=COMMAND, params=params, inputs=[dataset, *corpora]) as out:
+    with Output(target, command=COMMAND, params=params, inputs=[dataset, *corpora], keeps_rejected=False) as out:
         for number, part in enumerate(parts):
             for start in range(0, len(part.anchors), LOAD_ROWS):
                 rows = np.arange(start, min(start + LOAD_ROWS, len(part.anchors)))

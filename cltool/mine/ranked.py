@@ -42,8 +42,9 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
                    f"ranking {min(depth, total):,} candidates for each of {anchors:,} anchors",
                    "give a smaller -n or --range-max (the window is what each anchor keeps while choosing)")
     plan = plan_search(settings.index, anchors, total, min(depth, total), settings.nprobe, settings.nlist)
-    reporter.info(f"mine: {anchors:,} anchors x {total:,} candidates, top {min(depth, total)} by "
-                  + ("exact search" if plan.index == "flat" else plan.index))
+    how = ("exact search" if plan.index == "flat" else plan.index if plan.index != "ivf" else
+           f"an IVF index ({plan.nlist:,} lists trained and filled first, {plan.nprobe:,} searched per anchor)")
+    reporter.info(f"mine: {anchors:,} anchors x {total:,} candidates, top {min(depth, total)} by {how}")
     # a few more than the depth, cut once the scores are exact: the result does not depend on how the
     # search was split (engine, partitions, threads)
     searched = searched_depth(depth, total) if plan.index != "hnsw" else depth

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from cltool.config import expect, expect_list, read_toml
-from cltool.dataset.manifest import MANIFEST_NAME, file_sha256, read_manifest
+from cltool.dataset.manifest import file_sha256, read_manifest
 from cltool.errors import DataCheckError, UsageError
 
 COMMANDS = ("ingest", "embed", "dedup", "mine", "filter", "emit", "validate", "report", "inspect")
@@ -124,7 +124,7 @@ def _manifest_of(step: Step) -> dict[str, Any] | None:
         path = step.base / sidecar(step.output, "manifest.json")
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     directory = step.base / step.output
-    return read_manifest(directory) if (directory / MANIFEST_NAME).is_file() else None
+    return read_manifest(directory)
 
 
 def up_to_date(step: Step) -> tuple[bool, str]:

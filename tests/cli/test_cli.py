@@ -73,7 +73,7 @@ def bad_inputs(tmp):
     return {
         "missing file": (["ingest", str(tmp / "missing.jsonl")], "does not exist"),
         "not a dataset": (["ingest", str(tmp / "not_a_dataset")], "is not a dataset"),
-        "unfinished dataset": (["ingest", str(tmp / "unfinished")], "has no _manifest.json"),
+        "unfinished dataset": (["ingest", str(tmp / "unfinished")], "unfinished.manifest.json is missing"),
         "truncated parquet": (["ingest", str(tmp / "truncated.parquet")], "not a readable Parquet file"),
         "bad JSON line": (["ingest", str(tmp / "bad.jsonl")], "bad.jsonl, line 2: not valid JSON"),
         "missing column": (["ingest", str(tmp / "nocol.jsonl")], "columns found: anchor, answer_text"),

@@ -50,7 +50,7 @@ def test_directory_without_manifest_is_refused_with_the_reason(tmp_path):
     pq.write_table(pa.table({"a": [1]}), tmp_path / "half" / "part-00000.parquet")
     with pytest.raises(InputError) as err:
         open_dataset(tmp_path / "half")
-    assert "_manifest.json" in err.value.message and "unfinished" in err.value.message
+    assert "half.manifest.json" in err.value.message and "unfinished" in err.value.message
     assert "*.parquet" in err.value.hint
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="not a dataset"):

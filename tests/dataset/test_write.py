@@ -22,17 +22,21 @@ def test_round_trip_manifest_and_sha256(tmp_path):
         with out.stage("write"):
             out.write(table)
     assert read_dataset(tmp_path / "out").equals(table)
-    manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text())
     assert manifest["params"] == {"seed": 7} and manifest["argv"] == ["cltool", "test"]
     assert manifest["rows"] == {"input": 25, "output": 25, "rejected": 0}
     assert [o["rows"] for o in manifest["outputs"]] == [10, 10, 5]
     for o in manifest["outputs"]:
         assert o["sha256"] == file_sha256(tmp_path / "out" / o["path"])
     assert "write" in manifest["stages"] and manifest["wall_time_s"] >= 0
+    # the directory holds the rows only: every loader reads it as the kept rows; the rest lies beside it
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "_manifest.json", "_rejected", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+        "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "out", "out.manifest.json", "out.rejected", "out.rejected.manifest.json"]
+    assert manifest["rejected_dataset"] == "out.rejected"
     # nothing rejected is still a dataset of its own: the schema plus reason and detail, no rows
-    rejected = open_dataset(tmp_path / "out" / "_rejected")
+    rejected = open_dataset(tmp_path / "out.rejected")
     assert rejected.num_rows == 0 and rejected.schema.names == ["anchor", "n", "reason", "detail"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
@@ -45,13 +49,13 @@ def test_rejected_rows_are_a_dataset_and_counts_add_up(tmp_path):
         out.reject(rows.slice(2, 1), reason="empty_text", detail="anchor is blank")
         out.reject(rows.slice(3, 1).append_column("reason", pa.array(["near_duplicate"]))
                    .append_column("detail", pa.array(["of a"])))
-    manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text())
     assert manifest["rows"] == {"input": 4, "output": 2, "rejected": 2}
     assert manifest["rejected_by_reason"] == {"empty_text": 1, "near_duplicate": 1}
-    rejected = read_dataset(tmp_path / "out" / "_rejected")
+    rejected = read_dataset(tmp_path / "out.rejected")
     assert rejected.column("reason").to_pylist() == ["empty_text", "near_duplicate"]
     assert rejected.column("detail").to_pylist() == ["anchor is blank", "of a"]
-    assert open_dataset(tmp_path / "out" / "_rejected").manifest["rows"]["output"] == 2
+    assert open_dataset(tmp_path / "out.rejected").manifest["rows"]["output"] == 2
 
 
 def test_counts_that_do_not_add_up_fail_and_leave_nothing(tmp_path):
@@ -70,7 +74,8 @@ def test_an_exception_leaves_the_old_output_untouched(tmp_path):
             out.write(pa.table({"a": [2]}))
             raise RuntimeError("boom")
     assert read_dataset(tmp_path / "out").column("a").to_pylist() == [1]
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "out", "out.manifest.json", "out.rejected", "out.rejected.manifest.json"]
     with Output(tmp_path / "out", command="test", params={"v": 3}) as out:
         out.write(pa.table({"a": [3]}))
     assert read_dataset(tmp_path / "out").column("a").to_pylist() == [3]
@@ -103,7 +108,7 @@ def test_same_input_gives_byte_identical_shards(tmp_path):
 
 
 def test_rejected_target_must_not_clash_with_the_output(tmp_path):
-    for rejected in (tmp_path / "out", tmp_path / "out" / "_rejected", tmp_path):
+    for rejected in (tmp_path / "out", tmp_path / "out" / "rejected", tmp_path):
         with pytest.raises(UsageError, match="must lie outside the output"):
             with Output(tmp_path / "out", command="test", params={}, rejected_target=rejected) as out:
                 out.write(pa.table({"a": [1]}))
@@ -206,8 +211,80 @@ def test_an_output_is_replaced_in_one_step_and_a_file_appears_whole(tmp_path):
         with Output(tmp_path / "out", command="test", params={}) as out:
             out.write(pa.table({"a": [value]}))
     assert read_dataset(tmp_path / "out").column("a").to_pylist() == [2]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out"]
+    beside = ["out", "out.manifest.json", "out.rejected", "out.rejected.manifest.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", *beside]
     (tmp_path / ".page.html.cltool-tmp-4194999").write_text("a dead writer's half page")
     write_file_atomically(tmp_path / "page.html", "<p>whole</p>")
     assert (tmp_path / "page.html").read_text() == "<p>whole</p>"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out", "page.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", *beside, "page.html"]
+
+
+def test_a_run_that_dies_while_putting_its_output_in_place_leaves_the_old_one_or_none(tmp_path, monkeypatch):
+    """The old manifest is retired before any directory is swapped, and the new one placed after all
+    of them: a death in between leaves an output that reads as unfinished (never new rows under the old
+    manifest), which the next run replaces."""
+    from cltool.dataset import write
+
+    with Output(tmp_path / "out", command="test", params={"v": 1}) as out:
+        out.write(pa.table({"a": [1]}))
+        out.reject(pa.table({"a": [9]}), reason="empty_text")
+    swap = write._AtomicDirectory.swap
+    swaps = []
+
+    def dies_on_the_second(self):
+        swaps.append(self.final.name)
+        if len(swaps) == 2:
+            raise KeyboardInterrupt
+        swap(self)
+
+    monkeypatch.setattr(write._AtomicDirectory, "swap", dies_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        with Output(tmp_path / "out", command="test", params={"v": 2}) as out:
+            out.write(pa.table({"a": [2]}))
+    assert swaps == ["out.rejected", "out"]
+    with pytest.raises(InputError, match="unfinished"):
+        open_dataset(tmp_path / "out")
+    monkeypatch.setattr(write._AtomicDirectory, "swap", swap)
+    with Output(tmp_path / "out", command="test", params={"v": 3}) as out:
+        out.write(pa.table({"a": [3]}))
+    assert read_dataset(tmp_path / "out").column("a").to_pylist() == [3]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+    # a death before anything was swapped puts the old manifest back: the old output reads whole
+    def dies_at_once(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(write._AtomicDirectory, "swap", dies_at_once)
+    with pytest.raises(KeyboardInterrupt):
+        with Output(tmp_path / "out", command="test", params={"v": 4}) as out:
+            out.write(pa.table({"a": [4]}))
+    assert read_dataset(tmp_path / "out").column("a").to_pylist() == [3]
+
+
+def test_a_dataset_of_the_old_layout_still_reads(tmp_path):
+    """Format 1 kept the manifest, the rejected rows and the parts inside the directory."""
+    import pyarrow.parquet as pq
+
+    from cltool.dataset.manifest import part_path, rejected_path
+
+    old = tmp_path / "old"
+    (old / "_rejected").mkdir(parents=True)
+    (old / "_corpus").mkdir()
+    for where, table in ((old, pa.table({"a": [1, 2]})), (old / "_rejected", pa.table({"a": [3], "reason": ["x"]})),
+                         (old / "_corpus", pa.table({"id": ["c"]}))):
+        pq.write_table(table, where / "part-00000.parquet")
+        manifest = {"format": "cltool-dataset/1", "command": "test", "rows": {"output": table.num_rows},
+                    "outputs": [{"path": "part-00000.parquet", "rows": table.num_rows}]}
+        if where == old:
+            manifest.update(rejected_dataset="_rejected", side_datasets=["_corpus"])
+        (where / "_manifest.json").write_text(json.dumps(manifest))
+    dataset = open_dataset(old)
+    assert read_dataset(old).column("a").to_pylist() == [1, 2]
+    assert rejected_path(old, dataset.manifest) == old / "_rejected"
+    assert read_dataset(rejected_path(old, dataset.manifest)).column("reason").to_pylist() == ["x"]
+    assert read_dataset(part_path(old, dataset.manifest, "_corpus")).column("id").to_pylist() == ["c"]
+    # and a new run replaces it whole, in the new layout
+    with Output(old, command="test", params={}) as out:
+        out.write(pa.table({"a": [5]}))
+    assert sorted(p.name for p in old.iterdir()) == ["part-00000.parquet"]
+    assert read_dataset(old).column("a").to_pylist() == [5]

@@ -13,7 +13,7 @@ from cltool.dataset.write import Output
 from cltool.dedup import Settings, dedup
 from cltool.dedup.semantic import semantic_duplicates
 from cltool.errors import InputError, UsageError
-from tests.conftest import read_dataset, run_cltool
+from tests.conftest import read_dataset, run_cltool, manifest_of, rejected_of
 
 VOCAB = [f"token{i}" for i in range(5000)]
 
@@ -59,7 +59,7 @@ def test_exact_minhash_and_the_record_of_every_removal(tmp_path):
     manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("exact", "minhash")))
     rows = manifest["rows"]
     assert rows["input"] == len(texts) == rows["output"] + rows["rejected"]
-    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     by_id = {r["positive_id"]: r for r in rejected}
     near = 0
     for copy, original, edits in planted:
@@ -88,14 +88,14 @@ def test_same_input_same_output_bytes(tmp_path):
     src = write(tmp_path / "in", {"positive": texts})
     for name in ("a", "b"):
         dedup(str(src), str(tmp_path / name), Settings(methods=("exact", "minhash")))
-    for name in ("part-00000.parquet", "_rejected/part-00000.parquet"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    for name in ("part-00000.parquet", "../a.rejected/part-00000.parquet"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name.replace("a.", "b.")).read_bytes()
 
 
 def test_normalisation_and_blank_texts(tmp_path):
     src = write(tmp_path / "in", {"positive": ["Hello  World", "hello world", "HELLO WORLD!", "", "  ", None]})
     dedup(str(src), str(tmp_path / "out"), Settings(methods=("exact",)))
-    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert [r["reason"] for r in rejected] == ["exact_duplicate", "empty_text", "empty_text", "empty_text"]
     assert rejected[0]["duplicate_of"] == text_id("Hello  World")
     dedup(str(src), str(tmp_path / "punct"), Settings(methods=("exact",), normalization=("case", "whitespace",
@@ -107,7 +107,7 @@ def test_on_several_columns(tmp_path):
     src = write(tmp_path / "in", {"anchor": ["a", "a", "b"], "positive": ["p", "p", "p"],
                                   "anchor_id": ["1", "2", "3"], "positive_id": ["x", "y", "z"]})
     dedup(str(src), str(tmp_path / "out"), Settings(methods=("exact",), on=("anchor", "positive")))
-    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert [r["duplicate_of"] for r in rejected] == ["1|x"]
 
 
@@ -121,7 +121,7 @@ def test_against_removes_only_what_the_reference_holds(tmp_path):
     new += [new[0]]  # a duplicate inside the input alone: not ours to remove with --against
     src = write(tmp_path / "in", {"positive": new})
     manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("exact", "minhash")), against=str(reference))
-    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert all(r["duplicate_of"].startswith("ref") for r in rejected)
     assert len(rejected) == expected and manifest["rows"]["output"] == len(new) - expected
     assert read_dataset(reference).num_rows == 10
@@ -176,7 +176,7 @@ def test_semantic_on_an_embedding_column_and_keep_orders(tmp_path):
         pa.array(vectors.reshape(-1)), 8)})
     manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("semantic",), keep="first", clusters=4))
     assert manifest["rows"]["rejected"] == 30
-    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert all(int(r["positive"].split()[1]) >= 30 for r in rejected)
     report = dedup(str(src), None, Settings(methods=("semantic",), eps=(0.0001, 0.05), dry_run=True))
     assert report["summary"]["semantic"]["removed_fraction_by_eps"]["0.05"] == 0.5
@@ -188,7 +188,7 @@ def test_entropy(tmp_path):
              "Shakespeare", "東京は日本の首都であり最大の都市です", "N/A"]
     src = write(tmp_path / "in", {"positive": texts})
     manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("entropy",)))
-    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert [r["positive"][:4] for r in rejected] == ["aaaa", "test", "ab a"]
     assert all(r["reason"] == "low_information" and r["detail"] for r in rejected)
     assert manifest["summary"]["removed"]["low_information"] == 3
@@ -199,7 +199,7 @@ def test_rows_that_cannot_be_compared_are_rejected_not_crashed_on(tmp_path):
     src = write(tmp_path / "in", {"positive": ["a", "b", "c", "d"], "positive_embedding": vectors,
                                   "reason": ["mine"] * 4, "similarity": [1, 2, 3, 4]})
     manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("semantic",), keep="first", clusters=1))
-    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert [(r["positive"], r["reason"]) for r in rejected] == [
         ("b", "invalid_embedding"), ("c", "invalid_embedding"), ("d", "semantic_duplicate")]
     assert rejected[0]["input_reason"] == "mine" and rejected[2]["input_similarity"] == 4  # the user's columns stay
@@ -230,7 +230,7 @@ def test_cli_dedup(tmp_path):
     assert result.returncode == 0, result.stderr
     err = result.stderr.decode()
     assert "bands x" in err and "0.8:" in err and "rejected" in err
-    manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    manifest = manifest_of(tmp_path / "out")
     assert manifest["rows"]["input"] == manifest["rows"]["output"] + manifest["rows"]["rejected"] == len(texts)
     bad = run_cltool("dedup", str(src), "-o", str(tmp_path / "bad"), "--threshold", "0")
     assert bad.returncode == 2 and bad.stderr.decode().startswith("error: --threshold")
@@ -245,7 +245,7 @@ def test_decontaminate_pairs_against_a_corpus_table_and_read_stdin(tmp_path):
     src = write(tmp_path / "in", {"anchor": ["q1", "q2"], "positive": ["an evaluation document", "a training one"]})
     corpus = write(tmp_path / "eval", {"id": ["e1"], "text": ["An  evaluation document"]})
     manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("exact",)), against=str(corpus))
-    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert [r["duplicate_of"] for r in rejected] == ["e1"] and manifest["rows"]["output"] == 1
 
     piped = subprocess.run(["bash", "-o", "pipefail", "-c",
@@ -264,8 +264,8 @@ def test_an_in_memory_table_is_deduplicated_like_its_dataset(tmp_path):
     from_disk = dedup(str(src), str(tmp_path / "disk"), Settings(methods=("exact", "minhash", "entropy")))
     from_table = dedup(table, str(tmp_path / "table"), Settings(methods=("exact", "minhash", "entropy")))
     assert from_table["rows"] == from_disk["rows"] and from_table["rows"]["rejected"] > 0
-    for name in ("part-00000.parquet", "_rejected/part-00000.parquet"):
-        assert (tmp_path / "table" / name).read_bytes() == (tmp_path / "disk" / name).read_bytes()
+    for table, disk in ((tmp_path / "table", tmp_path / "disk"), (rejected_of(tmp_path / "table"), rejected_of(tmp_path / "disk"))):
+        assert (table / "part-00000.parquet").read_bytes() == (disk / "part-00000.parquet").read_bytes()
 
 
 def test_a_method_is_one_registration(tmp_path):
@@ -292,7 +292,7 @@ def test_a_method_is_one_registration(tmp_path):
     assert manifest["summary"]["short"] == {"shortest": 2}
     assert list(manifest["summary"]["removed"].items()) == [("empty_text", 0), ("too_short", 1),
                                                            ("exact_duplicate", 1)]
-    rejected = read_dataset(tmp_path / "out" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert [(r["reason"], r["detail"]) for r in rejected] == [
         ("too_short", f"shorter than {text_id('a long text')}"),
         ("exact_duplicate", f"same normalised text as {text_id('a long text')}")]

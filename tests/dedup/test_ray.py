@@ -10,7 +10,7 @@ import cltool.dedup.ray_dedup as ray_dedup
 from cltool.cli import main
 from cltool.dedup import Settings, dedup
 from cltool.dedup.near import lsh_params, near_duplicates
-from tests.conftest import read_dataset
+from tests.conftest import read_dataset, rejected_of
 from tests.dedup.test_dedup import planted_corpus, write
 
 pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'cltool[ray]'")
@@ -66,7 +66,7 @@ def test_minhash_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_inst
     assert ray_calls["minhash"] == 2  # once per Ray run, never for the local ones
     assert found["local"] == found["ray"]
     assert found["ray"][2]["candidate_pairs"] > 0
-    assert read_dataset(tmp_path / "ray" / "_rejected").num_rows > 200  # the exact copies and the light edits
+    assert read_dataset(rejected_of(tmp_path / "ray")).num_rows > 200  # the exact copies and the light edits
 
 
 @pytest.mark.parametrize("clusters,dim", [(20, 16), (1, 128)])  # one big cluster: BLAS threads differ from Ray's
@@ -87,4 +87,4 @@ def test_semantic_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_ins
         found[engine] = outputs_of(tmp_path / engine)
     assert ray_calls["semantic"] == 1
     assert found["local"] == found["ray"]
-    assert 0 < read_dataset(tmp_path / "ray" / "_rejected").num_rows < 480
+    assert 0 < read_dataset(rejected_of(tmp_path / "ray")).num_rows < 480

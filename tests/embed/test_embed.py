@@ -12,7 +12,7 @@ from cltool.dataset.write import Output
 from cltool.embed import Settings, embed, embedding_info
 from cltool.embed.model import bundled_model_path, resolve_model
 from cltool.errors import InputError, UsageError
-from tests.conftest import read_dataset, run_cltool
+from tests.conftest import read_dataset, run_cltool, manifest_of, rejected_of
 
 ANCHORS = ["how do I sort a list in python", "what is a hash map", "how do I sort a list in python",
            "reverse a string", "read a file line by line", "what is a closure"]
@@ -113,7 +113,7 @@ def test_blank_texts_are_rejected_not_embedded(tmp_path):
         out.write(pa.table({"anchor": ["ok", "  ", None], "positive": ["fine", "x", "y"]}))
     manifest = embed(str(tmp_path / "in"), str(tmp_path / "out"), Settings(cache=False))
     assert manifest["rows"] == {"input": 3, "output": 1, "rejected": 2}
-    rejected = read_dataset(tmp_path / "out" / "_rejected")
+    rejected = read_dataset(rejected_of(tmp_path / "out"))
     assert rejected.column("reason").to_pylist() == ["empty_text"] * 2
     assert rejected.column("detail").to_pylist() == ["anchor is null or blank"] * 2
 
@@ -136,7 +136,7 @@ def test_cli_embed_and_its_errors(tmp_path, pairs_dir):
     result = run_cltool("embed", str(pairs_dir), "-o", str(tmp_path / "out"), "--columns", "anchor", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"" and "6 rows" in result.stderr.decode() and "384 dimensions" in result.stderr.decode()
-    manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
+    manifest = manifest_of(tmp_path / "out")
     assert manifest["params"]["columns"] == ["anchor"] and manifest["lineage"][-1]["command"] == "test"
 
     bad_model = run_cltool("embed", str(pairs_dir), "-o", str(tmp_path / "bad"), "--model", "no/such-model", env=env)

@@ -10,7 +10,7 @@ import pytest
 import cltool.embed.ray_embed as ray_embed
 from cltool.dataset.write import Output
 from cltool.embed import Settings, embed
-from tests.conftest import read_dataset
+from tests.conftest import read_dataset, rejected_of
 
 pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'cltool[ray]'")
 
@@ -53,7 +53,7 @@ def embed_both(pairs, tmp_path) -> dict[str, dict]:
         folder = tmp_path / engine
         outputs[engine] = {"threads": manifest["summary"]["torch_threads"],
                            "parts": [p.read_bytes() for p in sorted(folder.glob("part-*.parquet"))],
-                           "rejected": [p.read_bytes() for p in sorted(folder.glob("_rejected/*.parquet"))],
+                           "rejected": [p.read_bytes() for p in sorted(rejected_of(folder).glob("*.parquet"))],
                            "table": read_dataset(tmp_path / engine)}
     return outputs
 

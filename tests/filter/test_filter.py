@@ -13,7 +13,7 @@ from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
 from cltool.filter import Settings, filter_negatives
 from cltool.filter.judges import sign_safe_floor
-from tests.conftest import read_dataset, run_cltool
+from tests.conftest import read_dataset, run_cltool, rejected_of, removed_negatives_of
 
 LONG = ("the quick brown fox jumps over the lazy dog while the farmer watches from the porch of "
         "his old wooden house at the edge of the green valley")
@@ -57,7 +57,7 @@ def test_lexical_removes_a_reworded_positive_for_every_row_of_the_anchor(tmp_pat
     # the long near-copy shares 23 of 25 words: Jaccard 0.92, over the threshold too
     assert negatives[2] == ["a dictionary maps keys to values"]
     assert out.column("lang").to_pylist() == ["en"] * 3  # other columns pass through
-    removed = read_dataset(tmp_path / "out" / "_rejected" / "_negatives")
+    removed = read_dataset(removed_negatives_of(tmp_path / "out"))
     assert sorted(removed.column("negative").to_pylist()) == sorted([ROWS[0]["negatives"][0],
                                                                      ROWS[2]["negatives"][0]])
     assert removed.column("judges").to_pylist() == [["lexical"], ["lexical"]]
@@ -99,7 +99,7 @@ def test_duplicate_cluster_catches_the_near_copy_and_voting_needs_agreement(tmp_
     kept = read_dataset(tmp_path / "all").column("negatives").to_pylist()
     assert ROWS[0]["negatives"][0] in kept[0] and kept[2] == ["a dictionary maps keys to values"]
     assert manifest["summary"]["flagged_by_judge"] == {"lexical": 2, "duplicate-cluster": 1}
-    removed = read_dataset(tmp_path / "all" / "_rejected" / "_negatives")
+    removed = read_dataset(removed_negatives_of(tmp_path / "all"))
     assert removed.column("judges").to_pylist() == [["lexical", "duplicate-cluster"]]
 
 
@@ -107,7 +107,7 @@ def test_anchors_left_short_go_to_rejected_and_the_counts_add_up(tmp_path):
     source = mined_table(tmp_path / "mined", ROWS)
     manifest = filter_negatives(source, str(tmp_path / "out"), Settings(judges=("lexical",), min_negatives=2))
     assert manifest["rows"] == {"input": 3, "output": 2, "rejected": 1}
-    rejected = read_dataset(tmp_path / "out" / "_rejected")
+    rejected = read_dataset(rejected_of(tmp_path / "out"))
     assert rejected.column("reason").to_pylist() == ["too_few_negatives"]
     assert rejected.column("anchor").to_pylist() == ["tell me a story"]
     assert "1 negatives left" in rejected.column("detail").to_pylist()[0]
@@ -190,7 +190,7 @@ def test_cross_encoder_judge_scores_each_pair_once_and_applies_the_sign_safe_rat
 
     reference = CrossEncoder(str(tiny_cross_encoder), device="cpu")
     out = read_dataset(tmp_path / "out")
-    removed = read_dataset(tmp_path / "out" / "_rejected" / "_negatives")
+    removed = read_dataset(removed_negatives_of(tmp_path / "out"))
     expected_removed = 0
     for anchor in ("how do I sort a list", "tell me a story"):
         rows = [r for r in ROWS if r["anchor"] == anchor]
@@ -221,7 +221,7 @@ def test_bi_encoder_judge_with_the_bundled_model_flags_a_paraphrase(tmp_path):
     source = mined_table(tmp_path / "mined", rows)
     manifest = filter_negatives(source, str(tmp_path / "out"), Settings(judges=("bi-encoder",), ratio=0.9))
     assert read_dataset(tmp_path / "out").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]
-    removed = read_dataset(tmp_path / "out" / "_rejected" / "_negatives")
+    removed = read_dataset(removed_negatives_of(tmp_path / "out"))
     score, positive = removed.column("bi_encoder_score")[0].as_py(), removed.column("bi_encoder_positive_score")[0]
     assert score >= 0.9 * positive.as_py()
     assert manifest["params"]["judge_models"]["bi-encoder"]["model_id"] == "sentence-transformers/all-MiniLM-L6-v2"
@@ -241,7 +241,7 @@ def test_paraphrase_judge_flags_a_paraphrase_of_a_positive_and_reads_the_embeddi
     first = filter_negatives(source, str(tmp_path / "out"), judges, cache_dir=tmp_path / "cache")
     assert read_dataset(tmp_path / "out").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]
     assert first["summary"]["flagged_by_judge"] == {"paraphrase": 1, "lexical": 0, "duplicate-cluster": 0}
-    removed = read_dataset(tmp_path / "out" / "_rejected" / "_negatives").to_pylist()[0]
+    removed = read_dataset(removed_negatives_of(tmp_path / "out")).to_pylist()[0]
     assert removed["paraphrase_score"] >= 0.6 and removed["judges"] == ["paraphrase"]
     kept = read_dataset(tmp_path / "out").to_pylist()[0]  # the kept negative's cosine to the positive, recorded
     assert len(kept["negative_paraphrase_scores"]) == 1 and kept["negative_paraphrase_scores"][0] < 0.5
@@ -307,7 +307,7 @@ def test_refill_takes_the_next_candidates_that_pass_mines_rules_and_the_judges(t
     out = read_dataset(tmp_path / "out")
     assert out.column("negatives").to_pylist()[0] == [docs[1], docs[2]]  # docs[0] judged, docs[2] next in rank
     assert out.column("negative_ranks").to_pylist()[0] == [2, None]  # a refill has no rank in the mined list
-    removed = read_dataset(tmp_path / "out" / "_rejected" / "_negatives")
+    removed = read_dataset(removed_negatives_of(tmp_path / "out"))
     assert removed.column("negative").to_pylist() == [docs[0]]
     assert manifest["summary"]["refill"] == {"anchors_short": 1, "anchors_refilled": 1, "negatives_added": 1,
                                              "proposals_judged": 1}
@@ -323,7 +323,7 @@ def test_duplicate_cluster_reads_the_links_of_a_dedup_output(tmp_path):
     with Output(corpus, command="test", params={}) as out:
         out.write(pa.table({"id": ["c1", "c2", "c3"], "text": [LONG, LONG.replace("lazy", "sleepy"), "other text"]}))
     dedup(str(corpus), str(tmp_path / "deduped"), DedupSettings(methods=("minhash",), threshold=0.5, on=("text",)))
-    assert read_dataset(tmp_path / "deduped" / "_rejected").column("duplicate_of").to_pylist() == ["c1"]
+    assert read_dataset(rejected_of(tmp_path / "deduped")).column("duplicate_of").to_pylist() == ["c1"]
     mined = tmp_path / "mined"
     with Output(mined, command="test", params={}) as out:
         out.write(pa.table({"anchor": ["a story"], "positive": [LONG], "positive_id": ["c1"],
@@ -376,8 +376,8 @@ def test_an_arrow_table_is_filtered_as_its_dataset_is(tmp_path):
     settings = Settings(judges=("lexical", "duplicate-cluster"), min_negatives=2)
     from_path = filter_negatives(source, str(tmp_path / "path"), settings)
     from_table = filter_negatives(read_dataset(tmp_path / "mined"), str(tmp_path / "table"), settings)
-    for part in ("", "_rejected", "_rejected/_negatives"):
-        assert read_dataset(tmp_path / "table" / part).equals(read_dataset(tmp_path / "path" / part))
+    for part in (lambda p: p, rejected_of, removed_negatives_of):
+        assert read_dataset(part(tmp_path / "table")).equals(read_dataset(part(tmp_path / "path")))
     assert from_table["summary"] == from_path["summary"]
 
 

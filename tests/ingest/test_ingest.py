@@ -7,11 +7,7 @@ import pytest
 from cltool.dataset.pairs import text_id
 from cltool.errors import InputError, UsageError
 from cltool.ingest import Settings, ingest
-from tests.conftest import read_dataset, run_cltool, write_jsonl
-
-
-def manifest_of(path):
-    return json.loads((path / "_manifest.json").read_text())
+from tests.conftest import manifest_of, read_dataset, rejected_of, run_cltool, write_jsonl
 
 
 @pytest.mark.parametrize("name", ["pairs.jsonl", "pairs.jsonl.gz"])
@@ -22,7 +18,7 @@ def test_jsonl(tmp_path, pairs_rows, name):
     assert kept.column("anchor").to_pylist() == ["how do I sort a list", "how do I reverse a list", "how do I sort a list"]
     assert kept.column("anchor_id").to_pylist()[0] == kept.column("anchor_id").to_pylist()[2] == text_id("how do I sort a list")
     assert kept.column("lang").to_pylist() == ["py"] * 3
-    rejected = read_dataset(tmp_path / "out" / "_rejected")
+    rejected = read_dataset(rejected_of(tmp_path / "out"))
     assert rejected.column("reason").to_pylist() == ["empty_text", "empty_text"]
     assert result["pairs"]["rows"] == {"input": 5, "output": 3, "rejected": 2}
     assert manifest_of(tmp_path / "out")["inputs"][0]["files"][0]["rows"] == 5
@@ -94,7 +90,7 @@ def test_beir_folder_gives_pairs_corpus_and_accounts_for_every_qrels_line(tmp_pa
     corpus = read_dataset(tmp_path / "pairs-corpus")
     assert corpus.column("id").to_pylist() == ["d1", "d2", "d4"]
     assert corpus.column("text").to_pylist()[2] == "Only a title"
-    reasons = read_dataset(tmp_path / "pairs" / "_rejected").column("reason").to_pylist()
+    reasons = read_dataset(rejected_of(tmp_path / "pairs")).column("reason").to_pylist()
     assert sorted(reasons) == ["empty_text", "not_relevant", "unknown_id", "unknown_id"]
     assert result["pairs"]["rows"] == {"input": 6, "output": 2, "rejected": 4}
     assert result["corpus"]["rows"] == {"input": 4, "output": 3, "rejected": 1}
@@ -185,7 +181,7 @@ def test_jsonl_keys_whose_values_vary_in_kind(tmp_path):
 def test_a_chosen_column_never_overwrites_or_loses_another(tmp_path):
     write_jsonl(tmp_path / "c.jsonl", [{"title": "T", "anchor": "A", "positive": "", "reason": "mine"}])
     ingest(str(tmp_path / "c.jsonl"), str(tmp_path / "out"), Settings(columns={"anchor": "title"}))
-    row = read_dataset(tmp_path / "out" / "_rejected").to_pylist()[0]
+    row = read_dataset(rejected_of(tmp_path / "out")).to_pylist()[0]
     assert row["anchor"] == "T" and row["anchor_id"] == text_id("T")
     assert row["input_anchor"] == "A" and row["input_reason"] == "mine" and row["reason"] == "empty_text"
 

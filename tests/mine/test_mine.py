@@ -13,7 +13,7 @@ from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
 from cltool.mine import Settings, mine
 from cltool.mine.settings import DEFAULT_WINDOW_END
-from tests.conftest import read_dataset, run_cltool, write_jsonl
+from tests.conftest import read_dataset, run_cltool, write_jsonl, rejected_of
 
 TOP_OF_ALL = dict(range_min=0, sampling="top")  # the hardest first, from rank 0: what a rule does is seen
 
@@ -205,7 +205,7 @@ def test_short_anchors_are_kept_and_counted_or_rejected_with_min_negatives(tmp_p
     strict = mine(source, str(tmp_path / "strict"), Settings(num_negatives=5, relative_margin=0.3, min_negatives=5))
     short = summary["anchors_short"] + summary["anchors_without_negatives"]
     assert strict["rows"] == {"input": 20, "output": 20 - short, "rejected": short}
-    rejected = read_dataset(tmp_path / "strict" / "_rejected").to_pylist()
+    rejected = read_dataset(rejected_of(tmp_path / "strict")).to_pylist()
     assert {r["reason"] for r in rejected} == {"too_few_negatives"}
     assert "--min-negatives 5" in rejected[0]["detail"]
 

@@ -15,6 +15,7 @@ import pytest
 
 from cltool.errors import UsageError
 from cltool.pipeline import load, run
+from cltool.dataset.manifest import has_manifest, read_manifest
 from tests.conftest import write_jsonl
 
 TOPICS = ["sorting lists", "reading files", "parsing dates", "joining paths", "formatting strings", "hashing data"]
@@ -146,9 +147,9 @@ def test_embed_and_mine_killed_partway_then_run_again_write_the_same_bytes(tmp_p
     target = tmp_path / "embedded"
     process = cltool("embed", str(tmp_path / "pairs"), "-o", str(target), env=killed_env)
     was_killed = kill_when(process, lambda: committed_vectors(cache) > 0)
-    assert not (target / "_manifest.json").exists() or not was_killed  # no half-written output
+    assert not has_manifest(target) or not was_killed  # no half-written output
     assert cltool("embed", str(tmp_path / "pairs"), "-o", str(target), env=killed_env).wait() == 0
-    manifest = json.loads((target / "_manifest.json").read_text())
+    manifest = read_manifest(target)
     if was_killed:
         assert manifest["summary"]["cache_hits"] > 0  # the second run resumed from what the first kept
     assert parts(target) == parts(tmp_path / "embedded-clean")
@@ -157,7 +158,7 @@ def test_embed_and_mine_killed_partway_then_run_again_write_the_same_bytes(tmp_p
     mined = tmp_path / "mined"
     process = cltool("mine", str(target), "-o", str(mined), env=base)
     kill_when(process, lambda: any(tmp_path.glob(".mined.cltool-tmp-*")))  # while it writes
-    assert not (mined / "_manifest.json").exists()
+    assert not has_manifest(mined)
     assert cltool("mine", str(target), "-o", str(mined), env=base).wait() == 0
     assert parts(mined) == parts(tmp_path / "mined-clean")
     assert not list(tmp_path.glob(".mined.cltool-tmp-*"))  # the dead run's debris is gone

@@ -12,7 +12,7 @@ import pytest
 from cltool.dataset.write import Output
 from cltool.errors import UsageError
 from cltool.validate import Rules, load_rules, validate
-from tests.conftest import run_cltool
+from tests.conftest import run_cltool, manifest_of
 
 LONG = "the quick brown fox jumps over the lazy dog near the river bank on a sunny day in may"
 
@@ -85,10 +85,10 @@ def test_manifest_integrity_catches_a_changed_file(tmp_path):
     part = next((tmp_path / "data").glob("part-*.parquet"))
     part.write_bytes(part.read_bytes())  # same bytes: still fine
     assert statuses(validate(source))["manifest"] == "pass"
-    manifest = json.loads((tmp_path / "data" / "_manifest.json").read_text())
+    manifest = manifest_of(tmp_path / "data")
     manifest["outputs"][0]["sha256"] = "0" * 64
     manifest["rows"]["input"] = 99
-    (tmp_path / "data" / "_manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "data.manifest.json").write_text(json.dumps(manifest))
     check = next(c for c in validate(source)["checks"] if c["name"] == "manifest")
     assert check["status"] == "fail" and "sha256" in check["detail"] and "do not add up" in check["detail"]
 
@@ -102,9 +102,9 @@ def test_manifest_integrity_counts_rejected_rows_kept_elsewhere(tmp_path):
         out.write(table.slice(0, 4))
         out.reject(with_rejection(table.slice(4), reason=["test"] * 2, detail=[""] * 2))
     assert statuses(validate(str(tmp_path / "data")))["manifest"] == "pass"
-    manifest = json.loads((tmp_path / "data" / "_manifest.json").read_text())
+    manifest = manifest_of(tmp_path / "data")
     manifest["rows"].update(input=7, rejected=3)  # still adds up, but the rejected dataset holds 2 rows
-    (tmp_path / "data" / "_manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "data.manifest.json").write_text(json.dumps(manifest))
     check = next(c for c in validate(str(tmp_path / "data"))["checks"] if c["name"] == "manifest")
     assert check["status"] == "fail" and "elsewhere" in check["detail"]
 

@@ -64,16 +64,20 @@ class ClusterJudge(Judge):
 def _clusters_from_dedup(source: str, text_ids: list[str]) -> np.ndarray:
     """Cluster labels for text_ids from the rows a `cltool dedup` output removed: each removed row
     (its id column) and the id it duplicates (`duplicate_of`) are one cluster, transitively."""
-    from cltool.dataset.manifest import REJECTED_DIR
+    from cltool.dataset.manifest import rejected_path
     from cltool.dataset.read import open_dataset
 
     dataset = open_dataset(source)
     if (dataset.manifest or {}).get("command") != "dedup":
         raise InputError(f"{source} was not written by cltool dedup", hint="give the output directory of cltool dedup")
-    rejected = open_dataset(Path(source) / REJECTED_DIR)
+    where = rejected_path(source, dataset.manifest)
+    if where is None:
+        raise InputError(f"{source} kept no rejected rows to read clusters from",
+                         hint="run cltool dedup with its rejected rows kept (not -o - without --rejected)")
+    rejected = open_dataset(where)
     id_column = next((c for c in ("id", "positive_id", "text_id", "anchor_id") if c in rejected.schema.names), None)
     if id_column is None or "duplicate_of" not in rejected.schema.names:
-        raise InputError(f"{source}/{REJECTED_DIR} has no id and duplicate_of columns to read clusters from",
+        raise InputError(f"{where} has no id and duplicate_of columns to read clusters from",
                          hint="dedup a table with an id column (a corpus, or pairs with positive_id)")
     parent: dict[str, str] = {}
 
