@@ -274,6 +274,20 @@ def _open_stdin(stream: IO[bytes]) -> Dataset:
     if hasattr(stream, "isatty") and stream.isatty():
         raise InputError("input is - but stdin is a terminal",
                          hint="pipe a cltool command into it: cltool ingest pairs.jsonl -o - | cltool inspect -")
+    from cltool.ingest import stdin as piped  # what shells pipe in, told apart by its first bytes
+
+    head, stream = piped.peek(stream)
+    kind = piped.what_is(head)
+    if kind not in (piped.ARROW, piped.BINARY):  # BINARY: perhaps an Arrow stream of the old format
+        if kind == piped.EMPTY:
+            raise InputError("stdin is empty, not an Arrow IPC stream",
+                             hint="the command before the | wrote nothing; see its error above")
+        jsonl = kind in (piped.JSONL, piped.GZIP_JSONL)
+        hint = ("convert it first: ... | cltool ingest -" + ("" if jsonl else " -f csv") + " -o - | cltool embed - -o DIR"
+                + ("" if jsonl else " (-f tsv for tab-separated text)"))
+        if kind in (piped.PARQUET, piped.ARROW_FILE):
+            hint = "give the file's path instead of -"
+        raise InputError(f"stdin holds {piped.DESCRIPTION[kind]}, not an Arrow IPC stream", hint=hint)
     try:
         reader = pa.ipc.open_stream(stream)
     except pa.ArrowException as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -16,8 +17,8 @@ from cltool.dataset.pairs import (
     pairs_layout,
 )
 from cltool.dataset.write import Output, check_replaceable
-from cltool.errors import UsageError
-from cltool.ingest.formats import FORMATS, JsonlSource, detect_format, open_source
+from cltool.errors import InputError, UsageError
+from cltool.ingest.formats import FORMATS, DatasetSource, DelimitedSource, JsonlSource, detect_format, open_source
 from cltool.progress import Reporter
 from cltool.step import Run, prepare
 
@@ -50,8 +51,58 @@ def ingest(
     """Convert `input` (a file, a dataset, a BEIR folder, `-`, or an Arrow table) into a canonical dataset
     at `output`; return the manifest of each dataset written (`pairs` or `corpus`, and a BEIR folder's both)."""
     settings, run = prepare(settings, Settings, run, output)
+    with ExitStack() as stack:
+        if isinstance(input, str) and input == "-":
+            fmt, source = _stdin_source(settings.format, run, stack)
+        else:
+            fmt, source = settings.format if settings.format != "auto" else detect_format(input), None
+        return _ingest(input, output, settings, run, fmt, source, corpus_output)
+
+
+def _stdin_source(fmt: str, run: Run, stack: ExitStack):
+    """`-`: an Arrow stream as any step reads it, or JSON lines / CSV / TSV (gzip too) spooled to a
+    temporary file and read as a file is; the format from `-f`, or from stdin's first bytes."""
+    import sys
+    import tempfile
+
+    from cltool.ingest import stdin as piped
+
+    stream = run.stdin if run.stdin is not None else sys.stdin.buffer
+    if getattr(stream, "isatty", lambda: False)():
+        raise InputError("input is - but stdin is a terminal",
+                         hint="pipe something into it: cat pairs.jsonl | cltool ingest - -o DIR")
+    head, stream = piped.peek(stream)
+    kind = piped.what_is(head)
+    if fmt == "auto":
+        if kind in (piped.JSONL, piped.GZIP_JSONL):
+            fmt = "jsonl"
+        elif kind in (piped.TEXT, piped.GZIP_TEXT):
+            raise InputError(f"stdin holds {piped.DESCRIPTION[kind]}, and its format cannot be told from a name",
+                             hint="say what it is: cltool ingest - -f csv (or -f tsv, -f jsonl) -o DIR")
+        elif kind == piped.EMPTY:
+            raise InputError("stdin is empty: nothing was piped in", hint="check the command before the |")
+        else:
+            fmt = "parquet"  # an Arrow stream; anything else is named by the reader of `-`
+    if fmt == "beir":
+        raise UsageError("a BEIR folder cannot come on stdin", hint="give the folder's path")
+    if fmt == "parquet":
+        return fmt, DatasetSource("-", stdin=stream)
+    if kind == piped.EMPTY:
+        raise InputError("stdin is empty: nothing was piped in", hint="check the command before the |")
+    if kind in (piped.ARROW, piped.PARQUET, piped.ARROW_FILE, piped.BINARY):
+        raise InputError(f"-f {fmt}, but stdin holds {piped.DESCRIPTION.get(kind, 'an Arrow stream')}",
+                         hint="leave out -f to read an Arrow stream; a Parquet file is read by its path")
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cltool-stdin-")))
+    suffix = {"jsonl": ".jsonl", "csv": ".csv", "tsv": ".tsv"}[fmt]
+    spooled = piped.spool(stream, folder, suffix + (".gz" if kind.startswith("gzip") else ""))
+    if fmt == "jsonl":
+        return fmt, JsonlSource(spooled, source="-")
+    return fmt, DelimitedSource(spooled, "," if fmt == "csv" else "\t", source="-")
+
+
+def _ingest(input, output: str, settings: Settings, run: Run, resolved: str, source,
+            corpus_output: str | None) -> dict[str, dict[str, Any]]:
     table, columns = settings.table, settings.columns
-    resolved = detect_format(input) if settings.format == "auto" else settings.format
     if resolved == "beir":
         from cltool.ingest.beir import ingest_beir
 
@@ -63,9 +114,11 @@ def ingest(
     if settings.beir_split is not None or corpus_output is not None:
         raise UsageError("--beir-split and --corpus-output apply to BEIR folders only")
 
-    source = open_source(input, resolved, stdin=run.stdin)
+    if source is None:
+        source = open_source(input, resolved, stdin=run.stdin)
+    named = getattr(source, "label", source.source)
     if table == "pairs":
-        layout = pairs_layout(source.schema, source.source, columns)
+        layout = pairs_layout(source.schema, named, columns)
         if isinstance(source, JsonlSource):
             source.check_text(layout.anchor, allow_list=False)
             source.check_text(layout.positive, allow_list=True)
@@ -74,7 +127,7 @@ def ingest(
         convert = lambda t: canonicalize_pairs(t, layout)  # noqa: E731
         described = {k: v for k, v in vars(layout).items() if v not in (None, [], False)}
     else:
-        layout = corpus_layout(source.schema, source.source, columns)
+        layout = corpus_layout(source.schema, named, columns)
         if isinstance(source, JsonlSource):
             source.check_text(layout.text, allow_list=False)
         convert = lambda t: canonicalize_corpus(t, layout)  # noqa: E731

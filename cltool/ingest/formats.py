@@ -62,15 +62,17 @@ def detect_format(spec: str | pa.Table) -> str:
 class _FileSource:
     manifest: dict[str, Any] | None = None
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, source: str | None = None):
+        """`source`: what the user gave, when `path` is not it (`-`: stdin spooled to `path`)."""
         if not path.is_file():
             raise InputError(f"{path} does not exist" if not path.exists() else f"{path} is not a file",
                              hint="check the path")
         self.path = path
-        self.source = str(path)
+        self.source = source or str(path)
+        self.label = "stdin" if self.source == "-" else self.source  # how messages name it
 
     def describe_inputs(self) -> list[dict[str, Any]]:
-        return [{"path": str(self.path), "rows": self.rows, "bytes": self.path.stat().st_size,
+        return [{"path": self.source, "rows": self.rows, "bytes": self.path.stat().st_size,
                  "sha256": file_sha256(self.path)}]
 
 
@@ -124,8 +126,8 @@ class JsonlSource(_FileSource):
     The first pass is what lets a bad line be named by its number before any output is written.
     """
 
-    def __init__(self, path: Path, chunk_rows: int = CHUNK_ROWS):
-        super().__init__(path)
+    def __init__(self, path: Path, chunk_rows: int = CHUNK_ROWS, source: str | None = None):
+        super().__init__(path, source)
         self.chunk_rows = chunk_rows
         self._first_line: dict[tuple[str, str], int] = {}
         self.rows = 0
@@ -143,7 +145,7 @@ class JsonlSource(_FileSource):
                 else:
                     kinds.setdefault(key, set())
         if self.rows == 0:
-            raise InputError(f"{path} is empty: it has no JSON lines", hint="check that the right file was given")
+            raise InputError(f"{self.label} is empty: it has no JSON lines", hint="check that the right file was given")
         self._as_text = {k for k in order if _resolve_type(kinds[k]) is None}
         self._wrap_scalar = {k for k in order if "text" in kinds[k] and kinds[k] <= _TEXT_OR_TEXT_LISTS
                              and len(kinds[k]) > 1}
@@ -159,18 +161,18 @@ class JsonlSource(_FileSource):
                     try:
                         record = json.loads(line)
                     except json.JSONDecodeError as exc:
-                        raise InputError(f"{self.path}, line {lineno}: not valid JSON ({exc.msg}, column {exc.colno})",
+                        raise InputError(f"{self.label}, line {lineno}: not valid JSON ({exc.msg}, column {exc.colno})",
                                          hint="fix or remove that line; each line must be one JSON object") from None
                     except UnicodeDecodeError:
-                        raise InputError(f"{self.path}, line {lineno}: not UTF-8 text",
+                        raise InputError(f"{self.label}, line {lineno}: not UTF-8 text",
                                          hint="re-encode the file as UTF-8") from None
                     if not isinstance(record, dict):
                         raise InputError(
-                            f"{self.path}, line {lineno}: a JSON {type(record).__name__}, not an object",
+                            f"{self.label}, line {lineno}: a JSON {type(record).__name__}, not an object",
                             hint="each line must be one JSON object such as {\"anchor\": ..., \"positive\": ...}")
                     yield lineno, record
         except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"{self.path} cannot be read: {exc}", hint="the file is corrupt or truncated") from None
+            raise InputError(f"{self.label} cannot be read: {exc}", hint="the file is corrupt or truncated") from None
 
     def check_text(self, column: str, allow_list: bool) -> None:
         """Name the first line where a column that must hold text holds something else."""
@@ -181,7 +183,7 @@ class JsonlSource(_FileSource):
             what = {"int": "a number", "bigint": "a number", "float": "a number", "bool": "true/false",
                     "object": "an object"}.get(
                 kind, "a list" if kind.startswith("list:") else kind)
-            raise InputError(f"{self.path}, line {line}: {column!r} is {what}, expected text",
+            raise InputError(f"{self.label}, line {line}: {column!r} is {what}, expected text",
                              hint="every value of that key must be a string" + (" or a list of strings" if allow_list else ""))
 
     def tables(self) -> Iterator[pa.Table]:
@@ -209,23 +211,23 @@ class DelimitedSource(_FileSource):
     TSV is read without quoting, as BEIR qrels and MS MARCO files are written.
     """
 
-    def __init__(self, path: Path, delimiter: str):
-        super().__init__(path)
+    def __init__(self, path: Path, delimiter: str, source: str | None = None):
+        super().__init__(path, source)
         self.delimiter = delimiter
         try:
             with _open_binary(path) as f:
                 header = f.readline().decode("utf-8-sig")
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-            raise InputError(f"{path} cannot be read: {exc}", hint="the file is corrupt, truncated or not UTF-8") from None
+            raise InputError(f"{self.label} cannot be read: {exc}", hint="the file is corrupt, truncated or not UTF-8") from None
         if not header.strip():
-            raise InputError(f"{path} is empty: it has no header line", hint="the first line must name the columns")
+            raise InputError(f"{self.label} is empty: it has no header line", hint="the first line must name the columns")
         if delimiter == "\t":
             names = header.rstrip("\r\n").split("\t")
         else:
             names = next(csv.reader(io.StringIO(header)))
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise InputError(f"the header of {path} names {', '.join(map(repr, repeated))} more than once",
+            raise InputError(f"the header of {self.label} names {', '.join(map(repr, repeated))} more than once",
                              hint="give every column its own name")
         self.schema = pa.schema([(n, pa.string()) for n in names])
         self.rows = 0
@@ -244,10 +246,10 @@ class DelimitedSource(_FileSource):
                     self.rows += batch.num_rows
                     yield pa.Table.from_batches([batch])
         except (pa.ArrowException, OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"{self.path} cannot be parsed: {exc}",
+            raise InputError(f"{self.label} cannot be parsed: {exc}",
                              hint="check the delimiter (--format csv|tsv) and the quoting of the line named") from None
         if self.rows == 0:
-            raise InputError(f"{self.path} is empty: it has a header but no rows", hint="check that the right file was given")
+            raise InputError(f"{self.label} is empty: it has a header but no rows", hint="check that the right file was given")
 
 
 # -- Parquet / cltool datasets / Arrow stream -------------------------------------------------

@@ -1,3 +1,4 @@
+import gzip
 import json
 
 import pyarrow as pa
@@ -205,3 +206,88 @@ def test_a_text_negatives_column_is_one_negative_and_ids_without_negatives_pass_
     write_jsonl(tmp_path / "i.jsonl", [{"anchor": "a", "positive": "p", "negative_ids": ["x"]}])
     ingest(str(tmp_path / "i.jsonl"), str(tmp_path / "ids"))
     assert read_dataset(tmp_path / "ids").to_pylist()[0]["negative_ids"] == ["x"]
+
+
+# -- `-`: what shells pipe in ---------------------------------------------------------------------
+PIPED_ROWS = [{"anchor": "how do I sort a list", "positive": "use sorted(xs), it returns a new list"},
+              {"anchor": "how do I reverse a list", "positive": "use xs[::-1]"},
+              {"anchor": " ", "positive": "an orphan"}]
+
+
+def _jsonl_bytes(rows=PIPED_ROWS) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def _csv_bytes(delimiter: str) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n",
+                        quoting=csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE)
+    writer.writerow(["anchor", "positive"])
+    writer.writerows([r["anchor"], r["positive"]] for r in PIPED_ROWS)
+    return out.getvalue().encode()
+
+
+def _arrow_stream(tmp_path) -> bytes:
+    write_jsonl(tmp_path / "src.jsonl", PIPED_ROWS)
+    made = run_cltool("ingest", str(tmp_path / "src.jsonl"), "-o", "-", "-q")
+    assert made.returncode == 0, made.stderr.decode()
+    return made.stdout
+
+
+@pytest.mark.parametrize("what, flags", [
+    ("jsonl", []), ("jsonl", ["-f", "jsonl"]), ("jsonl.gz", []), ("jsonl.gz", ["-f", "jsonl"]),
+    ("csv", ["-f", "csv"]), ("tsv", ["-f", "tsv"]), ("arrow", []), ("arrow", ["-f", "parquet"]),
+])
+def test_stdin_takes_what_shells_carry(tmp_path, what, flags):
+    """`cat pairs.jsonl | cltool ingest - -o DIR` and its kin, through a real pipe into a real process."""
+    piped = {"jsonl": _jsonl_bytes, "jsonl.gz": lambda: gzip.compress(_jsonl_bytes()),
+             "csv": lambda: _csv_bytes(","), "tsv": lambda: _csv_bytes("\t"),
+             "arrow": lambda: _arrow_stream(tmp_path)}[what]()
+    run = run_cltool("ingest", "-", *flags, "-o", str(tmp_path / "out"), stdin=piped)
+    assert run.returncode == 0, run.stderr.decode()
+    kept = read_dataset(tmp_path / "out")
+    assert kept.column("anchor").to_pylist() == ["how do I sort a list", "how do I reverse a list"]
+    assert kept.column("positive").to_pylist()[0] == "use sorted(xs), it returns a new list"
+    manifest = manifest_of(tmp_path / "out")
+    assert manifest["inputs"][0]["source"] == "-" and manifest["inputs"][0]["files"][0]["path"] == "-"
+    if what != "arrow":  # the blank anchor was rejected by the ingest that wrote the stream
+        assert manifest["rows"] == {"input": 3, "output": 2, "rejected": 1}
+        assert manifest["params"]["format"] == what.removesuffix(".gz")
+        assert read_dataset(rejected_of(tmp_path / "out")).column("reason").to_pylist() == ["empty_text"]
+
+
+def test_text_on_stdin_that_is_not_json_lines_needs_its_format_named(tmp_path):
+    run = run_cltool("ingest", "-", "-o", str(tmp_path / "out"), stdin=_csv_bytes(","))
+    assert run.returncode == 2 and b"-f csv" in run.stderr and not (tmp_path / "out").exists()
+    run = run_cltool("ingest", "-", "-f", "csv", "-o", str(tmp_path / "out"), stdin=b"")
+    assert run.returncode == 2 and b"stdin is empty" in run.stderr
+    run = run_cltool("ingest", "-", "-f", "jsonl", "-o", str(tmp_path / "out"), stdin=_arrow_stream(tmp_path))
+    assert run.returncode == 2 and b"-f jsonl, but stdin holds an Arrow stream" in run.stderr and b"leave out -f" in run.stderr
+
+
+def test_a_bad_line_on_stdin_is_named_by_its_number(tmp_path):
+    run = run_cltool("ingest", "-", "-o", str(tmp_path / "out"), stdin=_jsonl_bytes() + b'{"anchor": \n')
+    assert run.returncode == 2
+    assert b"stdin, line 4: not valid JSON" in run.stderr and b"does not exist" not in run.stderr
+
+
+@pytest.mark.parametrize("command", [["inspect", "-"], ["validate", "-"], ["embed", "-", "-o", "OUT"]])
+@pytest.mark.parametrize("piped, says, fix", [
+    (_jsonl_bytes(), b"stdin holds JSON lines, not an Arrow IPC stream", b"cltool ingest - -o - |"),
+    (gzip.compress(_jsonl_bytes()), b"stdin holds gzip-compressed JSON lines", b"cltool ingest - -o - |"),
+    (_csv_bytes(","), b"stdin holds text (CSV, TSV or other lines)", b"cltool ingest - -f csv -o - |"),
+])
+def test_every_other_command_names_the_fix_for_text_on_stdin(tmp_path, command, piped, says, fix):
+    run = run_cltool(*[str(tmp_path / "out") if a == "OUT" else a for a in command], stdin=piped)
+    assert run.returncode == 2, run.stderr.decode()
+    assert says in run.stderr and fix in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_arrow_stream_still_flows_between_commands(tmp_path):
+    run = run_cltool("inspect", "-", "--json", stdin=_arrow_stream(tmp_path))
+    assert run.returncode == 0, run.stderr.decode()
+    assert json.loads(run.stdout)["rows"] == 2
