@@ -8,12 +8,17 @@ torch, faiss, numba) is imported inside the command that needs it, so `cltool --
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import traceback
 from typing import Annotated, Sequence
 
-import typer
+from cltool.cli import signals
+
+if os.path.basename(sys.argv[0]) == "cltool" or sys.argv[0].endswith(os.path.join("cltool", "__main__.py")):
+    # the program itself: SIGTERM and SIGINT stop it from here on, even while the rest is imported
+    signals.install(defer=True)
+
+import typer  # noqa: E402
 
 from cltool import __version__
 from cltool.cli import dedup as dedup_cli
@@ -87,10 +92,6 @@ def _silence_stdout() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _exit_on_sigterm(signum, frame) -> None:
-    raise SystemExit(128 + signal.SIGTERM)
-
-
 def _command_path(args: Sequence[str] | None) -> str:
     words = list(args) if args is not None else sys.argv[1:]
     names = typer.main.get_command(app).commands
@@ -100,17 +101,35 @@ def _command_path(args: Sequence[str] | None) -> str:
 def main(args: Sequence[str] | None = None) -> None:
     """Run cltool and exit with its code: 0 ok, 1 data check failed, 2 usage/input error, 3 internal."""
     debug = env_flag("CLTOOL_DEBUG")
-    # SIGTERM (kill, make's interrupt, CI time-outs) unwinds like an exception, so outputs under
-    # construction are removed on the way out instead of being left for the next run to clear.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # SIGTERM (kill, make's interrupt, CI time-outs) and SIGINT unwind like an exception wherever they
+    # land, so outputs under construction are removed on the way out (see cli/signals.py)
+    ours = signals.install()
+    try:
+        code = _run(args, debug)
+        signals.finish(code)
+    finally:
+        if ours:  # called in-process (a test, a library caller): give the process its handlers back
+            signals.uninstall()
+    sys.exit(code)
+
+
+def _run(args: Sequence[str] | None, debug: bool) -> int:
     command = typer.main.get_command(app)
     try:
+        signals.start()  # a signal that came while cltool was starting is raised here
         result = command.main(args=list(args) if args is not None else None, prog_name="cltool", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        if signals.received() is not None:  # typer returned 130 for it; or it came after the work was done
+            _interrupted()
+            return signals.exit_code()
     except typer.Exit as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # typer's word for one (and for our stop signals)
+            _interrupted()
+            return signals.exit_code(130)
         code = exc.exit_code
-    except typer.Abort:
-        code = 130
+    except typer.Abort:  # click's word for a KeyboardInterrupt (and for our stop signals)
+        _interrupted()
+        code = signals.exit_code(130)
     except _click_exceptions.ClickException as exc:
         if debug:
             traceback.print_exc()
@@ -120,11 +139,14 @@ def main(args: Sequence[str] | None = None) -> None:
             _error(exc.format_message(), f"see '{name} --help'")
         code = EXIT_USAGE
     except KeyboardInterrupt:
-        _error("interrupted", None)
-        code = 130
+        _interrupted()
+        code = signals.exit_code(130)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
         if debug:
             traceback.print_exc()
+        if signals.received() is not None:  # a library turned the stop signal into an error of its own
+            _interrupted()
+            return signals.exit_code()
         known = from_environment(exc)  # ours, or the OS's / the data's (a full disk, a closed pipe, bad bytes)
         if known is None:
             _error(f"internal error: {type(exc).__name__}: {exc}",
@@ -138,4 +160,10 @@ def main(args: Sequence[str] | None = None) -> None:
                 hint = f"see '{_command_path(args)} --help'"
             _error(known.message, hint)
             code = known.exit_code
-    sys.exit(code)
+    return code
+
+
+def _interrupted() -> None:
+    received = signals.received()
+    name = "interrupted" if received is None else f"stopped by {signals.signal.Signals(received).name}"
+    _error(f"{name}; no output was left half-written", None)
