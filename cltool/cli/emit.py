@@ -68,8 +68,11 @@ def _report(manifest: dict[str, Any], reporter: RichReporter) -> None:
         share = summary["rows_short"] / max(rows["input"], 1)
         reporter.warn(f"{summary['rows_short']:,} rows ({share:.1%}) were short of {summary['num_negatives']} "
                       f"mined negatives: {summary['fill']['negatives_added']:,} slots filled with other anchors' "
-                      f"texts, which are random, not hard, negatives (mine deeper with --max-window, or loosen "
-                      f"its rules; --short drop|pairs to leave them out)")
+                      f"texts, which are random, not hard, negatives ({short_hint(summary)}; --short drop|pairs "
+                      f"to leave them out)")
+    elif summary.get("rows_short"):
+        reporter.info(f"  {summary['rows_short']:,} rows were short of {summary['num_negatives']} mined negatives "
+                      f"({short_hint(summary)})")
     reasons = ", ".join(f"{reason} {count:,}" for reason, count in manifest["rejected_by_reason"].items())
     if rows["rejected"]:
         where = manifest.get("rejected_dataset", "not kept")
@@ -77,3 +80,23 @@ def _report(manifest: dict[str, Any], reporter: RichReporter) -> None:
     if rows["pairs_file"]:
         reporter.info(f"  {rows['pairs_file']:,} short rows written as (anchor, positive) pairs")
     reporter.info(f"  {manifest['wall_time_s']:.1f}s")
+
+
+def short_hint(summary: dict[str, Any]) -> str:
+    """Why rows were short of negatives and what fixes it, from the cause emit recorded: mine was run
+    with fewer (mine again with -n N), or its rules (the one that removed the most, and its option),
+    or filter's judges removed some."""
+    from cltool.mine.hints import loosen_hint
+
+    n, cause = summary["num_negatives"], summary.get("short_cause") or {}
+    if cause.get("cause") == "mined_fewer":
+        if "mined_with" in cause:
+            carried = f"mine was run with -n {cause['mined_with']}"
+        else:
+            carried = f"no row carries more than {cause['most_in_input']}"
+        return f"the input carries fewer negatives than -n {n} asks: {carried}; mine again with -n {n}"
+    rules = loosen_hint({"removed_by_rule": cause.get("removed_by_rule")})
+    advice = f"mine's rules left anchors short: {rules}" if rules else "mine's rules left anchors short"
+    if cause.get("cause") == "filtered":
+        advice = f"filter removed some as false negatives (refill them with --candidates), or {advice}"
+    return f"{advice}; or mine deeper with --max-window"

@@ -139,3 +139,12 @@ def _report(summary: dict[str, Any], asked: int, reporter: RichReporter) -> None
     if deepened and deepened["anchors_deepened"]:
         reporter.info(f"  {deepened['anchors_deepened']:,} anchors short after the rules were searched deeper "
                       f"(up to rank {deepest}); {deepened['still_short']:,} still short")
+    short = summary["anchors_short"] + summary["anchors_without_negatives"]
+    if short:
+        from cltool.mine.hints import loosen_hint
+
+        rules = loosen_hint(summary)
+        reporter.info(f"  {short:,} anchors short of {asked}: "
+                      + (f"{rules}; or search deeper (--max-window, --range-max)" if rules else
+                         "no rule you can loosen removed candidates: search deeper (--max-window, --range-max), "
+                         "or add candidates with --corpus"))

@@ -15,6 +15,7 @@ from cltool.dataset.pairs import match_keys
 from cltool.dataset.read import Dataset
 from cltool.dataset.write import Output, with_rejection
 from cltool.emit.files import StagedFiles
+from cltool.emit.fill import short_cause
 from cltool.emit.formats import FORMATS, LineTexts
 from cltool.emit.hardness import hardness_table
 from cltool.emit.paths import hardness_path, output_extension, sidecar, split_path
@@ -53,6 +54,8 @@ def emit(input: str | pa.Table, output: str, settings: Settings | None = None,
             raise UsageError(f"--num-negatives {n:,} is more than the {texts - 1:,} other texts any anchor could "
                              f"have as negatives in {dataset.source}", hint="ask for fewer negatives")
     selection = select(table, rows, fmt, n, settings)
+    if selection.summary.get("rows_short"):
+        selection.summary["short_cause"] = short_cause(dataset, rows, n)
     split_of = np.zeros(len(rows.anchors), dtype=np.int64)
     if settings.split:
         split_of = assign_splits(groups(rows), settings.split, settings.seed)
