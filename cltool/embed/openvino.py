@@ -39,14 +39,16 @@ def _openvino():
     return openvino
 
 
-def openvino_model_spec(name: str, base, cache_dir: Path):
-    """The spec of `base` run by OpenVINO: converted here on first use."""
+def openvino_model_spec(name: str, base, cache_dir: Path, reporter=None):
+    """The spec of `base` run by OpenVINO: converted here on first use (the reporter hears of it first)."""
     from cltool.embed.model import ModelSpec
 
     if base.kind != "sentence-transformers":
         raise UsageError(f"--model {name}: OpenVINO runs a sentence-transformers model, not a {base.kind} one")
     path = cache_dir / "models" / f"openvino-{base.fingerprint[:16]}"
     if not (path / _META).is_file():
+        if reporter is not None:
+            reporter.info(f"converting {base.model_id} for OpenVINO into {path} (once per model)")
         build_openvino_model(base, path)
     fingerprint = hashlib.sha256(f"{_FORMAT}:{_PRECISION}:{base.fingerprint}".encode()).hexdigest()
     return ModelSpec(name=name, model_id=f"{base.model_id} (OpenVINO)", path=path, kind=OPENVINO_MODEL,

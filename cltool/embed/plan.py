@@ -20,6 +20,7 @@ from cltool.embed.embedder import Embedder
 from cltool.embed.model import ModelSpec, resolve_model
 from cltool.embed.settings import PRECISIONS, Settings
 from cltool.errors import UsageError
+from cltool.progress import Reporter
 
 
 @dataclass
@@ -31,9 +32,10 @@ class Plan:
     seq_length: int | None  # --max-seq-length, else the model's: part of the cache key
 
     @classmethod
-    def of(cls, settings: Settings, columns: list[str], cache_dir: Path) -> Plan:
-        """Resolves the model (its files only: nothing is loaded)."""
-        spec = resolve_model(settings.model, cache_dir)
+    def of(cls, settings: Settings, columns: list[str], cache_dir: Path, reporter: Reporter | None = None) -> Plan:
+        """Resolves the model (its files only: nothing is loaded, but a static model is distilled and an
+        OpenVINO one converted on first use)."""
+        spec = resolve_model(settings.model, cache_dir, reporter)
         query = settings.query_prompt if settings.query_prompt is not None else spec.prompts.get("query")
         document = settings.document_prompt if settings.document_prompt is not None else spec.prompts.get("document")
         prompts = {c: query if c in QUERY_COLUMNS else document for c in columns}
@@ -54,12 +56,12 @@ class Plan:
                 "device": s.device, "cache": str(cache.path) if cache else None, "engine": s.engine}
 
     def embedder(self, cache: EmbeddingCache | None, device: str | None = None,
-                 threads: int | None = None) -> Embedder:
+                 threads: int | None = None, reporter: Reporter | None = None) -> Embedder:
         """An embedder that loads the model (on `device`, default --device) at its first miss."""
         s, spec = self.settings, self.spec
         device = device or s.device
         return Embedder(spec, cache, lambda: spec.load(device, s.batch_size, s.max_seq_length, s.normalize, threads),
-                        s.normalize, self.seq_length)
+                        s.normalize, self.seq_length, reporter=reporter, batch_size=s.batch_size)
 
     def embed_table(self, table: pa.Table, embedder: Embedder) -> pa.Table:
         """`table` with an embedding column for each chosen column (replacing one already there)."""

@@ -28,21 +28,28 @@ def embed(input: str | pa.Table, output: str, settings: Settings | None = None,
         run.reporter.warn(f"--batch-size {settings.batch_size:,} on the CPU is lowered to {MAX_CPU_BATCH}: larger "
                           "batches only pad more and run slower there")
         settings = replace(settings, batch_size=MAX_CPU_BATCH)
-    dataset = run.open(input)
+    with run.stage("open"):
+        dataset = run.open(input)
     columns = list(settings.columns) if settings.columns else default_columns(dataset.schema)
     check_columns(dataset.schema, columns, dataset.source)
     require_rows(dataset)
 
     cache_dir = Path(settings.cache_dir) if settings.cache_dir is not None else default_cache_dir()
-    plan = Plan.of(settings, columns, cache_dir)
+    with run.stage("model"):  # its files and fingerprint; a static model is distilled here on first use
+        plan = Plan.of(settings, columns, cache_dir, run.reporter)
     # the cache is a file on this machine: Ray actors, wherever they run, go without it
-    cache = EmbeddingCache(cache_dir) if settings.cache and settings.engine == "local" else None
+    cache = None
+    if settings.cache and settings.engine == "local":
+        with run.stage("cache"):
+            cache = EmbeddingCache(cache_dir, run.reporter)
     embed_all = _embed_on_ray if settings.engine == "ray" else _embed_here
     try:
         with run.output(output, command="embed", params=plan.params(cache), inputs=[dataset]) as out:
             dimension, summary = embed_all(plan, cache, dataset, out, run.reporter)
             out.params["dimension"] = dimension
             out.summary.update(summary)
+            if cache is not None:
+                out.summary["cache"] = cache.describe()
     finally:
         if cache is not None:
             cache.close()
@@ -52,13 +59,15 @@ def embed(input: str | pa.Table, output: str, settings: Settings | None = None,
 def _embed_here(plan: Plan, cache: EmbeddingCache | None, dataset: Dataset, out: Output,
                 reporter: Reporter) -> tuple[int | None, dict[str, Any]]:
     """The chunks embedded one after the other in this process; (dimension, summary)."""
-    embedder = plan.embedder(cache)
+    embedder = plan.embedder(cache, reporter=reporter)
     with reporter.task(f"embed {', '.join(plan.columns)}", total=dataset.num_rows) as task:
         for rows, table in _chunks(out, dataset, plan):
             progress = _RowProgress(task, rows, count_texts(table, plan.columns))
             embedder.on_encoded = progress
+            loading = embedder.load_seconds
             with out.stage("embed"):
                 table = plan.embed_table(table, embedder)
+            _move_time(out.stages, "embed", "load model", embedder.load_seconds - loading)
             with out.stage("write"):
                 out.write(table)
             progress.finish()
@@ -86,6 +95,13 @@ def _embed_on_ray(plan: Plan, cache: EmbeddingCache | None, dataset: Dataset, ou
             task.advance(rows_read.popleft())
     return stats.get("dimension"), _summary(stats["texts"], stats["unique"], 0, stats["encoded"],
                                             stats["encode_seconds"], stats.get("threads"))
+
+
+def _move_time(stages: dict[str, float], source: str, target: str, seconds: float) -> None:
+    """The model is loaded inside the first chunk's "embed" stage: its time is its own stage."""
+    if seconds > 0:
+        stages[source] = round(max(stages.get(source, 0.0) - seconds, 0.0), 3)
+        stages[target] = round(stages.get(target, 0.0) + seconds, 3)
 
 
 def _summary(texts: int, unique: int, cache_hits: int, encoded: int, encode_seconds: float,

@@ -20,16 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
-from cltool.embed.model import STATIC_MODEL, ModelSpec, offline, fingerprint
+from cltool.embed.model import STATIC_MODEL, ModelSpec, fingerprint, offline
+from cltool.progress import NullReporter, Reporter
 
 PCA_DIMS = 256
 SIF_COEFFICIENT = 1e-4
 _TOKENS_PER_BATCH = 1024
 
 
-def static_model_spec(name: str, base: ModelSpec, cache_dir: Path) -> ModelSpec:
+def static_model_spec(name: str, base: ModelSpec, cache_dir: Path, reporter: Reporter | None = None) -> ModelSpec:
     path = cache_dir / "models" / f"static-{base.fingerprint[:16]}"
     if not (path / "config.json").is_file():
+        (reporter if reporter is not None else NullReporter()).info(
+            f"distilling a static model from {base.model_id} into {path} (once per model; about a minute on two "
+            "cores)")
         build_static_model(base, path)
     return ModelSpec(name=name, model_id=f"static distilled from {base.model_id}", path=path, kind=STATIC_MODEL,
                      fingerprint=fingerprint(path), prompts=dict(base.prompts), max_seq_length=None)
