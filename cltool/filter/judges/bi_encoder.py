@@ -1,20 +1,29 @@
 """`--judge bi-encoder[:MODEL]`: the cross-encoder's rule on the cosine of another embedding model
-(the bundled one by default)."""
+(the bundled one by default).
+
+Texts are embedded through the embedding cache (as `cltool embed` and the paraphrase judge do), so
+after `cltool embed` with the same model nothing is encoded again. A bi-encoder judge with the model
+mine scored with is no independent judge: its cosines are mine's scores, so it can only repeat mine's
+ranking; `independence` tells (from the input's embedding metadata) and the judge says so."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS
+from cltool.dataset.pairs import ANCHOR, JUDGE_SCORE_COLUMNS, POSITIVE, embedding_column, embedding_info
 from cltool.filter.judges.base import Work, register
 from cltool.filter.judges.scored import ScoreJudge
+from cltool.progress import Reporter
 
 
 @register
 class BiEncoderJudge(ScoreJudge):
-    """The cosine of another embedding model (or the same one, re-embedded), each text embedded once."""
+    """The cosine of another embedding model (or the same one, re-embedded), each text embedded once,
+    through the embedding cache."""
 
     name = "bi-encoder"
     score_column = JUDGE_SCORE_COLUMNS[name]
@@ -24,29 +33,58 @@ class BiEncoderJudge(ScoreJudge):
         return cls(argument, settings.ratio, None, settings.device, settings.batch_size, cache_dir)
 
     def __init__(self, name: str, ratio: float, max_score: float | None, device: str, batch_size: int,
-                 cache_dir: Path):
+                 cache_dir: Path, reporter: Reporter | None = None):
         super().__init__(ratio, max_score)
+        from cltool.embed.embedder import Embedder, TextVectors
         from cltool.embed.model import resolve_model
 
         spec = resolve_model(name or None, cache_dir)
+        self.spec = spec
         self.described = spec.describe()
-        self.encoder = spec.load(device, batch_size, None, normalize=True)
-        self.prompts = spec.prompts
-        self._anchors: np.ndarray | None = None
-        self._texts: dict[int, np.ndarray] = {}
+        # the key `cltool embed` gives these texts by default: normalised, the model's sequence length
+        self.embedder = Embedder(spec, None, lambda: spec.load(device, batch_size, None, normalize=True), True,
+                                 spec.max_seq_length, reporter=reporter, batch_size=batch_size)
+        self._anchors = TextVectors(self.embedder, cache_dir, spec.prompts.get("query"))
+        self._texts = TextVectors(self.embedder, cache_dir, spec.prompts.get("document"))
 
     @property
     def pairs_scored(self) -> int:
-        return len(self._texts) + (len(self._anchors) if self._anchors is not None else 0)
+        return len(self._texts) + len(self._anchors)
 
     def score(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> np.ndarray:
-        if self._anchors is None:
-            self._anchors = self.encoder.encode(work.anchor_texts, self.prompts.get("query"))
-        todo = [t for t in dict.fromkeys(pair_text.tolist()) if t not in self._texts]
-        if todo:
-            vectors = self.encoder.encode([work.texts[t] for t in todo], self.prompts.get("document"))
-            self._texts.update(zip(todo, vectors))
         if not len(pair_text):
             return np.empty(0, dtype=np.float32)
-        texts = np.stack([self._texts[t] for t in pair_text.tolist()])
-        return np.einsum("ij,ij->i", self._anchors[pair_anchor], texts).astype(np.float32)
+        anchors = self._anchors.of(work.anchor_texts, pair_anchor.tolist())
+        texts = self._texts.of(work.texts, pair_text.tolist())
+        self.described["embedding_cache"] = {"cache_hits": self.embedder.cache_hits,
+                                             "encoded": self.embedder.encoded}
+        return np.einsum("ij,ij->i", anchors, texts).astype(np.float32)
+
+    def independence(self, schema: pa.Schema, reporter: Reporter | None = None) -> dict[str, Any] | None:
+        """None when this judge's model differs from the one the input was embedded (and mined) with;
+        else what the manifest records, after a warning to `reporter`: the same weights give mine's
+        scores back, so the judge only repeats mine's ranking."""
+        mined_with = _input_fingerprints(schema)
+        if self.spec.fingerprint not in mined_with:
+            self.described["independent"] = True
+            return None
+        note = {"independent": False,
+                "same_model_as": sorted(mined_with[self.spec.fingerprint]),
+                "note": f"--judge bi-encoder uses {self.spec.model_id}, the model the input was embedded and mined "
+                        "with: its scores equal mine's, so it is not an independent judge"}
+        self.described.update(note)
+        if reporter is not None:
+            reporter.warn(note["note"] + "; give it another model (--judge bi-encoder:MODEL) or use a cross-encoder")
+        return note
+
+
+def _input_fingerprints(schema: pa.Schema) -> dict[str, set[str]]:
+    """Model fingerprint -> the input's embedding columns made with it (cltool embed's field metadata)."""
+    out: dict[str, set[str]] = {}
+    for column in (ANCHOR, POSITIVE):
+        name = embedding_column(column)
+        if name in schema.names:
+            info = embedding_info(schema.field(name)) or {}
+            if info.get("model_fingerprint"):
+                out.setdefault(info["model_fingerprint"], set()).add(name)
+    return out

@@ -34,7 +34,7 @@ class ParaphraseJudge(Judge):
 
     def __init__(self, model: str, threshold: float | str, device: str, batch_size: int, cache_dir: Path,
                  seed: int):
-        from cltool.embed import Embedder
+        from cltool.embed.embedder import Embedder, TextVectors
         from cltool.embed.model import resolve_model
 
         spec = resolve_model(model or None, cache_dir)
@@ -42,31 +42,21 @@ class ParaphraseJudge(Judge):
         self.seed = seed
         self.described = {**spec.describe(), "threshold": threshold}
         self.prompt = spec.prompts.get("document")
-        self._cache_dir = cache_dir  # the embedding cache is opened while encoding only
+        # the embedding cache is opened while encoding only
         self._embed = Embedder(spec, None, lambda: spec.load(device, batch_size, None, normalize=True), True,
-                               spec.max_seq_length)
-        self._vectors: dict[int, np.ndarray] = {}
+                               spec.max_seq_length, batch_size=batch_size)
+        self._texts = TextVectors(self._embed, cache_dir, self.prompt)
 
     def _vectors_of(self, work: Work, texts: list[int]) -> np.ndarray:
         """The unit vectors of these texts (indices into work.texts), embedded once each."""
-        from cltool.embed.cache import EmbeddingCache
-
-        todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if todo:
-            self._embed.cache = EmbeddingCache(self._cache_dir)
-            try:
-                self._vectors.update(zip(todo, self._embed([work.texts[t] for t in todo], self.prompt)))
-            finally:
-                self._embed.cache.close()
-                self._embed.cache = None
-        return np.stack([self._vectors[t] for t in texts]) if texts else np.empty((0, 0), dtype=np.float32)
+        return self._texts.of(work.texts, texts)
 
     def _cosines(self, work: Work, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         self._vectors_of(work, np.concatenate([left, right]).tolist())
         if not len(left):
             return np.empty(0, dtype=np.float32)
-        a = np.stack([self._vectors[t] for t in left.tolist()])
-        b = np.stack([self._vectors[t] for t in right.tolist()])
+        a = self._vectors_of(work, left.tolist())
+        b = self._vectors_of(work, right.tolist())
         return np.einsum("ij,ij->i", a, b).astype(np.float32)
 
     def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
