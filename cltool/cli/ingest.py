@@ -29,10 +29,11 @@ EPILOG = example(
 
 def ingest_command(
     input: Annotated[str, typer.Argument(metavar="INPUT", help="JSONL/CSV/TSV (optionally .gz), Parquet file, glob, "
-                                         "cltool dataset, BEIR folder, or - (stdin: JSON lines or an Arrow stream, told by its first bytes; "
-                                         "CSV/TSV with -f csv|tsv).")],
+                                         "cltool dataset, BEIR folder, or - (stdin: JSON lines or an Arrow "
+                                         "stream, told by its first bytes; CSV/TSV with -f csv|tsv).")],
     output: OutputOpt,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="auto|jsonl|csv|tsv|parquet|beir (auto: from the name; for -, from the first bytes).")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="auto|jsonl|csv|tsv|parquet|beir (auto: from the name; "
+                                     "for -, from the first bytes).")] = "auto",
     table: Annotated[str, typer.Option("--table", help="pairs (anchor, positive, ...) or corpus (id, text).")] = "pairs",
     column: Annotated[list[str] | None, typer.Option("--column", "-c", metavar="CANONICAL=SOURCE",
                                                      help="Use SOURCE as the canonical column, e.g. anchor=title. Repeatable.")] = None,

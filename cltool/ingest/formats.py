@@ -218,9 +218,11 @@ class DelimitedSource(_FileSource):
             with _open_binary(path) as f:
                 header = f.readline().decode("utf-8-sig")
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-            raise InputError(f"{self.label} cannot be read: {exc}", hint="the file is corrupt, truncated or not UTF-8") from None
+            raise InputError(f"{self.label} cannot be read: {exc}",
+                             hint="the file is corrupt, truncated or not UTF-8") from None
         if not header.strip():
-            raise InputError(f"{self.label} is empty: it has no header line", hint="the first line must name the columns")
+            raise InputError(f"{self.label} is empty: it has no header line",
+                             hint="the first line must name the columns")
         if delimiter == "\t":
             names = header.rstrip("\r\n").split("\t")
         else:
@@ -249,7 +251,8 @@ class DelimitedSource(_FileSource):
             raise InputError(f"{self.label} cannot be parsed: {exc}",
                              hint="check the delimiter (--format csv|tsv) and the quoting of the line named") from None
         if self.rows == 0:
-            raise InputError(f"{self.label} is empty: it has a header but no rows", hint="check that the right file was given")
+            raise InputError(f"{self.label} is empty: it has a header but no rows",
+                             hint="check that the right file was given")
 
 
 # -- Parquet / cltool datasets / Arrow stream -------------------------------------------------
