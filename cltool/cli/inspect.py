@@ -12,11 +12,13 @@ from cltool.cli.common import Json, Quiet, example, print_json, stderr
 EPILOG = example(
     "cltool inspect data/pairs",
     "cltool inspect data/pairs --head 3 --json | jq '.rows'",
+    "cltool inspect out/train.jsonl                 # an emitted file: format, negatives per pair, its manifest",
 )
 
 
 def inspect_command(
-    dataset: Annotated[str, typer.Argument(metavar="DATASET", help="Dataset directory, Parquet file, glob, or -.")],
+    dataset: Annotated[str, typer.Argument(metavar="DATASET", help="Dataset directory, Parquet file, glob, -, or a "
+                                           "training file cltool emit wrote (.jsonl, .jsonl.gz, .parquet).")],
     head: Annotated[int, typer.Option("--head", "-n", min=0, help="Also show the first N rows.")] = 0,
     json_out: Json = False,
     quiet: Quiet = False,
@@ -32,20 +34,54 @@ def inspect_command(
         _show(info)
 
 
+_COUNTED = ("rows_without_negatives", "anchors_without_negatives", "rows_hardest_negative_above_positive",
+            "anchors_hardest_negative_above_positive", "anchors_with_positive_score", "anchors")
+
+
+def _show_emit_manifest(info: dict[str, Any]) -> None:
+    manifest = info["manifest"]
+    made_by = " -> ".join(str(c) for c in info["lineage"] if c)
+    stderr.print(f"\nmade by: {made_by} (cltool {manifest.get('cltool_version')}, "
+                 f"{manifest.get('wall_time_s')}s; {info['manifest_path']})", markup=False)
+    if manifest.get("argv"):
+        stderr.print(f"command: {shlex.join(manifest['argv'])}", markup=False)
+    rows = manifest.get("rows", {})
+    stderr.print(f"rows: {rows.get('input', 0):,} pairs in = {rows.get('emitted', 0):,} emitted + "
+                 f"{rows.get('pairs_file', 0):,} to a pairs file + {rows.get('rejected', 0):,} rejected", markup=False)
+    for key, value in manifest.get("summary", {}).items():
+        if not isinstance(value, (dict, list)):
+            stderr.print(f"  {key}: {value}", markup=False)
+
+
 def _show(info: dict[str, Any]) -> None:
     from rich.table import Table
 
     size = f", {info['bytes'] / 1e6:,.1f} MB" if info.get("bytes") else ""
-    stderr.print(f"[bold]{info['source']}[/]: {info['rows']:,} rows in {info['files']} file(s){size}")
+    training = info.get("training_file")
+    if training:
+        anchors = info.get("scores", {}).get("anchors")
+        stderr.print(f"[bold]{info['source']}[/]: a training file, {training['format']}: {info['rows']:,} lines{size}; "
+                     f"read as {training['pairs']:,} (anchor, positive) pairs"
+                     + (f" of {anchors:,} anchors" if anchors is not None else ""))
+    else:
+        stderr.print(f"[bold]{info['source']}[/]: {info['rows']:,} rows in {info['files']} file(s){size}")
     schema = Table("column", "type", box=None, pad_edge=False)
     for field in info["schema"]:
         schema.add_row(field["name"], field["type"])
     stderr.print(schema)
+    if training:
+        stderr.print("read as: " + ", ".join(f"{k} <- {v}" for k, v in training["read_as"].items()), markup=False)
+        for note in training["notes"]:
+            stderr.print(f"note: {note}", markup=False)
+    if training and info.get("manifest"):
+        _show_emit_manifest(info)
+    elif training:
+        stderr.print("no emit manifest beside it lists this file")
     for column, made in info.get("embeddings", {}).items():
         stderr.print(f"{column}: {made['model_id']} ({made['model_kind']}), {made['dimension']} dims, {made['precision']}, "
                      f"normalize={made['normalize']}, prompt={made['prompt']!r}, weights {made['model_fingerprint'][:12]}",
                      markup=False)
-    manifest = info.get("manifest")
+    manifest = info.get("manifest") if not training else None
     if manifest:
         stderr.print(f"\nmade by: {' -> '.join(c for c in info['lineage'] if c)} "
                      f"(cltool {manifest.get('cltool_version')}, {manifest.get('created_at')}, {manifest.get('wall_time_s')}s)")
@@ -72,8 +108,18 @@ def _show(info: dict[str, Any]) -> None:
             if isinstance(stats, dict):
                 stderr.print(f"  {name}: median {stats['median']:.4g} (p5 {stats['p5']:.4g}, p95 {stats['p95']:.4g}, "
                              f"min {stats['min']:.4g}, max {stats['max']:.4g}; {stats['count']:,} values)", markup=False)
+            elif name in _COUNTED:
+                continue
             elif stats is not None:
                 stderr.print(f"  {name}: {stats:,}", markup=False)
+        if "rows_without_negatives" in scores:  # counted as validate's negatives_per_anchor (--limit min_negatives=1)
+            stderr.print(f"  without negatives: {scores['rows_without_negatives']:,} rows, "
+                         f"{scores['anchors_without_negatives']:,} anchors", markup=False)
+        if "rows_hardest_negative_above_positive" in scores:  # as validate's score_sanity counts them
+            stderr.print(f"  hardest negative above the anchor's lowest positive: "
+                         f"{scores['anchors_hardest_negative_above_positive']:,} of "
+                         f"{scores['anchors_with_positive_score']:,} anchors "
+                         f"({scores['rows_hardest_negative_above_positive']:,} rows)", markup=False)
     rejected = info.get("rejected")
     if rejected and "error" in rejected:
         stderr.print(f"[yellow]warning:[/] rejected rows unreadable: {rejected['error']}")

@@ -12,11 +12,13 @@ EPILOG = example(
     "cltool validate data/mined                                   # every check, default limits",
     "cltool validate data/train --against data/eval --rules rules.toml --junit validate.xml",
     "cltool validate data/mined --limit max_near_duplicate_rate=0.01 --limit min_negatives=1 --json",
+    "cltool validate out/train.jsonl                              # an emitted file: the checks that apply to it",
 )
 
 
 def validate_command(
-    input: Annotated[str, typer.Argument(metavar="DATASET", help="Dataset directory, Parquet file, glob, or -.")],
+    input: Annotated[str, typer.Argument(metavar="DATASET", help="Dataset directory, Parquet file, glob, -, or a "
+                                         "training file cltool emit wrote (.jsonl, .jsonl.gz, .parquet).")],
     rules: Annotated[str | None, typer.Option("--rules", metavar="FILE", help="TOML file: [limits] NAME = VALUE, "
                                               "and checks = [...] to run only some.")] = None,
     limit: Annotated[list[str] | None, typer.Option("--limit", metavar="NAME=VALUE", help="Set one limit (after "
@@ -33,6 +35,10 @@ def validate_command(
     """Check a dataset for CI: schema, empty text, duplicates, positives among negatives, near-duplicate
     negatives, negatives per anchor, score sanity, manifest integrity and (with --against)
     contamination. Exit 0 when every check passes, 1 when one fails, 2 when the input is unusable.
+
+    A training file that emit wrote is read back: its columns (anchor/positive/negative_N, query/pos/neg,
+    labeled pairs or lists) are mapped onto the checks they support, the others are skipped with a note,
+    and its lines are checked against the emit manifest beside it.
     """
     from pathlib import Path
 
@@ -54,23 +60,41 @@ def validate_command(
 
 
 def _table(report: dict[str, Any]) -> None:
+    """The checks as a table on stderr: wrapped to a terminal's width, at full width (nothing cut) in a
+    pipe or a file, where no terminal wraps lines and a CI log is read whole."""
+    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"cltool validate {report['dataset']} ({report['rows']:,} rows)", title_justify="left")
+    console = stderr if stderr.is_terminal else Console(stderr=True, highlight=False, soft_wrap=True,
+                                                        width=1_000_000)
+    short = _short if console.is_terminal else _full
+    training = report.get("training_file")
+    what = (f"{training['lines']:,} lines of {training['format']}, read as {report['rows']:,} (anchor, positive) pairs"
+            if training else f"{report['rows']:,} rows")
+    table = Table(title=f"cltool validate {report['dataset']} ({what})", title_justify="left")
     for column in ("check", "status", "value", "limit", "detail"):
         table.add_column(column, overflow="fold")
     colour = {"pass": "green", "fail": "bold red", "skip": "dim"}
     for c in report["checks"]:
-        table.add_row(c["name"], f"[{colour[c['status']]}]{c['status']}[/]", _short(c["value"]), _short(c["limit"]),
+        table.add_row(c["name"], f"[{colour[c['status']]}]{c['status']}[/]", short(c["value"]), short(c["limit"]),
                       c["detail"])
-    stderr.print(table)
+    console.print(table)
+    if training:
+        read_as = ", ".join(f"{k} <- {v}" for k, v in training["read_as"].items())
+        console.print(f"read as: {read_as}", markup=False)
+        for note in training["notes"]:
+            console.print(f"note: {note}", markup=False)
     for c in report["checks"]:
         if c["status"] == "fail" and c["examples"]:
-            stderr.print(f"[bold]{c['name']}[/]: e.g.")
+            console.print(f"[bold]{c['name']}[/]: e.g.")
             for e in c["examples"]:
-                stderr.print("  " + ", ".join(f"{k}={v!r}" for k, v in e.items()), markup=False)
+                console.print("  " + ", ".join(f"{k}={v!r}" for k, v in e.items()), markup=False)
 
 
 def _short(value: Any) -> str:
-    text = str(value) if value is not None else "-"
+    text = _full(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _full(value: Any) -> str:
+    return str(value) if value is not None else "-"

@@ -4,7 +4,8 @@ and keeps a few offending rows; the command fails (exit 1) when any check fails.
 Checks are registered by name with their limits' defaults (checks/registry.py, one module per
 check). Limits come from those defaults, a TOML rules file (`[limits]`, the names of `Rules`), and
 `--limit NAME=VALUE` flags, in that order. A check whose columns the table does not have is
-skipped, and says so.
+skipped, and says so. A training file that emit wrote is read back by `training.py`, its columns
+mapped onto the pairs table (what could not be mapped is in the report's `training_file.notes`).
 """
 
 from cltool.validate.checks import CHECKS, FAIL, PASS, SKIP, Check, Result, register

@@ -1,10 +1,11 @@
 """The table the checks look at: every column but the vectors (checked from the schema), with the
-texts' match keys computed once."""
+texts' match keys computed once. An emitted training file is read through `training.py`: its
+columns mapped onto the pairs table, each row knowing the file line it came from."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 
@@ -18,7 +19,8 @@ from cltool.dataset.pairs import (
     POSITIVE_ID,
     ids_and_match_keys,
 )
-from cltool.dataset.read import Dataset
+from cltool.dataset.read import Dataset, open_dataset
+from cltool.validate.training import TrainingFile, is_training_file, read_training_file
 
 
 @dataclass
@@ -32,10 +34,14 @@ class Data:
     positive_ids: list[str | None]
     negatives: list[list[str]] | None
     negative_ids: list[list[str]] | None
+    training: TrainingFile | None = None  # the input is an emitted training file, read as this table
 
     def example(self, row: int, **extra: Any) -> dict[str, Any]:
-        """An offending row as a report shows it: its number, id, anchor and positive (cut), and `extra`."""
-        out = {"row": row}
+        """An offending row as a report shows it: its number (and a training file's line), id, anchor
+        and positive (cut), and `extra`."""
+        out: dict[str, Any] = {"row": row}
+        if self.training is not None:
+            out["line"] = self.training.row_lines[row]
         for column in (ANCHOR_ID, ANCHOR, POSITIVE):
             if column in self.table.column_names:
                 value = self.table.column(column)[row].as_py()
@@ -60,3 +66,16 @@ def read_data(dataset: Dataset) -> Data:
         if NEGATIVE_IDS in names:
             negative_ids = [list(row or ()) for row in table.column(NEGATIVE_IDS).to_pylist()]
     return Data(dataset, table, anchors, positives, a_keys, p_keys, p_ids, negatives, negative_ids)
+
+
+def read_input(spec: str | pa.Table, stdin: IO[bytes] | None = None) -> Data:
+    """A dataset (as `open_dataset` reads it; its files are checked against its manifest by the
+    manifest check, not refused), or an emitted training file."""
+    if is_training_file(spec):
+        training = read_training_file(spec)
+        dataset = open_dataset(training.table)
+        dataset.source = str(training.path)
+        data = read_data(dataset)
+        data.training = training
+        return data
+    return read_data(open_dataset(spec, stdin=stdin, verify=False))

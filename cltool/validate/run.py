@@ -1,4 +1,5 @@
-"""`validate`: read the dataset (and --against), run the chosen checks, gather their results."""
+"""`validate`: read the dataset or training file (and --against), run the chosen checks, gather their
+results."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from cltool.dataset.read import open_dataset
 from cltool.step import Run, prepare, require_rows
 from cltool.validate.checks import CHECKS, FAIL
-from cltool.validate.read import read_data
+from cltool.validate.read import read_input
 from cltool.validate.rules import Rules
 
 
@@ -19,11 +19,13 @@ def validate(input: str | pa.Table, rules: Rules | None = None, run: Run | None 
     """Run the checks; returns {"dataset", "rows", "against", "passed", "checks": [...]} (never raises
     for a failed check)."""
     rules, run = prepare(rules, Rules, run)
-    dataset = run.open(input, verify=False)  # the manifest check reports a changed file
-    data = read_data(dataset)
-    require_rows(dataset, data.table.num_rows)
-    other = read_data(open_dataset(against, verify=False)) if against is not None else None
+    data = read_input(input, stdin=run.stdin)  # the manifest check reports a changed file
+    require_rows(data.dataset, data.table.num_rows)
+    other = read_input(against) if against is not None else None
     results = [{"name": name, **asdict(CHECKS[name].run(data, rules, examples, other))}
                for name in rules.checks or CHECKS]
-    return {"dataset": dataset.source, "rows": data.table.num_rows, "against": against,
-            "passed": all(r["status"] != FAIL for r in results), "checks": results}
+    report = {"dataset": data.dataset.source, "rows": data.table.num_rows, "against": against,
+              "passed": all(r["status"] != FAIL for r in results), "checks": results}
+    if data.training is not None:  # what the file's rows were read as, and what that leaves out
+        report["training_file"] = data.training.describe()
+    return report

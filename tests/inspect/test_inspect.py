@@ -59,3 +59,26 @@ def test_score_statistics_skip_null_scores_and_columns_of_another_type(tmp_path)
     assert scores["negative_scores"]["count"] == 1 and "positive_ce_score" not in scores
     assert scores["negatives_per_row"]["max"] == 2 and scores["negatives_per_row"]["count"] == 4
     assert scores["rows_hardest_negative_above_positive"] == 1  # a: 0.3 > 0.2; b has only a null score
+
+
+def test_inspect_describes_an_emitted_training_file_and_its_manifest(tmp_path, chain):
+    import json
+
+    from tests.conftest import run_cltool
+
+    for fmt, target in (("n-tuple", tmp_path / "train.jsonl"), ("triplet", tmp_path / "out" / "trip.parquet")):
+        made = run_cltool("emit", str(chain / "mined"), "-o", str(target), "--format", fmt, "-q")
+        assert made.returncode == 0, made.stderr.decode()
+        run = run_cltool("inspect", str(target), "--json", "--head", "1")
+        assert run.returncode == 0, run.stderr.decode()
+        info = json.loads(run.stdout)
+        training = info["training_file"]
+        assert training["format"] == fmt and training["pairs"] == 60
+        assert info["rows"] == (60 if fmt == "n-tuple" else 120)  # triplet: a line per negative
+        assert info["scores"]["negatives_per_row"]["min"] == info["scores"]["negatives_per_row"]["max"] == 2
+        assert info["scores"]["anchors"] == 60
+        assert info["manifest"]["command"] == "emit" and info["manifest"]["params"]["format"] == fmt
+        assert info["manifest_path"] == str(target.with_name(target.name.split(".")[0] + ".manifest.json"))
+        assert set(info["head"][0]) == {c["name"] for c in info["schema"]}
+        shown = run_cltool("inspect", str(target)).stderr.decode()
+        assert f"a training file, {fmt}" in shown and "made by:" in shown and "emit" in shown

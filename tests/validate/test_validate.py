@@ -192,3 +192,119 @@ def test_each_registered_check_declares_its_limits_as_rules():
         assert check.description and set(check.limits) <= names
     assert Rules().near_duplicate_threshold == CHECKS["near_duplicates"].limits["near_duplicate_threshold"] == 0.8
     assert Rules().required_columns is not Rules().required_columns  # a list default is not shared
+
+
+# -- emit's training files, read back ------------------------------------------------------------
+def emitted(tmp_path: Path, chain: Path, fmt: str, ext: str, *extra: str) -> Path:
+    """A training file written by a real `cltool emit` of the shared chain's mined pairs."""
+    target = tmp_path / f"train-{fmt}{ext}"
+    run = run_cltool("emit", str(chain / "mined"), "-o", str(target), "--format", fmt, "-q", *extra)
+    assert run.returncode == 0, run.stderr.decode()
+    return target
+
+
+@pytest.mark.parametrize("fmt, ext, extra", [
+    ("n-tuple", ".jsonl", ()), ("triplet", ".jsonl.gz", ()), ("bge", ".parquet", ("--include-scores",)),
+    ("labeled-list", ".jsonl", ()), ("labeled-pair", ".jsonl", ()),
+])
+def test_validate_reads_an_emitted_training_file_and_runs_the_checks_that_apply(tmp_path, chain, fmt, ext, extra):
+    target = emitted(tmp_path, chain, fmt, ext, *extra)
+    report = validate(str(target), Rules(min_negatives=2))
+    assert report["training_file"]["format"] == fmt and report["training_file"]["manifest"]
+    assert report["rows"] == 60, report["training_file"]  # one (anchor, positive) pair per mined row
+    assert report["passed"], [c for c in report["checks"] if c["status"] == "fail"]
+    status = statuses(report)
+    for check in ("schema", "empty_text", "exact_duplicates", "near_duplicates", "positive_in_negatives",
+                  "near_duplicate_negatives", "negatives_per_anchor", "manifest"):
+        assert status[check] == "pass", (check, report["checks"])
+    assert status["score_sanity"] == ("pass" if extra else "skip")
+    negatives = next(c for c in report["checks"] if c["name"] == "negatives_per_anchor")["value"]
+    assert negatives["min"] == negatives["max"] == 2
+
+
+def test_a_training_file_that_breaks_a_rule_fails_naming_its_line(tmp_path, chain):
+    target = emitted(tmp_path, chain, "n-tuple", ".jsonl")
+    lines = target.read_text().splitlines()
+    second = json.loads(lines[1])
+    second["negative_2"] = second["positive"]  # the positive leaked into the negatives
+    lines[1] = json.dumps(second)
+    doctored = tmp_path / "elsewhere" / "doctored.jsonl"
+    doctored.parent.mkdir()
+    doctored.write_text("\n".join(lines) + "\n")
+    run = run_cltool("validate", str(doctored), "--json")
+    assert run.returncode == 1, run.stderr.decode()
+    report = json.loads(run.stdout)
+    failed = {c["name"]: c for c in report["checks"] if c["status"] == "fail"}
+    assert set(failed) == {"positive_in_negatives", "near_duplicate_negatives"}
+    assert failed["positive_in_negatives"]["examples"][0]["line"] == 2
+    manifest = next(c for c in report["checks"] if c["name"] == "manifest")
+    assert manifest["status"] == "skip" and "no emit manifest" in manifest["detail"]
+    assert "line=2" in run.stderr.decode() and "read as: anchor <- anchor" in run.stderr.decode()
+
+    target.write_text("\n".join(lines) + "\n")  # edited in place: its manifest no longer matches
+    check = next(c for c in validate(str(target))["checks"] if c["name"] == "manifest")
+    assert check["status"] == "fail" and "sha256 differs" in check["detail"]
+
+
+def test_labeled_pairs_with_scores_skip_the_checks_of_negatives_and_say_why(tmp_path, chain):
+    report = validate(str(emitted(tmp_path, chain, "labeled-pair", ".jsonl", "--include-scores")))
+    assert statuses(report)["positive_in_negatives"] == "skip"
+    assert any("which text is a positive is unknown" in note for note in report["training_file"]["notes"])
+
+
+def test_a_file_of_no_format_emit_writes_is_refused_with_the_fix(tmp_path):
+    (tmp_path / "other.jsonl").write_text('{"question": "q", "reply": "r"}\n')
+    run = run_cltool("validate", str(tmp_path / "other.jsonl"))
+    assert run.returncode == 2 and b"not a training file" in run.stderr and b"cltool ingest" in run.stderr
+
+
+# -- the table in a pipe ---------------------------------------------------------------------------
+def test_the_table_is_printed_whole_when_stderr_is_a_pipe(tmp_path):
+    rows = good_rows()
+    rows[1]["negatives"][0] = rows[1]["positive"]
+    run = run_cltool("validate", write(tmp_path / "bad", rows), env={"COLUMNS": "80"})  # stderr: a pipe
+    assert run.returncode == 1
+    table = [line for line in run.stderr.decode().splitlines() if line.startswith("│")]
+    assert len(table) == 10  # one line per check: nothing wrapped
+    for check in ("positive_in_negatives", "near_duplicate_negatives", "negatives_per_anchor"):
+        assert any(line.startswith(f"│ {check} ") for line in table)
+    assert any("as in cltool dedup)" in line and "exact_duplicates" in line for line in table)
+    assert "'embedding_dims': {}}" in run.stderr.decode() and "..." not in "".join(table)
+    assert max(len(line) for line in table) > 80
+
+
+# -- validate and inspect count alike ---------------------------------------------------------------
+def test_validate_and_inspect_count_the_same_rows_and_anchors(tmp_path):
+    """Two positives per anchor: a1's hardest negative outscores its lower positive (on both its rows,
+    measured against the anchor's lowest positive), a2 has no negatives (two rows, one anchor)."""
+    rows = [
+        {"anchor": "anchor one asks", "positive": "first answer to one", "negatives": ["a wrong one"],
+         "negative_scores": [0.8], "positive_score": 0.9},
+        {"anchor": "anchor one asks", "positive": "second answer to one", "negatives": ["a wrong one"],
+         "negative_scores": [0.8], "positive_score": 0.5},
+        {"anchor": "anchor two asks", "positive": "first answer to two", "negatives": [],
+         "negative_scores": [], "positive_score": 0.9},
+        {"anchor": "anchor two asks", "positive": "second answer to two", "negatives": [],
+         "negative_scores": [], "positive_score": 0.8},
+        {"anchor": "anchor three asks", "positive": "the answer to three", "negatives": ["far off", "farther"],
+         "negative_scores": [0.1, 0.2], "positive_score": 0.9},
+    ]
+    source = write(tmp_path / "mined", rows)
+    checked = run_cltool("validate", source, "--json", "--limit", "min_negatives=1")
+    inspected = run_cltool("inspect", source, "--json")
+    assert checked.returncode == 1 and inspected.returncode == 0, checked.stderr.decode() + inspected.stderr.decode()
+    checks = {c["name"]: c for c in json.loads(checked.stdout)["checks"]}
+    scores = json.loads(inspected.stdout)["scores"]
+
+    short = checks["negatives_per_anchor"]["value"]
+    assert (short["rows_outside"], short["anchors_outside"]) == (2, 1)
+    assert (scores["rows_without_negatives"], scores["anchors_without_negatives"]) == (2, 1)
+
+    above = (scores["anchors_hardest_negative_above_positive"], scores["anchors_with_positive_score"],
+             scores["rows_hardest_negative_above_positive"])
+    assert above == (1, 3, 2)
+    assert checks["score_sanity"]["detail"].startswith("1 of 3 anchors (2 of 3 rows)")
+    assert checks["score_sanity"]["value"] == round(1 / 3, 6)
+    shown = run_cltool("inspect", source).stderr.decode()
+    assert "without negatives: 2 rows, 1 anchors" in shown
+    assert "hardest negative above the anchor's lowest positive: 1 of 3 anchors (2 rows)" in shown

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @register("manifest", "every file's rows and sha256 are as the manifest records, and kept + rejected = input")
 def check_manifest(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
+    if t.training is not None:
+        return _check_emit_manifest(t, examples)
     manifest = t.dataset.manifest
     if manifest is None:
         return skipped(None, "no manifest (a file, a glob or a stream)")
@@ -45,3 +47,22 @@ def check_manifest(t: Data, rules: Rules, examples: int, against: Data | None) -
     value = {"files": len(manifest.get("outputs", [])), "rows": rows}
     return from_problems(value, "files and counts as recorded", problems,
                          "every file's rows and sha256 match, and kept + rejected = input", examples)
+
+
+def _check_emit_manifest(t: Data, examples: int) -> Result:
+    """An emitted training file: its lines and sha256 are those its emit manifest records."""
+    training = t.training
+    if training.manifest is None:
+        return skipped(None, f"no emit manifest beside {training.path.name} lists it")
+    entry = next(e for e in training.manifest.get("outputs", [])
+                 if "role" not in e and Path(str(e.get("path"))).resolve() == training.path.resolve())
+    problems = []
+    if entry.get("rows") is not None and entry["rows"] != training.lines:
+        problems.append(f"{training.path.name}: {training.lines:,} lines, {training.manifest_path.name} says "
+                        f"{entry['rows']:,}")
+    if entry.get("sha256") and file_sha256(training.path) != entry["sha256"]:
+        problems.append(f"{training.path.name}: sha256 differs from {training.manifest_path.name} (changed after "
+                        "emit wrote it)")
+    value = {"manifest": str(training.manifest_path), "lines": training.lines}
+    return from_problems(value, "lines and sha256 as recorded", problems,
+                         f"the file's lines and sha256 match {training.manifest_path.name}", examples)

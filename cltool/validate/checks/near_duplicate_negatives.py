@@ -39,7 +39,10 @@ def check_near_duplicate_negatives(t: Data, rules: Rules, examples: int, against
                 where.append((r, x))
     similarity = jaccard_pairs(values, set_offsets, np.array(left, dtype=np.int64), np.array(right, dtype=np.int64))
     hits = sorted({where[i] for i in np.nonzero(similarity >= rules.near_duplicate_threshold)[0].tolist()})
+    rows = {r for r, _ in hits}
+    anchors = len({t.anchor_keys[r] for r in rows})
     return within(len(hits), rules.max_near_duplicate_negatives,
-                  f"{len(hits):,} negatives are near-duplicates of one of their anchor's positives (Jaccard >= "
-                  f"{rules.near_duplicate_threshold}, word 5-grams)",
+                  f"{len(hits):,} negatives, in {len(rows):,} rows of {anchors:,} anchors, are near-duplicates of one "
+                  f"of their anchor's positives (Jaccard >= {rules.near_duplicate_threshold}, word 5-grams); the value "
+                  "counts negatives",
                   [t.example(r, negative=x[:200]) for r, x in hits[:examples]])

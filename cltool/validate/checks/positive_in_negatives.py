@@ -33,6 +33,8 @@ def check_positive_in_negatives(t: Data, rules: Rules, examples: int, against: D
         for text, key, nid in zip(row, ids_and_match_keys(row)[1], row_ids):
             if key in keys[a] or key == a or (nid is not None and nid in ids[a]):
                 found.append(t.example(r, negative=text[:200], negative_id=nid))
+    rows = sorted({e["row"] for e in found})
+    anchors = len({t.anchor_keys[r] for r in rows})
     return within(len(found), rules.max_positive_in_negatives,
-                  f"{len(found):,} negatives are one of their anchor's positives (by id or by text) or the anchor",
-                  found[:examples])
+                  f"{len(found):,} negatives, in {len(rows):,} rows of {anchors:,} anchors, are one of their anchor's "
+                  "positives (by id or by text) or the anchor; the value counts negatives", found[:examples])
