@@ -28,9 +28,9 @@ their rows to the rejected dataset; `pairs` writes them to a separate (anchor, p
 """
 
 from cltool.emit.formats import FORMATS, Format, register
-from cltool.emit.paths import hardness_path, output_extension, sidecar, split_path
+from cltool.emit.paths import hardness_path, manifest_paths, output_extension, sidecar, split_path
 from cltool.emit.run import emit
 from cltool.emit.settings import Settings, parse_split
 
 __all__ = ["FORMATS", "Format", "Settings", "emit", "hardness_path", "output_extension", "parse_split", "register",
-           "sidecar", "split_path"]
+           "manifest_paths", "sidecar", "split_path"]

@@ -71,14 +71,19 @@ class StagedFiles:
         self.outputs.append(entry)
         return entry
 
-    def commit(self, manifest: dict[str, Any], path: Path | None) -> None:
-        """Every file takes its name, then the manifest is written at `path` (None: not written)."""
+    def commit(self, manifest: dict[str, Any], paths: list[Path] | Path | None) -> None:
+        """Every file takes its name, then the manifest is written at each of `paths` (None or []: not
+        written); the journal lies beside the first."""
         journal = None
-        if path is not None:
+        paths = [paths] if isinstance(paths, Path) else list(paths or [])
+        text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = temporary_path(path)
-            tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-            self._staged.append((tmp, path))  # the manifest last
-            journal = _journal(path)
+            tmp.write_text(text, encoding="utf-8")
+            self._staged.append((tmp, path))  # the manifests last
+        if paths:
+            journal = _journal(paths[0])
             journal.write_text(json.dumps([[str(t), str(f)] for t, f in self._staged]), encoding="utf-8")
         for tmp, final in self._staged:
             os.replace(tmp, final)

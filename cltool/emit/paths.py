@@ -35,7 +35,33 @@ def hardness_path(path: Path) -> Path:
 
 
 def sidecar(output: str, suffix: str) -> Path:
-    """OUT.manifest.json / OUT.rejected beside the output ({split} dropped from the name)."""
+    """OUT.rejected beside the output ({split} dropped from the name, `emit` where it is the whole
+    name); for "manifest.json", the manifest a reader of the emit finds first (`manifest_paths`):
+    OUT.manifest.json, or the train file's where the files are split."""
     ext = output_extension(output)
+    if suffix == "manifest.json":
+        unsplit = Path(output[:-len(ext)] + ".manifest.json")
+        train = manifest_paths(output, [TRAIN])[0]
+        return train if "{split}" in output or (not unsplit.is_file() and train.is_file()) else unsplit
     base = output[:-len(ext)].replace("-{split}", "").replace("{split}", "emit")
     return Path(f"{base}.{suffix}")
+
+
+def manifest_paths(output: str, splits: list[str] | None) -> list[Path]:
+    """Where emit's manifest goes: NAME.manifest.json beside each training file it writes (each
+    split's, train first, with `splits`; the one file's without), so that every file has its own
+    beside it. Each holds the whole emit: every file of every split, with its checksum."""
+    if not splits:
+        return [Path(output[:-len(output_extension(output))] + ".manifest.json")]
+    paths = []
+    for name in splits:
+        path = split_path(output, name)
+        paths.append(path.with_name(path.name[:-len(output_extension(path.name))] + ".manifest.json"))
+    return paths
+
+
+def legacy_manifest(output: str) -> Path:
+    """Where emit before 0.2 put the one manifest of a split emit (`emit.manifest.json` for
+    `{split}.jsonl`, OUT.manifest.json for OUT-SPLIT files): removed when a split emit replaces it."""
+    ext = output_extension(output)
+    return Path(output[:-len(ext)].replace("-{split}", "").replace("{split}", "emit") + ".manifest.json")

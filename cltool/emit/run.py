@@ -18,7 +18,7 @@ from cltool.emit.files import StagedFiles
 from cltool.emit.fill import short_cause
 from cltool.emit.formats import FORMATS, LineTexts
 from cltool.emit.hardness import hardness_table
-from cltool.emit.paths import hardness_path, output_extension, sidecar, split_path
+from cltool.emit.paths import hardness_path, legacy_manifest, manifest_paths, output_extension, sidecar, split_path
 from cltool.emit.read import Rows, mined_num_negatives, read_rows
 from cltool.emit.select import Selection, select
 from cltool.emit.settings import TRAIN, Settings
@@ -61,7 +61,8 @@ def emit(input: str | pa.Table, output: str, settings: Settings | None = None,
         split_of = assign_splits(groups(rows), settings.split, settings.seed)
     split_leaks = leaks(rows, split_of, selection.usable) if settings.split else 0
 
-    with StagedFiles(run.stdout, None if to_stdout else sidecar(output, "manifest.json")) as files:
+    manifests = [] if to_stdout else manifest_paths(output, [TRAIN, *settings.split] if settings.split else None)
+    with StagedFiles(run.stdout, manifests[0] if manifests else None) as files:
         _write_splits(files, rows, selection, split_of, output, n, settings)
         usable, left_out, to_pairs = selection.usable, selection.left_out, selection.to_pairs
         manifest = {
@@ -82,11 +83,29 @@ def emit(input: str | pa.Table, output: str, settings: Settings | None = None,
         if left_out.any():
             _write_rejected(table, selection, dataset, manifest, output, run)
         manifest["wall_time_s"] = round(time.perf_counter() - run.started, 3)
-        manifest_path = None if to_stdout else sidecar(output, "manifest.json")
-        files.commit(manifest, manifest_path)
-    if manifest_path is not None:
-        manifest["manifest_path"] = str(manifest_path)
+        if manifests:
+            manifest["manifests"] = [str(p) for p in manifests]  # each file's, all alike
+        files.commit(manifest, manifests)
+    if settings.split and not to_stdout:
+        _remove_legacy_manifest(output, manifests)
+    if manifests:
+        manifest["manifest_path"] = str(manifests[0])
     return manifest
+
+
+def _remove_legacy_manifest(output: str, manifests: list) -> None:
+    """The one manifest an earlier emit wrote for split files describes files just replaced: gone."""
+    import json
+
+    legacy = legacy_manifest(output)
+    if legacy in manifests or not legacy.is_file():
+        return
+    try:
+        stale = json.loads(legacy.read_text(encoding="utf-8")).get("format") == "cltool-emit/1"
+    except (OSError, ValueError, AttributeError):
+        return
+    if stale:
+        legacy.unlink(missing_ok=True)
 
 
 def _write_splits(files: StagedFiles, rows: Rows, selection: Selection, split_of: np.ndarray, output: str, n: int,

@@ -192,7 +192,7 @@ def test_split_is_grouped_seeded_and_leak_free(tmp_path):
     for column in ("anchor", "positive"):
         assert not {r[column] for r in train} & {r[column] for r in dev}
     assert manifest["summary"]["split_leaks"] == 0
-    assert (tmp_path / "emit.manifest.json").is_file()
+    assert (tmp_path / "train.manifest.json").is_file() and (tmp_path / "dev.manifest.json").is_file()
     emit(source, str(tmp_path / "again-{split}.jsonl"), Settings(format="n-tuple", split={"dev": 0.2},
                                                                  shuffle=True, seed=7))
     assert (tmp_path / "again-dev.jsonl").read_bytes() == (tmp_path / "dev.jsonl").read_bytes()
@@ -313,7 +313,7 @@ def test_the_next_emit_finishes_a_killed_commit_and_clears_its_debris(tmp_path):
     target = str(tmp_path / "out" / "{split}.jsonl")
     emit(source, target, Settings(split={"dev": 0.2}))
     out = tmp_path / "out"
-    manifest = out / "emit.manifest.json"
+    manifest = out / "train.manifest.json"
     staged = out / f".dev.jsonl.cltool-tmp-{DEAD_PID}"
     staged.write_text('{"anchor": "new"}\n')
     (out / f".{manifest.name}.cltool-commit-{DEAD_PID}").write_text(json.dumps([[str(staged), str(out / "dev.jsonl")]]))
@@ -324,7 +324,7 @@ def test_the_next_emit_finishes_a_killed_commit_and_clears_its_debris(tmp_path):
     assert not list(out.glob(f"*.cltool-commit-{DEAD_PID}"))
     emit(source, target, Settings(split={"dev": 0.2}))
     assert not debris.exists()
-    assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "emit.manifest.json", "train.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "dev.manifest.json", "train.jsonl", "train.manifest.json"]
 
 
 def test_emit_killed_at_any_point_leaves_old_or_new_files_whole(tmp_path):
@@ -354,4 +354,4 @@ def test_emit_killed_at_any_point_leaves_old_or_new_files_whole(tmp_path):
     assert subprocess.run(command, env=env, capture_output=True).returncode == 0
     for name in ("train.jsonl", "dev.jsonl"):
         assert (out / name).read_bytes() == (reference / name).read_bytes()
-    assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "emit.manifest.json", "train.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "dev.manifest.json", "train.jsonl", "train.manifest.json"]
