@@ -38,9 +38,11 @@ def filter_negatives(
         if settings.candidates:
             open_saved(settings.candidates)  # refused before any model loads
         with run.stage("load models"):
-            judges = build_judges(settings, cache_dir or default_cache_dir())
+            judges = build_judges(settings, cache_dir or default_cache_dir(), run.reporter)
         with run.stage("load"):
             loaded = load(dataset)
+        for judge in judges:  # a model judge with mine's own model repeats mine's scores: it says so
+            judge.independence(dataset.schema, run.reporter)
         require_rows(dataset)
         judged = Judged()
         with run.stage("judge"), run.reporter.task("filter judge", total=len(judges), unit="judges") as task:

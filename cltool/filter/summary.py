@@ -36,4 +36,6 @@ def filter_summary(loaded: Loaded, judges: list[Judge], judged: Judged, false: n
                 "negative": distribution(judged.scores[i][:original].astype(np.float64)),
                 "pairs_scored": judge.pairs_scored,
             }
+            if judge.described.get("independent") is False:  # a model judge with mine's own model
+                summary[f"{judge.name}_scores"].update(independent=False, note=judge.described["note"])
     return summary

@@ -93,3 +93,18 @@ def test_a_bi_encoder_judge_with_mines_model_says_it_is_not_independent(tmp_path
     assert judge.described["independent"] is True
     # an input without embeddings says nothing either way
     assert judge.independence(pa.schema([pa.field("anchor", pa.string())]), quiet) is None and not quiet.warnings
+
+
+def test_filter_warns_and_records_when_its_bi_encoder_judge_is_mines_own_model(tmp_path, embedded):
+    import json
+
+    from tests.conftest import run_cltool
+
+    done = run_cltool("filter", str(embedded), "--judge", "bi-encoder", "-o", str(tmp_path / "out"), "--json",
+                      env={"CLTOOL_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr.decode()
+    err = done.stderr.decode()
+    assert "not an independent judge" in err and "filter: the bi-encoder judge with the bundled model" in err
+    summary = json.loads(done.stdout)["summary"]
+    assert summary["bi-encoder_scores"]["independent"] is False
+    assert "not an independent judge" in summary["bi-encoder_scores"]["note"]

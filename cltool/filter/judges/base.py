@@ -19,7 +19,10 @@ import numpy as np
 from cltool.errors import UsageError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from cltool.filter.settings import Settings
+    from cltool.progress import Reporter
 
 
 @dataclass
@@ -63,6 +66,11 @@ class Judge:
     def prepare(self, work: Work) -> None:
         """Called once before the first pairs."""
 
+    def independence(self, schema: pa.Schema, reporter: Reporter | None = None) -> dict[str, Any] | None:
+        """None when the judge is independent of how the input was mined; else what the manifest
+        records, after a warning (a model judge with mine's own model repeats mine's scores)."""
+        return None
+
     def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
         raise NotImplementedError
 
@@ -103,8 +111,13 @@ def parse_judges(specs: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def build_judges(settings: Settings, cache_dir: Path) -> list[Judge]:
-    return [JUDGES[name].build(argument, settings, cache_dir) for name, argument in parse_judges(list(settings.judges))]
+def build_judges(settings: Settings, cache_dir: Path, reporter: Reporter | None = None) -> list[Judge]:
+    judges = []
+    for name, argument in parse_judges(list(settings.judges)):
+        if reporter is not None and JUDGES[name].argument != "none":  # loading a model can take a while
+            reporter.info(f"filter: the {name} judge with {argument or 'the bundled model'}")
+        judges.append(JUDGES[name].build(argument, settings, cache_dir))
+    return judges
 
 
 def best_of_positives(work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray, similarity) -> np.ndarray:
