@@ -4,6 +4,7 @@
   record batches.
 - `write`: atomic output (shards in `NAME/`, `NAME.rejected/` and `NAME.manifest.json` beside it, the
   manifest last), or an Arrow IPC stream on stdout.
+- `stdin`: what a shell pipes into `-` (an Arrow stream, JSON lines, CSV/TSV, gzip), by its first bytes.
 - `manifest`: where a dataset's manifest, rejected rows and parts are, and how they are read.
 - `pairs`: the canonical pairs and corpus tables: column names, aliases, stable ids.
 """

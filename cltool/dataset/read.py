@@ -274,7 +274,7 @@ def _open_stdin(stream: IO[bytes]) -> Dataset:
     if hasattr(stream, "isatty") and stream.isatty():
         raise InputError("input is - but stdin is a terminal",
                          hint="pipe a cltool command into it: cltool ingest pairs.jsonl -o - | cltool inspect -")
-    from cltool.ingest import stdin as piped  # what shells pipe in, told apart by its first bytes
+    from cltool.dataset import stdin as piped  # what shells pipe in, told apart by its first bytes
 
     head, stream = piped.peek(stream)
     kind = piped.what_is(head)

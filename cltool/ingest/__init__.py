@@ -1,8 +1,8 @@
 """`cltool ingest`: any supported input -> the canonical pairs table (or corpus table).
 
 `convert.py` holds the settings and the conversion of one file, dataset or Arrow table; `formats.py`
-reads JSONL, CSV/TSV and Parquet in chunks; `stdin.py` tells what is piped into `-` (an Arrow stream,
-JSON lines, CSV/TSV, gzip) by its first bytes; `beir.py` turns a BEIR folder into pairs and a corpus.
+reads JSONL, CSV/TSV and Parquet in chunks (what is piped into `-` is told apart by
+`cltool.dataset.stdin`); `beir.py` turns a BEIR folder into pairs and a corpus.
 """
 
 from cltool.ingest.convert import TABLES, Settings, ingest

@@ -65,7 +65,7 @@ def _stdin_source(fmt: str, run: Run, stack: ExitStack):
     import sys
     import tempfile
 
-    from cltool.ingest import stdin as piped
+    from cltool.dataset import stdin as piped
 
     stream = run.stdin if run.stdin is not None else sys.stdin.buffer
     if getattr(stream, "isatty", lambda: False)():
