@@ -42,3 +42,17 @@ class NullReporter:
     @contextmanager
     def task(self, description: str, total: int | None = None, unit: str = "rows") -> Iterator[Task]:
         yield NullTask()
+
+
+# Who hears what happens outside any step's own calls (Numba compiling a kernel): the CLI sets the
+# reporter of the command it runs; a library caller's process has none, and hears nothing.
+_process_reporter: Reporter | None = None
+
+
+def set_process_reporter(reporter: Reporter | None) -> None:
+    global _process_reporter
+    _process_reporter = reporter
+
+
+def process_reporter() -> Reporter | None:
+    return _process_reporter

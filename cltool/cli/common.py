@@ -148,11 +148,13 @@ def run_step(name: str, step: Callable[..., dict[str, Any]], input: Any, output:
     """Run a step command: stdout holds the data or the JSON, never both; progress and the step's
     report go to stderr; --json prints the manifest. Errors become exit codes in `cltool.cli`."""
     from cltool import PROCESS_STARTED
+    from cltool.progress import set_process_reporter
     from cltool.step import Run
 
     one_thing_on_stdout(json_out, output)
     reporter = RichReporter(quiet)
     run = Run(rejected=rejected, argv=argv(), reporter=reporter, process_started=PROCESS_STARTED)
+    set_process_reporter(reporter)  # what happens outside the step's own calls (a kernel compiling)
     manifest = step(input, output, settings, run=run, **options)
     if report is not None:
         report(manifest, reporter)

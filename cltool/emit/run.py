@@ -41,8 +41,9 @@ def emit(input: str | pa.Table, output: str, settings: Settings | None = None,
     if to_stdout and settings.include_scores:
         run.reporter.warn("--include-scores with -o -: the label scores go to stdout, the hardness file (ranks and "
                           "judge scores) is written only beside a file")
-    dataset = run.open(input)
-    table, rows = read_rows(dataset)
+    with run.stage("read"):
+        dataset = run.open(input)
+        table, rows = read_rows(dataset)
     require_rows(dataset, len(rows.anchors))
     n = settings.num_negatives or mined_num_negatives(dataset) or max((len(x) for x in rows.negatives), default=0)
     if n == 0 and fmt.fixed_negatives:
@@ -53,25 +54,30 @@ def emit(input: str | pa.Table, output: str, settings: Settings | None = None,
         if n >= texts:  # fill could never reach n: every row would be rejected, after work that scales with n
             raise UsageError(f"--num-negatives {n:,} is more than the {texts - 1:,} other texts any anchor could "
                              f"have as negatives in {dataset.source}", hint="ask for fewer negatives")
-    selection = select(table, rows, fmt, n, settings)
-    if selection.summary.get("rows_short"):
-        selection.summary["short_cause"] = short_cause(dataset, rows, n)
+    with run.stage("select"):
+        selection = select(table, rows, fmt, n, settings)
+        if selection.summary.get("rows_short"):
+            selection.summary["short_cause"] = short_cause(dataset, rows, n)
     split_of = np.zeros(len(rows.anchors), dtype=np.int64)
-    if settings.split:
-        split_of = assign_splits(groups(rows), settings.split, settings.seed)
-    split_leaks = leaks(rows, split_of, selection.usable) if settings.split else 0
+    with run.stage("split"):
+        if settings.split:
+            split_of = assign_splits(groups(rows), settings.split, settings.seed)
+        split_leaks = leaks(rows, split_of, selection.usable) if settings.split else 0
 
     manifests = [] if to_stdout else manifest_paths(output, [TRAIN, *settings.split] if settings.split else None)
     with StagedFiles(run.stdout, manifests[0] if manifests else None) as files:
-        _write_splits(files, rows, selection, split_of, output, n, settings)
+        with run.stage("write"):
+            _write_splits(files, rows, selection, split_of, output, n, settings)
         usable, left_out, to_pairs = selection.usable, selection.left_out, selection.to_pairs
+        with run.stage("finish"):  # the inputs' checksums
+            inputs = [{"source": dataset.source, "files": dataset.describe_inputs()}]
         manifest = {
             "format": "cltool-emit/1",
             "cltool_version": __version__,
             "command": "emit",
             "argv": list(run.argv) if run.argv is not None else None,
             "params": {**vars(settings), "num_negatives": n},
-            "inputs": [{"source": dataset.source, "files": dataset.describe_inputs()}],
+            "inputs": inputs,
             "outputs": files.outputs,
             "rows": {"input": len(rows.anchors), "emitted": int((usable & ~to_pairs).sum()),
                      "pairs_file": int((usable & to_pairs).sum()), "rejected": int(left_out.sum())},
@@ -81,7 +87,9 @@ def emit(input: str | pa.Table, output: str, settings: Settings | None = None,
                         "split_leaks": split_leaks},
         }
         if left_out.any():
-            _write_rejected(table, selection, dataset, manifest, output, run)
+            with run.stage("write rejected"):
+                _write_rejected(table, selection, dataset, manifest, output, run)
+        manifest["stages"] = run.stages.times
         manifest["wall_time_s"] = round(time.perf_counter() - run.started, 3)
         if manifests:
             manifest["manifests"] = [str(p) for p in manifests]  # each file's, all alike
