@@ -33,6 +33,16 @@ def read_dataset(path: Path, columns: list[str] | None = None) -> pa.Table:
     return pa.Table.from_batches(batches, schema=batches[0].schema if batches else ds.schema)
 
 
+def write_task_sources(root: Path) -> Path:
+    """small.jsonl (100 rows) and large.jsonl (3,000 rows, half of the positives repeated): the inputs
+    of the tests that stop commands midway (test_killed, test_signals)."""
+    rows = [{"anchor": f"how do I do task {i} in python", "positive": f"call do_task_{i % 1500}() with care"}
+            for i in range(3000)]
+    write_jsonl(root / "small.jsonl", rows[:100])
+    write_jsonl(root / "large.jsonl", rows)
+    return root
+
+
 def manifest_of(path: Path) -> dict[str, Any]:
     """The manifest of the dataset at `path` (beside it; inside it for the old layout)."""
     from cltool.dataset.manifest import read_manifest

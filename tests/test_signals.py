@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from cltool.errors import InputError
-from tests.conftest import write_jsonl
+from tests.conftest import write_task_sources
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 ENV.pop("CLTOOL_DEBUG", None)
@@ -128,11 +128,7 @@ def stopped_at_random_points(old: tuple[str, ...], new: tuple[str, ...], outputs
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("signals")
-    rows = [{"anchor": f"how do I do task {i} in python", "positive": f"call do_task_{i % 1500}() with care"}
-            for i in range(3000)]
-    write_jsonl(root / "small.jsonl", rows[:100])
-    write_jsonl(root / "large.jsonl", rows)
+    root = write_task_sources(tmp_path_factory.mktemp("signals"))
     return root
 
 

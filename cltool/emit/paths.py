@@ -61,7 +61,7 @@ def manifest_paths(output: str, splits: list[str] | None) -> list[Path]:
 
 
 def legacy_manifest(output: str) -> Path:
-    """Where emit before 0.2 put the one manifest of a split emit (`emit.manifest.json` for
+    """Where earlier releases of emit put the one manifest of a split emit (`emit.manifest.json` for
     `{split}.jsonl`, OUT.manifest.json for OUT-SPLIT files): removed when a split emit replaces it."""
     ext = output_extension(output)
     return Path(output[:-len(ext)].replace("-{split}", "").replace("{split}", "emit") + ".manifest.json")

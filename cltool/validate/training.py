@@ -105,7 +105,7 @@ def emit_manifest(path: Path) -> tuple[dict[str, Any] | None, Path | None]:
     candidates = [base]
     if "-" in base:
         candidates.append(base.rsplit("-", 1)[0])
-    candidates.append("emit")  # {split} alone in the name: emit names the manifest emit.manifest.json
+    candidates.append("emit")  # {split} alone in the name: where earlier releases put the one manifest
     for stem in candidates:
         where = path.with_name(f"{stem}.manifest.json")
         if not where.is_file():
