@@ -39,7 +39,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from common import manifest_file, Run, child_env, cltool_command, measure
+from common import manifest_file, rejected_dir, Run, child_env, cltool_command, measure
 from mine_scale import line_pairs
 
 EXACT_SHARE, NEAR_SHARE = 0.03, 0.02
@@ -95,13 +95,13 @@ def prepare(folder: Path, pairs: int) -> dict[str, int]:
 
 
 def clear(folder: Path, outputs: list[str]) -> None:
-    for name in outputs:
-        target = folder / name
-        shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+    for name in outputs:  # a dataset and what lies beside it: NAME.manifest.json, NAME.rejected, ...
+        for target in [folder / name, *folder.glob(f"{name}.*")]:
+            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
 
 
 def run_chain(folder: Path, env: dict[str, str], logs: Path, label: str) -> dict[str, Run]:
-    clear(folder, ["pairs", "embedded", "deduped", "candidates", "mined", "filtered", "train.jsonl", "dev.jsonl",
+    clear(folder, ["pairs", "embedded", "deduped", "candidates", "mined", "filtered", "train", "dev",
                    "emit.manifest.json", "report.html"])
     runs = {}
     for step, args, output in chain(folder):
@@ -120,7 +120,7 @@ def output_digests(dataset: Path) -> list[str]:
     manifest = json.loads(manifest_file(dataset).read_text())
     digests = [o["sha256"] for o in manifest["outputs"]]
     if manifest.get("rejected_dataset"):
-        digests += output_digests(dataset / manifest["rejected_dataset"])
+        digests += output_digests(rejected_dir(dataset))
     return digests
 
 

@@ -105,7 +105,11 @@ def main(args: Sequence[str] | None = None) -> None:
     # land, so outputs under construction are removed on the way out (see cli/signals.py)
     ours = signals.install()
     try:
-        code = _run(args, debug)
+        try:
+            code = _run(args, debug)
+        except KeyboardInterrupt:  # a stop signal after the command's own handling, before finish()
+            _interrupted()
+            code = signals.exit_code(130)
         signals.finish(code)
     finally:
         if ours:  # called in-process (a test, a library caller): give the process its handlers back
@@ -166,4 +170,7 @@ def _run(args: Sequence[str] | None, debug: bool) -> int:
 def _interrupted() -> None:
     received = signals.received()
     name = "interrupted" if received is None else f"stopped by {signals.signal.Signals(received).name}"
-    _error(f"{name}; no output was left half-written", None)
+    argv = sys.argv[1:]
+    to_stdout = any(a == "-" and before in ("-o", "--output") for before, a in zip(argv, argv[1:]))
+    _error(f"{name}; " + ("what went to stdout is cut short" if to_stdout else "no output was left half-written"),
+           None)

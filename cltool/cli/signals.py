@@ -118,6 +118,10 @@ def _watchdog(read_fd: int) -> None:
             data = os.read(read_fd, 64)
         except OSError:
             return
+        # the grace runs out by the clock, also while the swallowed exception keeps being re-delivered
+        # (a Numba compile swallows one every 10 ms, so the pipe is never quiet)
+        if deadline is not None and time.monotonic() >= deadline:
+            _hard_exit(f"it did not stop within {GRACE_S:g} s: a call that does not return to Python")
         for byte in data:
             if byte == _QUIT:
                 os.close(read_fd)

@@ -241,6 +241,7 @@ class _AtomicDirectory:
         self.tmp.mkdir()
         self.manifest_tmp = temporary_path(self.manifest)
         self._retired = self.manifest.parent / f".{self.manifest.name}.cltool-old-{os.getpid()}"
+        self._old = self.final.parent / f".{self.final.name}.cltool-old-{os.getpid()}"  # where swap moves the old
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         write_manifest(self.tmp, manifest, final=self.manifest_tmp)
@@ -249,16 +250,17 @@ class _AtomicDirectory:
         if self.manifest.is_file():
             os.rename(self.manifest, self._retired)
 
-    def swap(self) -> None:
+    def swap(self) -> Path | None:
+        """Put the new directory in place; returns where the old one went (removed once every manifest is
+        placed: a dead run's is cleared by the next), None when there was none."""
         if self.final.exists() and exchange(self.tmp, self.final):
-            shutil.rmtree(self.tmp, ignore_errors=True)  # now the old output (a dead run's: cleared by the next)
-        elif self.final.exists():
-            old = self.final.parent / f".{self.final.name}.cltool-old-{os.getpid()}"
-            os.rename(self.final, old)
+            return self.tmp  # now holds the old output
+        if self.final.exists():
+            os.rename(self.final, self._old)
             os.rename(self.tmp, self.final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(self.tmp, self.final)
+            return self._old
+        os.rename(self.tmp, self.final)
+        return None
 
     def place(self) -> None:
         os.replace(self.manifest_tmp, self.manifest)
@@ -270,6 +272,8 @@ class _AtomicDirectory:
         self.manifest_tmp.unlink(missing_ok=True)
         if restore and self._retired.is_file() and not self.manifest.exists():
             os.rename(self._retired, self.manifest)  # the old output is whole again
+        elif not restore:
+            shutil.rmtree(self._old, ignore_errors=True)  # a replaced output's old copy: no manifest will name it
 
 
 class StageTimer:
@@ -331,7 +335,7 @@ class Output:
         self._dirs: list[_AtomicDirectory] = []
         self._main: _AtomicDirectory | None = None
         self._rejected_dir: _AtomicDirectory | None = None
-        self._swapping = False  # a directory was swapped into place
+        self._swapping = False  # the swaps have begun
 
     @property
     def to_stdout(self) -> bool:
@@ -522,11 +526,15 @@ class Output:
         ordered = [d for d in self._dirs if d is not self._main] + ([self._main] if self._main else [])
         for d in reversed(ordered):
             d.retire()
+        olds = []
         for d in ordered:
-            d.swap()
-            self._swapping = True  # from here the old output is partly replaced: never put its manifest back
+            self._swapping = True  # set before the rename: once it may have happened, the old manifests stay retired
+            olds.append(d.swap())
         for d in ordered:
             d.place()
+        for old in olds:  # the old copies go only once the new output is whole
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def spool(stream: Dataset, path: Path) -> str:

@@ -211,9 +211,9 @@ class EmbeddingCache:
         except sqlite3.Error as exc:
             if is_damaged(exc):
                 self._damaged_now(exc)
-            elif is_busy(exc):
-                self._warn(f"the embedding cache {self.path} stayed locked for {LOCK_WAIT_S:.0f}s: these texts "
-                           "are encoded again", hint=None)
+            elif is_busy(exc):  # waited once: the rest of the run goes without it
+                self._without(f"the embedding cache {self.path} stayed locked for {LOCK_WAIT_S:.0f}s: the texts "
+                              "not read yet are encoded again")
             else:
                 self._without(f"cannot read the embedding cache {self.path} ({exc})")
             return {}
@@ -248,9 +248,10 @@ class EmbeddingCache:
                             continue  # into the fresh cache
                     else:
                         self._without(f"the fresh embedding cache {self.path} is damaged too ({exc})")
-                elif is_busy(exc):
-                    self._warn(f"the embedding cache {self.path} stayed locked for {LOCK_WAIT_S:.0f}s: "
-                               f"{len(rows):,} vectors were not kept", hint=None)
+                elif is_busy(exc):  # waited once: the rest of the run does not wait on every write again
+                    self.writable = False
+                    self._warn(f"the embedding cache {self.path} stayed locked for {LOCK_WAIT_S:.0f}s: what this run "
+                               f"encodes from here on ({len(rows):,} vectors so far) is not kept", hint=None)
                 else:
                     self.writable = False
                     self._warn(f"cannot write the embedding cache {self.path} ({exc}): what this run encodes "

@@ -113,6 +113,8 @@ class TextVectors:
                 self._vectors.update(zip(todo, self.embedder([texts[i] for i in todo], self.prompt)))
             finally:
                 if opened:
+                    if not self.embedder.cache.usable or not self.embedder.cache.writable:
+                        self.cache_dir = None  # it gave up (locked, unwritable): not waited for again
                     self.embedder.cache.close()
                     self.embedder.cache = None
         if not len(indices):

@@ -4,6 +4,7 @@ file (and its hardness and pairs files), the rejected rows, and the manifest."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections import Counter
 from typing import Any
 
@@ -109,9 +110,12 @@ def _remove_legacy_manifest(output: str, manifests: list) -> None:
     if legacy in manifests or not legacy.is_file():
         return
     try:
-        stale = json.loads(legacy.read_text(encoding="utf-8")).get("format") == "cltool-emit/1"
-    except (OSError, ValueError, AttributeError):
+        old = json.loads(legacy.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return
+    # an emit's own manifest of a file still there (`-o out.jsonl` before `-o out.jsonl --split`) stays
+    stale = (isinstance(old, dict) and old.get("format") == "cltool-emit/1" and "manifests" not in old
+             and any(entry.get("split") not in (None, TRAIN) for entry in old.get("outputs", [])))
     if stale:
         legacy.unlink(missing_ok=True)
 
@@ -154,5 +158,5 @@ def _write_rejected(table: pa.Table, selection: Selection, dataset: Dataset, man
     with Output(target, command="emit", params=manifest["params"], inputs=[dataset], argv=run.argv,
                 keeps_rejected=False) as out:
         out.write(with_rejection(table.filter(pa.array(left_out)), reason=reasons, detail=details))
-    manifest["rejected_dataset"] = target
+    manifest["rejected_dataset"] = str(Path(target).resolve())  # read from anywhere (validate, inspect)
 

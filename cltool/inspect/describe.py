@@ -103,8 +103,8 @@ def inspect_training_file(spec: str, head: int = 0) -> dict[str, Any]:
         info["lineage"] = [*(i.get("source") for i in manifest.get("inputs", [])), "emit"]
         if manifest.get("rejected_dataset"):
             rejected = Path(manifest["rejected_dataset"])
-            if not rejected.is_absolute() and not rejected.exists():
-                rejected = training.manifest_path.parent / rejected
+            if not rejected.exists():  # moved with its files, or recorded relative by an earlier release
+                rejected = training.manifest_path.parent / rejected.name
             info["rejected"] = _rejected_reasons(rejected)
     return info
 

@@ -116,10 +116,32 @@ def emit_manifest(path: Path) -> tuple[dict[str, Any] | None, Path | None]:
             continue
         if not isinstance(manifest, dict) or manifest.get("command") != "emit":
             continue
-        for entry in manifest.get("outputs", []):
-            if "role" not in entry and Path(str(entry.get("path", ""))).resolve() == path.resolve():
-                return manifest, where
+        if listed_entry(manifest, path) is not None:
+            return manifest, where
     return None, None
+
+
+def listed_entry(manifest: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """The emit manifest's entry for the training file `path`, None if it lists no such file. Its paths
+    are as emit was given them, relative to where it ran: the one entry whose path ends with most of
+    this file's path (from the file's name up) is this file, also from another directory or once the
+    folder has moved."""
+    target = path.resolve().parts
+    best, found = 0, []
+    for entry in manifest.get("outputs", []):
+        if "role" in entry or not entry.get("path") or entry["path"] == "-":
+            continue
+        if Path(entry["path"]).resolve().parts == target:
+            return entry
+        parts = Path(entry["path"]).parts
+        same = 0
+        while same < min(len(parts), len(target)) and parts[-1 - same] == target[-1 - same]:
+            same += 1
+        if same > best:
+            best, found = same, [entry]
+        elif same == best and same:
+            found.append(entry)
+    return found[0] if best >= 1 and len(found) == 1 else None
 
 
 def _read_table(path: Path) -> pa.Table:

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -250,15 +251,46 @@ def test_a_run_that_dies_while_putting_its_output_in_place_leaves_the_old_one_or
     assert read_dataset(tmp_path / "out").column("a").to_pylist() == [3]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
-    # a death before anything was swapped puts the old manifest back: the old output reads whole
-    def dies_at_once(self):
-        raise KeyboardInterrupt
+    # a death inside a swap, even one that happens after the rename, never puts the old manifests back
+    rmtree = write.shutil.rmtree
 
-    monkeypatch.setattr(write._AtomicDirectory, "swap", dies_at_once)
+    def dies_removing_the_old_copy(path, *args, **kwargs):
+        if ".cltool-" in str(path) and Path(path).exists() and not str(path).endswith("-tmp-0"):
+            raise KeyboardInterrupt
+        return rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(write.shutil, "rmtree", dies_removing_the_old_copy)
     with pytest.raises(KeyboardInterrupt):
         with Output(tmp_path / "out", command="test", params={"v": 4}) as out:
             out.write(pa.table({"a": [4]}))
-    assert read_dataset(tmp_path / "out").column("a").to_pylist() == [3]
+            out.reject(pa.table({"a": [8, 9]}), reason="empty_text")
+    monkeypatch.setattr(write.shutil, "rmtree", rmtree)
+    for where in (tmp_path / "out", tmp_path / "out.rejected"):  # unfinished, or whole and new: never mixed
+        try:
+            manifest = open_dataset(where).manifest
+        except InputError:
+            continue
+        assert manifest["params"] == {"v": 4}
+
+    # a death while retiring the old manifests (before any swap) puts them back: the old output reads whole
+    with Output(tmp_path / "out", command="test", params={"v": 5}) as out:
+        out.write(pa.table({"a": [5]}))
+    retire = write._AtomicDirectory.retire
+    retired = []
+
+    def dies_on_the_second_retire(self):
+        retired.append(self.final.name)
+        if len(retired) == 2:
+            raise KeyboardInterrupt
+        retire(self)
+
+    monkeypatch.setattr(write._AtomicDirectory, "retire", dies_on_the_second_retire)
+    with pytest.raises(KeyboardInterrupt):
+        with Output(tmp_path / "out", command="test", params={"v": 6}) as out:
+            out.write(pa.table({"a": [6]}))
+    assert retired == ["out", "out.rejected"]
+    assert read_dataset(tmp_path / "out").column("a").to_pylist() == [5]
+    assert open_dataset(tmp_path / "out").manifest["params"] == {"v": 5}
 
 
 def test_a_dataset_of_the_old_layout_still_reads(tmp_path):

@@ -57,7 +57,8 @@ def test_the_old_single_manifest_of_a_split_emit_is_removed(tmp_path):
     source = mined(tmp_path / "mined", chained_rows(), num_negatives=1)
     out = tmp_path / "out"
     out.mkdir()
-    (out / "emit.manifest.json").write_text(json.dumps({"format": "cltool-emit/1", "outputs": []}))
+    (out / "emit.manifest.json").write_text(json.dumps({"format": "cltool-emit/1", "outputs": [  # as 0.1 wrote it
+        {"path": str(out / "train.jsonl"), "split": "train"}, {"path": str(out / "dev.jsonl"), "split": "dev"}]}))
     (out / "keep.manifest.json").write_text(json.dumps({"format": "cltool-dataset/2"}))
     emit(source, str(out / "{split}.jsonl"), Settings(split={"dev": 0.2}))
     assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "dev.manifest.json", "keep.manifest.json",
@@ -81,3 +82,30 @@ options = {{ split = "dev=0.2" }}
     assert result.returncode == 0, result.stderr
     (step,) = load(str(tmp_path / "pipeline.toml"))
     assert up_to_date(step) == (True, "up to date")
+
+
+def test_an_unsplit_emits_manifest_survives_a_split_emit_of_the_same_name(tmp_path):
+    """`-o x/out.jsonl` then `-o x/out.jsonl --split`: out.jsonl is still there, and so is its manifest
+    (only a manifest of an earlier release's split files is stale)."""
+    source = mined(tmp_path / "mined", chained_rows(), num_negatives=1)
+    emit(source, str(tmp_path / "x" / "out.jsonl"), Settings())
+    emit(source, str(tmp_path / "x" / "out.jsonl"), Settings(split={"dev": 0.2}))
+    assert (tmp_path / "x" / "out.jsonl").is_file()
+    kept = json.loads((tmp_path / "x" / "out.manifest.json").read_text())
+    assert [f["path"] for f in kept["outputs"]] == [str(tmp_path / "x" / "out.jsonl")]
+
+
+def test_validate_finds_the_emit_manifest_from_another_directory_and_after_a_move(tmp_path, monkeypatch):
+    from tests.conftest import run_cltool
+
+    source = mined(tmp_path / "mined", chained_rows(), num_negatives=1)
+    monkeypatch.chdir(tmp_path)
+    emit(source, "data/train.jsonl", Settings())  # paths recorded relative to where emit ran
+    for cwd, target in ((tmp_path / "data", "train.jsonl"), (tmp_path, "data/train.jsonl")):
+        done = run_cltool("validate", target, "--json", cwd=cwd)
+        check = next(c for c in json.loads(done.stdout)["checks"] if c["name"] == "manifest")
+        assert check["status"] == "pass", (cwd, check)
+    (tmp_path / "data").rename(tmp_path / "moved")
+    done = run_cltool("validate", "moved/train.jsonl", "--json", cwd=tmp_path)
+    check = next(c for c in json.loads(done.stdout)["checks"] if c["name"] == "manifest")
+    assert check["status"] == "pass", check

@@ -8,6 +8,7 @@ from cltool.dataset.manifest import file_sha256, rejected_path
 from cltool.dataset.read import open_dataset
 from cltool.errors import InputError
 from cltool.validate.checks.registry import Result, from_problems, register, skipped
+from cltool.validate.training import listed_entry
 
 if TYPE_CHECKING:
     from cltool.validate.read import Data
@@ -54,8 +55,7 @@ def _check_emit_manifest(t: Data, examples: int) -> Result:
     training = t.training
     if training.manifest is None:
         return skipped(None, f"no emit manifest beside {training.path.name} lists it")
-    entry = next(e for e in training.manifest.get("outputs", [])
-                 if "role" not in e and Path(str(e.get("path"))).resolve() == training.path.resolve())
+    entry = listed_entry(training.manifest, training.path)
     problems = []
     if entry.get("rows") is not None and entry["rows"] != training.lines:
         problems.append(f"{training.path.name}: {training.lines:,} lines, {training.manifest_path.name} says "
