@@ -48,6 +48,10 @@ def mine_command(
     max_window: Annotated[int, typer.Option("--max-window", help="Without --range-max, an anchor short of "
                                             "negatives after the rules is searched again, 4x as deep each round, "
                                             "up to this rank; 0: never.")] = 1024,
+    max_reuse: Annotated[int | None, typer.Option("--max-reuse", help="Hub control: no candidate is a negative of "
+                                                  "more than this many anchors; past it, an anchor takes its next "
+                                                  "eligible candidate (earlier anchors in the input keep theirs). "
+                                                  "Default: no cap.")] = None,
     relative_margin: Annotated[str, typer.Option("--relative-margin", help="TopK-PercPos: a negative scores below "
                                                  "pos - |pos| x m, pos being the anchor's lowest positive score; "
                                                  "'off' (the default: it trained worse models on real data, "
@@ -110,7 +114,8 @@ def mine_command(
         relative_margin=optional_number(relative_margin, "--relative-margin"),
         near_duplicate=threshold_option(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
         simans_b=simans_b, semi_hard_skip=semi_hard_skip, seed=seed, index=index, nprobe=nprobe, nlist=nlist,
-        min_negatives=min_negatives, max_window=max_window, engine=engine, ray_address=ray_address)
+        min_negatives=min_negatives, max_window=max_window, max_reuse=max_reuse, engine=engine,
+        ray_address=ray_address)
 
     def report(manifest: dict[str, Any], reporter: RichReporter) -> None:
         _report(manifest["summary"], settings.num_negatives, reporter)
@@ -135,6 +140,12 @@ def _report(summary: dict[str, Any], asked: int, reporter: RichReporter) -> None
     window = summary["window"]
     deepest = int(window["range_max"]["max"]) if window["range_max"] else window["range_min"]
     reporter.info(f"  candidates removed in ranks {window['range_min']}..{deepest}: {removed}")
+    reuse = summary.get("reuse")
+    if reuse:
+        before, after = reuse["before"], reuse["after"]
+        reporter.info(f"  --max-reuse {reuse['max_reuse']}: the most used negative was chosen for "
+                      f"{before['most_used']:,} anchors, now {after['most_used']:,}; {reuse['replaced']:,} "
+                      f"replaced, {reuse['kept_over_cap']:,} kept over the cap (no other eligible candidate)")
     deepened = summary.get("deepened")
     if deepened and deepened["anchors_deepened"]:
         reporter.info(f"  {deepened['anchors_deepened']:,} anchors short after the rules were searched deeper "

@@ -128,3 +128,56 @@ def eligible_candidates(candidate_ids, candidate_scores, near_positive, candidat
                 m += 1
         counts[a] = m
     return eligible, counts, removed
+
+
+@njit(cache=True, nogil=True)
+def cap_reuse(chosen_ids, chosen_scores, chosen_ranks, option_offsets, option_ids, option_scores, option_ranks,
+              candidates, cap):
+    """No candidate a negative of more than `cap` anchors: anchors in input order keep their choices
+    while a candidate's count is under the cap; past it, a slot takes the anchor's next option (its
+    eligible candidates in rank order, option_* at option_offsets[a]:option_offsets[a + 1]) that it has
+    not chosen and that is under the cap counting the later anchors that chose it, or keeps the hub
+    where no option is left (a hub is still a safe negative, a missing one is a random fill).
+    Sequential: each anchor's counts are the earlier ones'. In place; returns (replaced, kept over the
+    cap)."""
+    uses = np.zeros(candidates, dtype=np.int64)
+    pending = np.zeros(candidates, dtype=np.int64)  # the anchors still to come that chose it: a replacement
+    anchors, n = chosen_ids.shape                    # never takes the place they are owed under the cap
+    for a in range(anchors):
+        for s in range(n):
+            if chosen_ids[a, s] >= 0:
+                pending[chosen_ids[a, s]] += 1
+    replaced = 0
+    kept = 0
+    for a in range(anchors):
+        for s in range(n):
+            c = chosen_ids[a, s]
+            if c < 0:
+                continue
+            pending[c] -= 1
+            if uses[c] < cap:
+                uses[c] += 1
+                continue
+            taken = -1
+            for o in range(option_offsets[a], option_offsets[a + 1]):
+                e = option_ids[o]
+                if uses[e] + pending[e] >= cap:
+                    continue
+                mine = False
+                for t in range(n):
+                    if chosen_ids[a, t] == e:
+                        mine = True
+                        break
+                if not mine:
+                    taken = o
+                    break
+            if taken < 0:
+                uses[c] += 1
+                kept += 1
+                continue
+            chosen_ids[a, s] = option_ids[taken]
+            chosen_scores[a, s] = option_scores[taken]
+            chosen_ranks[a, s] = option_ranks[taken]
+            uses[option_ids[taken]] += 1
+            replaced += 1
+    return replaced, kept

@@ -99,8 +99,9 @@ def warmup(reporter: Reporter | None = None) -> dict[str, Any]:
             steps.append((f"mine --sampling {sampling}", lambda s=sampling: mine(
                 str(root / "embedded"), str(root / f"mined-{s}"), MineSettings(sampling=s, relative_margin=0.05),
                 save_candidates=str(root / f"candidates-{s}") if s == "top" else None)))
-        steps += [("mine --index ivf", lambda: mine(str(root / "embedded"), str(root / "mined-ivf"),
-                                                    MineSettings(index="ivf", nlist=4, absolute_margin=0.1))),
+        steps += [("mine --index ivf --max-reuse 1", lambda: mine(str(root / "embedded"), str(root / "mined-ivf"),
+                                                    MineSettings(index="ivf", nlist=4, absolute_margin=0.1,
+                                                                 max_reuse=1))),
                   ("filter", lambda: filter_negatives(str(root / "mined-top"), str(root / "filtered"),
                                                       FilterSettings(min_negatives=3,
                                                                      candidates=str(root / "candidates-top")))),

@@ -20,6 +20,7 @@ from cltool.mine.candidates import load_candidates, saved_calibration, write_can
 from cltool.mine.deepen import deepen
 from cltool.mine.load import add_corpus, corpus_columns, load_pairs, positives_by_anchor
 from cltool.mine.ranked import near_positives, search_anchors
+from cltool.mine.reuse import cap_reuse
 from cltool.mine.select import Selector
 from cltool.mine.settings import Settings
 from cltool.mine.summary import chosen_summary, distribution
@@ -109,6 +110,9 @@ def mine(
             with run.stage("deepen"):
                 summary["deepened"] = deepen(parts, chosen, candidates, pairs, selector, needs_near,
                                              calibration.deepening_floor.value)
+        if settings.max_reuse is not None:
+            with run.stage("cap reuse"):
+                summary["reuse"] = cap_reuse(parts, chosen, selector, len(candidates))
         pairs.queries = candidates.vectors = None  # the vectors are done with: let the memory go
         summary["window"] = {"range_min": settings.range_min,
                              "range_max": distribution(range_maxes.astype(np.float64))}

@@ -61,6 +61,8 @@ class Settings:
     # an anchor short of negatives after the rules is searched again, its window 4x as deep each
     # round, up to this rank (only when --range-max is not given: a window the user sets is kept)
     max_window: int = 1024
+    # hub control: no candidate a negative of more than this many anchors (None: no cap; mine/reuse.py)
+    max_reuse: int | None = None
     engine: str | None = None  # local or ray (default: CLTOOL_ENGINE, else local)
     ray_address: str | None = None
 
@@ -98,6 +100,8 @@ class Settings:
             sampler.check(self)
         if self.max_window < 0:
             raise UsageError(f"--max-window must be 0 or more, not {self.max_window}")
+        if self.max_reuse is not None and self.max_reuse < 1:
+            raise UsageError(f"--max-reuse must be 1 or more (or left out: no cap), not {self.max_reuse}")
 
     @property
     def rules(self) -> Rules:

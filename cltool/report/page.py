@@ -48,7 +48,8 @@ def _chain(source: str, manifest: dict[str, Any] | None, limit: int = 12) -> lis
         steps.append({"command": manifest.get("command"), "path": str(path), "rows": manifest.get("rows", {}),
                       "rejected": str(rejected_path(path, manifest) or "") or None,
                       "rejected_by_reason": manifest.get("rejected_by_reason", {}),
-                      "wall_time_s": manifest.get("wall_time_s"), "calibration": manifest_calibration(manifest)})
+                      "wall_time_s": manifest.get("wall_time_s"), "calibration": manifest_calibration(manifest),
+                      "reuse": (manifest.get("summary") or {}).get("reuse")})
         inputs = manifest.get("inputs") or []
         path = Path(inputs[0]["source"]) if inputs and inputs[0].get("source") not in (None, "-") else None
         manifest = read_manifest(path) if path is not None and path.is_dir() else None
@@ -161,8 +162,14 @@ def render(data: dict[str, Any]) -> str:
     if "hubs" in data:
         hubs = data["hubs"]
         rows = "".join(f"<tr><td>{h['anchors']:,}</td><td>{e(str(h['negative'])[:160])}</td></tr>" for h in hubs)
+        reuse = next((s["reuse"] for s in reversed(data.get("steps", [])) if s.get("reuse")), None)
+        capped = ("" if reuse is None else
+                  f"<p>mine --max-reuse {reuse['max_reuse']:,}: the most used negative was chosen for "
+                  f"{reuse['before']['most_used']:,} anchors before the cap and {reuse['after']['most_used']:,} "
+                  f"after; {reuse['replaced']:,} negatives were replaced by the anchor's next eligible candidate, "
+                  f"{reuse['kept_over_cap']:,} kept over the cap (no other eligible candidate).</p>")
         sections.append("<h2>Hub negatives</h2><p>Texts chosen as a negative for many anchors: a few hubs are "
-                        "normal, many make the negatives repetitive.</p>" + svg.bars(
+                        "normal, many make the negatives repetitive.</p>" + capped + svg.bars(
                             "hubs", "Anchors per hub negative", [str(i + 1) for i in range(len(hubs))],
                             [h["anchors"] for h in hubs], "hub (rank)", "anchors") +
                         (f"<table><tr><th>anchors</th><th>negative</th></tr>{rows}</table>" if rows else
