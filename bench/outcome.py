@@ -47,7 +47,8 @@ the in-batch variant's model of the first seed, so its cosines are those of the 
 trained), VARIANT@compressed (a SIMULATION of an e5-style compressed cosine range: MiniLM's unit
 vectors plus a fixed offset, normalised again, so unrelated texts score about 0.7). The trained
 model is always the bundled MiniLM. `--try NAME=STEP:OPTIONS[;STEP:OPTIONS]` adds a cltool chain
-with extra options (e.g. `--try skip2=mine:--sampling semi-hard --semi-hard-skip 2`).
+with extra options (e.g. `--try skip2=mine:--sampling semi-hard --semi-hard-skip 2`); a `dedup:OPTIONS`
+part adds a dedup step before mining (e.g. `--try dd=dedup:--method exact,minhash,semantic`).
 
 Training (one process per file and seed): SentenceTransformer on the CPU, --max-seq-length,
 MultipleNegativesRankingLoss, one epoch over the file's own rows, batch 32, learning rate 2e-5, 10%
@@ -159,6 +160,17 @@ def subsample(rows: list, n: int | None, seed: int, stream: int) -> list:
         return rows
     keep = np.sort(np.random.default_rng([seed, stream]).choice(len(rows), n, replace=False))
     return [rows[i] for i in keep.tolist()]
+
+
+def swap_positives(rows: list[dict[str, Any]], share: float, seed: int) -> list[dict[str, Any]]:
+    """A seeded `share` of the rows, each given the positive of another of them (a cyclic shift over
+    a random order, so none keeps its own): mismatched pairs, as web-mined or weakly labelled data has."""
+    rng = np.random.default_rng([seed, 7])
+    chosen = rng.choice(len(rows), max(2, round(share * len(rows))), replace=False)
+    out = [dict(r) for r in rows]
+    for i, j in zip(chosen, np.roll(chosen, 1)):
+        out[int(i)]["positive"] = rows[int(j)]["positive"]
+    return out
 
 
 def sha256_text(*parts: Any) -> str:
@@ -378,9 +390,11 @@ class Bench:
     """One set: its data, work folder, and the curated files and trained results of each variant."""
 
     def __init__(self, name: str, data: dict[str, Any], args: argparse.Namespace, tried: dict[str, dict]):
-        self.name, self.args, self.tried = name, args, tried
+        self.set, self.args, self.tried = name, args, tried
         self.role = SETS[name][2]
-        self.work = args.cache_dir / f"work-{name}"
+        # --noise F: a simulation of noisy pairs, F of the train rows with another row's positive
+        self.name = name if not args.noise else f"{name}+noise{round(args.noise * 100)}"
+        self.work = args.cache_dir / f"work-{name}" if not args.noise else args.cache_dir / f"work-{self.name}"
         self.logs = self.work / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.env = child_env(self.work / "cltool-cache")
@@ -393,6 +407,13 @@ class Bench:
         # the extra corpus: train-side entries only, so no test text is a training negative
         self.corpus = [c for c in data["corpus"] if c["group"] in train_groups]
         self.test_corpus = [c for c in data["corpus"] if c["group"] in test_groups]
+        # the meanings below are the clean rows': a swapped positive keeps its own text's meaning
+        self.clean_rows = self.train_rows
+        self.noisy_pairs: set[tuple[str, str]] = set()
+        if args.noise:
+            self.train_rows = swap_positives(self.clean_rows, args.noise, args.seed)
+            self.noisy_pairs = {(r["anchor"], r["positive"]) for r, c in zip(self.train_rows, self.clean_rows)
+                                if r["positive"] != c["positive"]}
         self.train_file = self.work / "train.jsonl"
         write_jsonl(self.train_file, [{"anchor": r["anchor"], "positive": r["positive"], "id": r["id"]}
                                       for r in self.train_rows])
@@ -402,7 +423,7 @@ class Bench:
 
         # the meanings of every text that can become a negative, and of every train anchor
         self.text_meanings: dict[str, set] = {}
-        for row in self.train_rows:
+        for row in self.clean_rows:
             self.text_meanings.setdefault(row["positive"], set()).add(row["meaning"])
         for entry in self.corpus:
             self.text_meanings.setdefault(entry["text"], set()).add(entry["meaning"])
@@ -459,6 +480,33 @@ class Bench:
         return {"train_test_shared_texts": len(train_texts & test_texts)}
 
     # -- known false negatives ---------------------------------------------------------------------
+
+    def pair_signals(self, mined: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+        """How well each candidate rule of a pair filter finds the swapped pairs (--noise) in mine's
+        output: precision and recall of 'rank beyond k' (positive_rank, null: beyond the search), 'score
+        below the random pairs' q' (mine's calibration of random (anchor, candidate) pairs), and both."""
+        table = read_dataset(mined, ["anchor", "positive", "positive_rank", "positive_score"]).to_pylist()
+        noisy = np.array([(r["anchor"], r["positive"]) in self.noisy_pairs for r in table])
+        big = np.iinfo(np.int32).max
+        rank = np.array([big if r["positive_rank"] is None else r["positive_rank"] for r in table])
+        score = np.array([r["positive_score"] for r in table], dtype=float)
+        candidates = manifest["summary"]["candidates"]["total"]
+        quantiles = manifest["summary"]["calibration"]["deepening_floor"]["random_pair_cosine"]
+        rules = {f"rank>{k}": rank > k for k in (3, 10, 30)}
+        rules.update({f"rank>{p}%": rank > p / 100 * candidates for p in (1, 5)})
+        rules.update({f"score<random {q}": score < quantiles[q] for q in ("p50", "p75", "p95", "p99")})
+        for k in ("rank>10", "rank>30"):
+            for q in ("score<random p75", "score<random p95"):
+                rules[f"{k} & {q}"] = rules[k] & rules[q]
+        out = {"rows": int(len(table)), "noisy": int(noisy.sum())}
+        for name, flagged in rules.items():
+            hits = int((flagged & noisy).sum())
+            out[name] = {"flagged": int(flagged.sum()), "precision": round(hits / max(int(flagged.sum()), 1), 4),
+                         "recall": round(hits / max(int(noisy.sum()), 1), 4)}
+        print(f"    {self.name} pair signals ({out['noisy']:,} swapped of {out['rows']:,} rows): " + "; ".join(
+            f"{k} P {v['precision']:.2f} R {v['recall']:.2f}" for k, v in out.items() if isinstance(v, dict)),
+              flush=True)
+        return out
 
     def false_negatives(self, rows: list[tuple[str, list[str]]]) -> dict[str, Any]:
         """(anchor, negatives) per row -> negatives, known false negatives, texts of no known meaning."""
@@ -564,7 +612,11 @@ class Bench:
         if self.corpus_file:
             chain[1:1] = [("ingest-corpus", ["ingest", str(self.corpus_file), "--table", "corpus", "-o", "corpus"])]
             chain += [("embed-corpus", ["embed", "corpus", *embed_model, "-o", "corpus-embedded"])]
-        chain += [("mine", ["mine", "pairs-embedded", *(["--corpus", "corpus-embedded"] if self.corpus_file else []),
+        mined_from = "pairs-embedded"
+        if "dedup" in extra:  # dedup before mining: a step only where the variant gives its options
+            chain += [("dedup", ["dedup", "pairs-embedded", "-o", "deduped"])]
+            mined_from = "deduped"
+        chain += [("mine", ["mine", mined_from, *(["--corpus", "corpus-embedded"] if self.corpus_file else []),
                             "-n", str(n), "-o", "mined"]),
                   ("filter", ["filter", "mined", "-o", "filtered"]),
                   ("emit", ["emit", "filtered", "-n", str(n), "-o", "train.jsonl"])]
@@ -585,6 +637,7 @@ class Bench:
                 summary = json.loads(manifest_file(folder / name).read_text()).get("summary", {})
                 embed[name] = {k: summary.get(k) for k in ("texts", "cache_hits", "encoded")}
         mined_manifest = json.loads(manifest_file(folder / "mined").read_text())
+        signals = self.pair_signals(folder / "mined", mined_manifest) if self.noisy_pairs else None
         mined = read_dataset(folder / "mined", ["anchor", "negatives"])
         filtered = read_dataset(folder / "filtered", ["anchor", "negatives"])
         with_mined = {a for a, negs in zip(filtered["anchor"], filtered["negatives"]) if negs}
@@ -593,7 +646,7 @@ class Bench:
         anchors = len(self.anchor_meanings)
         return folder / "train.jsonl", {
             "curate_s": sum(steps.values()), "steps_s": steps, "embed_cache": embed,
-            "mine_wall_s": mined_manifest.get("wall_time_s"),
+            "mine_wall_s": mined_manifest.get("wall_time_s"), **({"pair_signals": signals} if signals else {}),
             "mine_calibration": mined_manifest["summary"].get("calibration"),
             "filled_anchors": fill["anchors"], "filled_negatives": fill["negatives_added"],
             "rows_short": manifest["summary"].get("rows_short"), "emit_rows": manifest["rows"],
@@ -899,13 +952,15 @@ def run_set(name: str, args: argparse.Namespace, tried: dict[str, dict]) -> dict
     for n in args.negatives:
         for variant in args.variants:
             bench.run(variant, n)
-    entry = {"set": name, "role": role, "params": params(args), "fingerprint": bench.fingerprint,
+    entry = {"set": bench.name, "role": role, "params": params(args), "fingerprint": bench.fingerprint,
              "counts": bench.counts, "machine": {"cpus": os.cpu_count()}, "wall_s": time.perf_counter() - started,
              "notes": ["curate s: process wall time (model load and encoding included); cltool variants share "
                        "one embedding cache per set, so a later cltool variant reads the first one's embeddings",
                        "train s: trainer.train() alone, mean over seeds"],
              "runs": bench.results}
-    return merge(args.cache_dir / "results.json", name, entry)
+    if bench.noisy_pairs:
+        entry["noisy_pairs"] = len(bench.noisy_pairs)
+    return merge(args.cache_dir / "results.json", bench.name, entry)
 
 
 def native_bf16() -> bool:
@@ -925,7 +980,7 @@ def parse_tried(specs: list[str]) -> dict[str, dict[str, list[str]]]:
         steps: dict[str, list[str]] = {}
         for part in filter(None, (p.strip() for p in rest.split(";"))):
             step, _, options = part.partition(":")
-            if step not in ("ingest", "embed", "mine", "filter", "emit"):
+            if step not in ("ingest", "embed", "dedup", "mine", "filter", "emit"):
                 raise SystemExit(f"--try {spec}: unknown step {step!r}")
             steps.setdefault(step, []).extend(shlex.split(options))
         if not name or name in BASES or "@" in name:
@@ -954,6 +1009,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=1)
     parser.add_argument("--learning-rate", type=float, default=2e-5)
     parser.add_argument("--seed", type=int, default=0, help="the data samples and the peers' sampling")
+    parser.add_argument("--noise", type=float, default=0.0,
+                        help="a simulation of noisy pairs: this share of the train rows get another row's "
+                             "positive (a separate work folder and results entry, SET+noiseNN)")
     parser.add_argument("--max-seq-length", type=int, default=128, help="for training and evaluation")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                         help="training arithmetic: bf16 autocast (fp32 master weights) is about 2x faster where "

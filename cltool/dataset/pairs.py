@@ -31,6 +31,9 @@ ANCHOR, POSITIVE, ANCHOR_ID, POSITIVE_ID = "anchor", "positive", "anchor_id", "p
 POSITIVE_SCORE = "positive_score"
 NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES = "negatives", "negative_ids", "negative_scores"
 NEGATIVE_RANKS = "negative_ranks"  # mine: each negative's rank among the anchor's candidates
+# mine: how many of the anchor's candidates that are none of its positives outscore the row's positive
+# (null: more than the search reached): a pair's consistency signal
+POSITIVE_RANK = "positive_rank"
 NEGATIVE_CE_SCORES, POSITIVE_CE_SCORE = "negative_ce_scores", "positive_ce_score"  # filter's cross-encoder
 # filter writes each scoring judge's score of every kept negative, parallel to `negatives`
 JUDGE_SCORE_COLUMNS = {"cross-encoder": NEGATIVE_CE_SCORES, "bi-encoder": "negative_bi_encoder_scores",

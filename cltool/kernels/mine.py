@@ -181,3 +181,35 @@ def cap_reuse(chosen_ids, chosen_scores, chosen_ranks, option_offsets, option_id
             uses[option_ids[taken]] += 1
             replaced += 1
     return replaced, kept
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def positive_ranks(part_rows, row_scores, ranked_ids, ranked_scores, positive_offsets, positive_ids, complete):
+    """Per row: how many of its anchor's ranked candidates that are none of the anchor's positives score
+    above the row's own positive (0: it is the anchor's nearest text but for its other positives). The
+    row's anchor is row part_rows[i] of the ranking; positives as CSR over those rows. -1 where the
+    ranking ends above the positive's score and is not `complete` (the positive lies deeper than the
+    search went)."""
+    n = len(part_rows)
+    depth = ranked_ids.shape[1]
+    out = np.full(n, -1, dtype=np.int32)
+    for i in prange(n):
+        r = part_rows[i]
+        s = row_scores[i]
+        above = 0
+        known = complete
+        for k in range(depth):
+            c = ranked_ids[r, k]
+            if c < 0 or ranked_scores[r, k] <= s:
+                known = True
+                break
+            positive = False
+            for p in range(positive_offsets[r], positive_offsets[r + 1]):
+                if positive_ids[p] == c:
+                    positive = True
+                    break
+            if not positive:
+                above += 1
+        if known:
+            out[i] = above
+    return out

@@ -21,7 +21,7 @@ from cltool.mine.deepen import deepen
 from cltool.mine.load import add_corpus, corpus_columns, load_pairs, positives_by_anchor
 from cltool.mine.ranked import near_positives, search_anchors
 from cltool.mine.reuse import cap_reuse
-from cltool.mine.select import Selector
+from cltool.mine.select import Selector, positive_ranks
 from cltool.mine.settings import Settings
 from cltool.mine.summary import chosen_summary, distribution
 from cltool.mine.write import MINED_COLUMNS, write_mined
@@ -113,6 +113,8 @@ def mine(
         if settings.max_reuse is not None:
             with run.stage("cap reuse"):
                 summary["reuse"] = cap_reuse(parts, chosen, selector, len(candidates))
+        with run.stage("select"):
+            ranks = positive_ranks(parts, selector, pairs.row_anchor, pairs.row_score, len(candidates))
         pairs.queries = candidates.vectors = None  # the vectors are done with: let the memory go
         summary["window"] = {"range_min": settings.range_min,
                              "range_max": distribution(range_maxes.astype(np.float64))}
@@ -131,7 +133,7 @@ def mine(
 
         with run.output(output, command="mine", params=params, inputs=[dataset, *corpora]) as out:
             with out.stage("write"), run.reporter.task("mine write", total=dataset.num_rows) as task:
-                write_mined(out, dataset, pairs, candidates, chosen, settings, replaced, task)
+                write_mined(out, dataset, pairs, candidates, chosen, settings, replaced, task, ranks)
             out.summary.update(summary)
         return out.manifest
 

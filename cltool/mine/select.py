@@ -131,3 +131,27 @@ class Selector:
         chosen.ranks[a] = ranks
         chosen.eligible[a] = pool.counts
         chosen.removed[a] = pool.removed
+
+
+def positive_ranks(parts: list[Ranked], selector: Selector, row_anchor: np.ndarray, row_score: np.ndarray,
+                   candidates: int) -> np.ndarray:
+    """Each row's positive's rank among its anchor's candidates that are not its positives (-1: deeper
+    than the search went; -1 too for a row without an anchor), from the latest part that ranked the
+    anchor (a deeper search replaces the first): the consistency signal of a pair, at no search cost."""
+    from cltool.kernels.mine import positive_ranks as kernel
+
+    ranks = np.full(len(row_anchor), -1, dtype=np.int32)
+    latest = np.full(len(selector.anchor_keys), -1)
+    row_of = np.full(len(selector.anchor_keys), -1)
+    for number, part in enumerate(parts):
+        latest[part.anchors] = number
+        row_of[part.anchors] = np.arange(len(part.anchors))
+    usable = np.nonzero(row_anchor >= 0)[0]
+    for number, part in enumerate(parts):
+        rows = usable[latest[row_anchor[usable]] == number]
+        if not len(rows):
+            continue
+        positives = selector.positives.of(part.anchors)
+        ranks[rows] = kernel(row_of[row_anchor[rows]], row_score[rows].astype(np.float32), part.ids, part.scores,
+                             positives.offsets, positives.ids, part.depth >= candidates)
+    return ranks

@@ -13,6 +13,7 @@ from cltool.dataset.pairs import (
     NEGATIVE_RANKS,
     NEGATIVE_SCORES,
     NEGATIVES,
+    POSITIVE_RANK,
     POSITIVE_SCORE,
     TOO_FEW_NEGATIVES,
 )
@@ -22,11 +23,11 @@ from cltool.mine.load import Candidates, Pairs
 from cltool.mine.select import Chosen
 from cltool.mine.settings import Settings
 
-MINED_COLUMNS = (NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES, NEGATIVE_RANKS, POSITIVE_SCORE)
+MINED_COLUMNS = (NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES, NEGATIVE_RANKS, POSITIVE_SCORE, POSITIVE_RANK)
 
 
 def write_mined(out: Output, dataset: Dataset, pairs: Pairs, candidates: Candidates, chosen: Chosen,
-                settings: Settings, replaced: list[str], task) -> None:
+                settings: Settings, replaced: list[str], task, positive_ranks: np.ndarray) -> None:
     ids = pa.array(candidates.ids, pa.string())
     texts = pa.array(candidates.texts, pa.large_string())
     found = chosen.found
@@ -53,6 +54,8 @@ def write_mined(out: Output, dataset: Dataset, pairs: Pairs, candidates: Candida
         mined = mined.append_column(NEGATIVE_SCORES, lists(pa.array(chosen.scores[a][mask], pa.float32())))
         mined = mined.append_column(NEGATIVE_RANKS, lists(pa.array(chosen.ranks[a][mask], pa.int32())))
         mined = mined.append_column(POSITIVE_SCORE, pa.array(pairs.row_score[kept], pa.float32()))
+        rank = positive_ranks[kept]
+        mined = mined.append_column(POSITIVE_RANK, pa.array(rank, pa.int32(), mask=rank < 0))
         out.write(mined)
         gone = index[~keep]
         if len(gone):
