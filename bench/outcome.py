@@ -49,6 +49,10 @@ vectors plus a fixed offset, normalised again, so unrelated texts score about 0.
 model is always the bundled MiniLM. `--try NAME=STEP:OPTIONS[;STEP:OPTIONS]` adds a cltool chain
 with extra options (e.g. `--try skip2=mine:--sampling semi-hard --semi-hard-skip 2`); a `dedup:OPTIONS`
 part adds a dedup step before mining (e.g. `--try dd=dedup:--method exact,minhash,semantic`).
+`--noise F` is a SIMULATION of mismatched pairs: F of the train rows (seeded) get another of those
+rows' positive; the set runs in its own work folder as SET+noiseNN, its known false negatives still
+the clean texts' meanings, and each cltool file reports how well rules on mine's `positive_rank` and
+`positive_score` find the swapped rows (precision and recall).
 
 Training (one process per file and seed): SentenceTransformer on the CPU, --max-seq-length,
 MultipleNegativesRankingLoss, one epoch over the file's own rows, batch 32, learning rate 2e-5, 10%
@@ -485,11 +489,12 @@ class Bench:
         """How well each candidate rule of a pair filter finds the swapped pairs (--noise) in mine's
         output: precision and recall of 'rank beyond k' (positive_rank, null: beyond the search), 'score
         below the random pairs' q' (mine's calibration of random (anchor, candidate) pairs), and both."""
-        table = read_dataset(mined, ["anchor", "positive", "positive_rank", "positive_score"]).to_pylist()
-        noisy = np.array([(r["anchor"], r["positive"]) in self.noisy_pairs for r in table])
+        columns = read_dataset(mined, ["anchor", "positive", "positive_rank", "positive_score"])
+        noisy = np.array([pair in self.noisy_pairs for pair in zip(columns["anchor"], columns["positive"])])
         big = np.iinfo(np.int32).max
-        rank = np.array([big if r["positive_rank"] is None else r["positive_rank"] for r in table])
-        score = np.array([r["positive_score"] for r in table], dtype=float)
+        rank = np.array([big if r is None else r for r in columns["positive_rank"]])
+        score = np.array(columns["positive_score"], dtype=float)
+        table = columns["anchor"]
         candidates = manifest["summary"]["candidates"]["total"]
         quantiles = manifest["summary"]["calibration"]["deepening_floor"]["random_pair_cosine"]
         rules = {f"rank>{k}": rank > k for k in (3, 10, 30)}
