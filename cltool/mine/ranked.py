@@ -26,6 +26,17 @@ class Ranked:
     near: np.ndarray | None = None  # (rows, depth) highest cosine with one of the anchor's positives
 
 
+def latest_parts(parts: list[Ranked], anchors: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each anchor, the last part that ranked it (a deeper search replaces the first) and its row
+    there; -1 for an anchor no part ranked."""
+    latest = np.full(anchors, -1)
+    row_of = np.full(anchors, -1)
+    for number, part in enumerate(parts):
+        latest[part.anchors] = number
+        row_of[part.anchors] = np.arange(len(part.anchors))
+    return latest, row_of
+
+
 def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray, settings: Settings,
                    reporter: Reporter) -> tuple[list[Ranked], dict[str, Any]]:
     """Every anchor to the depth that 99% of anchors need; the few that need more (many positives)

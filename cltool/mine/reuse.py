@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from cltool.mine.ranked import Ranked
+from cltool.mine.ranked import Ranked, latest_parts
 from cltool.mine.select import Chosen, Selector, eligible
 
 
@@ -57,11 +57,7 @@ def cap_reuse(parts: list[Ranked], chosen: Chosen, selector: Selector, candidate
 def _options(parts: list[Ranked], selector: Selector, anchors: np.ndarray, total: int):
     """Each of `anchors`' eligible candidates in rank order (from the latest part that ranked it: a
     deeper search replaces the first), as CSR over all anchors (empty for the others)."""
-    latest = np.full(total, -1)
-    row_of = np.full(total, -1)
-    for number, part in enumerate(parts):
-        latest[part.anchors] = number
-        row_of[part.anchors] = np.arange(len(part.anchors))
+    latest, row_of = latest_parts(parts, total)
     per_anchor: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     settings = selector.settings
     for number, part in enumerate(parts):

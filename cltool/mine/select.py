@@ -141,11 +141,9 @@ def positive_ranks(parts: list[Ranked], selector: Selector, row_anchor: np.ndarr
     from cltool.kernels.mine import positive_ranks as kernel
 
     ranks = np.full(len(row_anchor), -1, dtype=np.int32)
-    latest = np.full(len(selector.anchor_keys), -1)
-    row_of = np.full(len(selector.anchor_keys), -1)
-    for number, part in enumerate(parts):
-        latest[part.anchors] = number
-        row_of[part.anchors] = np.arange(len(part.anchors))
+    from cltool.mine.ranked import latest_parts
+
+    latest, row_of = latest_parts(parts, len(selector.anchor_keys))
     usable = np.nonzero(row_anchor >= 0)[0]
     for number, part in enumerate(parts):
         rows = usable[latest[row_anchor[usable]] == number]
