@@ -494,7 +494,6 @@ class Bench:
         big = np.iinfo(np.int32).max
         rank = np.array([big if r is None else r for r in columns["positive_rank"]])
         score = np.array(columns["positive_score"], dtype=float)
-        table = columns["anchor"]
         candidates = manifest["summary"]["candidates"]["total"]
         quantiles = manifest["summary"]["calibration"]["deepening_floor"]["random_pair_cosine"]
         rules = {f"rank>{k}": rank > k for k in (3, 10, 30)}
@@ -503,7 +502,7 @@ class Bench:
         for k in ("rank>10", "rank>30"):
             for q in ("score<random p75", "score<random p95"):
                 rules[f"{k} & {q}"] = rules[k] & rules[q]
-        out = {"rows": int(len(table)), "noisy": int(noisy.sum())}
+        out = {"rows": int(len(noisy)), "noisy": int(noisy.sum())}
         for name, flagged in rules.items():
             hits = int((flagged & noisy).sum())
             out[name] = {"flagged": int(flagged.sum()), "precision": round(hits / max(int(flagged.sum()), 1), 4),

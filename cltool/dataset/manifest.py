@@ -19,7 +19,7 @@ from typing import Any
 
 from cltool.errors import InputError
 
-MANIFEST_SUFFIX = ".manifest.json"
+MANIFEST_SUFFIX = "manifest.json"  # NAME.manifest.json beside NAME
 REJECTED_SUFFIX = "rejected"  # NAME.rejected beside NAME
 FORMAT = "cltool-dataset/2"
 FORMAT_INSIDE = "cltool-dataset/1"  # manifest, rejected rows and parts inside the directory
@@ -43,7 +43,7 @@ def beside(directory: str | Path, suffix: str) -> Path:
 def manifest_path(directory: str | Path) -> Path:
     """Where a dataset's manifest is: beside it, or inside it for a dataset of format 1. A dataset
     with neither gives the path beside it (where the step that writes it will put it)."""
-    outside = beside(directory, MANIFEST_SUFFIX.lstrip("."))
+    outside = beside(directory, MANIFEST_SUFFIX)
     inside = Path(directory) / LEGACY_MANIFEST_NAME
     return inside if inside.is_file() and not outside.is_file() else outside
 
@@ -103,7 +103,7 @@ def rejected_path(directory: str | Path, manifest: dict[str, Any]) -> Path | Non
 def write_manifest(directory: Path, manifest: dict[str, Any], final: Path | None = None) -> Path:
     """Write the manifest for `directory` beside it (at `final` when the directory is still under
     a temporary name), via a `.partial` file renamed whole; returns where it went."""
-    path = final if final is not None else beside(directory, MANIFEST_SUFFIX.lstrip("."))
+    path = final if final is not None else beside(directory, MANIFEST_SUFFIX)
     tmp = path.parent / (path.name + ".partial")
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.rename(path)

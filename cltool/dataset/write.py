@@ -165,14 +165,14 @@ def check_replaceable(final: Path, option: str = "-o") -> None:
     if has_manifest(final) or not any(final.iterdir()) or _retired_manifest(final):
         return
     raise UsageError(
-        f"refusing to replace {final}: it is not a cltool dataset (no {beside(final, MANIFEST_SUFFIX[1:]).name})",
+        f"refusing to replace {final}: it is not a cltool dataset (no {beside(final, MANIFEST_SUFFIX).name})",
         hint=f"remove it yourself or choose another {option} path",
     )
 
 
 def _retired_manifest(final: Path) -> bool:
     """A cltool run died while replacing `final`: it had retired the manifest (see Output)."""
-    manifest = beside(final, MANIFEST_SUFFIX[1:])
+    manifest = beside(final, MANIFEST_SUFFIX)
     return any(manifest.parent.glob(f".{manifest.name}.cltool-old-*"))
 
 
@@ -230,7 +230,7 @@ class _AtomicDirectory:
 
     def __init__(self, final: Path, option: str = "-o"):
         self.final = named(final)
-        self.manifest = beside(self.final, MANIFEST_SUFFIX[1:])
+        self.manifest = beside(self.final, MANIFEST_SUFFIX)
         check_replaceable(self.final, option)
         self.final.parent.mkdir(parents=True, exist_ok=True)
         clear_debris(self.final)
