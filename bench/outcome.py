@@ -512,6 +512,49 @@ class Bench:
               flush=True)
         return out
 
+    def pair_filter(self, folder: Path) -> dict[str, Any] | None:
+        """What filter's pair judges did (`--pair-judge`): the share of rows removed as mismatched, and
+        with --noise the precision and recall of that removal and of each single judge's and each two
+        judges' shares at the run's --mismatch-share and a few others (from the share columns, which
+        filter writes on every kept and rejected row)."""
+        import pyarrow.parquet as pq
+
+        shares = {"consistency": "positive_outscored_share", "anchor-consistency": "anchor_outscored_share",
+                  "score-outlier": "pair_outscored_share"}
+        parts = [sorted((folder / "filtered").glob("part-*.parquet")),
+                 sorted((folder / "filtered.rejected").glob("part-*.parquet"))]
+        tables = [pq.read_table([str(p) for p in files]) for files in parts if files]
+        present = {n: c for n, c in shares.items() if all(c in t.column_names for t in tables)}
+        if not present:
+            return None
+        rows = [r for t in tables for r in t.select(["anchor", "positive", *present.values(),
+                                                      *(["reason"] if "reason" in t.column_names else [])]).to_pylist()]
+        removed = np.array([r.get("reason") == "mismatched_pair" for r in rows])
+        noisy = np.array([(r["anchor"], r["positive"]) in self.noisy_pairs for r in rows])
+        values = {n: np.array([np.nan if r[c] is None else r[c] for r in rows]) for n, c in present.items()}
+
+        def scored(flagged: np.ndarray) -> dict[str, Any]:
+            hits = int((flagged & noisy).sum())
+            out = {"flagged": int(flagged.sum()), "flagged_share": round(float(flagged.mean()), 4)}
+            if self.noisy_pairs:
+                out.update(precision=round(hits / max(int(flagged.sum()), 1), 4),
+                           recall=round(hits / max(int(noisy.sum()), 1), 4))
+            return out
+
+        out = {"rows": len(rows), "noisy": int(noisy.sum()), "removed": scored(removed)}
+        names = list(present)
+        for q in (0.02, 0.03, 0.05, 0.1):
+            for n in names:
+                out[f"{n}>{q}"] = scored(values[n] > q)
+            for i, a in enumerate(names):
+                for b in names[i + 1:]:
+                    out[f"{a}&{b}>{q}"] = scored((values[a] > q) & (values[b] > q))
+        line = f"removed {out['removed']['flagged_share']:.1%} of {len(rows):,} rows"
+        if self.noisy_pairs:
+            line += f" ({out['noisy']:,} swapped): P {out['removed']['precision']:.3f} R {out['removed']['recall']:.3f}"
+        print(f"    {self.name} pair judges: {line}", flush=True)
+        return out
+
     def false_negatives(self, rows: list[tuple[str, list[str]]]) -> dict[str, Any]:
         """(anchor, negatives) per row -> negatives, known false negatives, texts of no known meaning."""
         negatives = known = unknown = 0
@@ -642,6 +685,7 @@ class Bench:
                 embed[name] = {k: summary.get(k) for k in ("texts", "cache_hits", "encoded")}
         mined_manifest = json.loads(manifest_file(folder / "mined").read_text())
         signals = self.pair_signals(folder / "mined", mined_manifest) if self.noisy_pairs else None
+        pair_filter = self.pair_filter(folder)
         mined = read_dataset(folder / "mined", ["anchor", "negatives"])
         filtered = read_dataset(folder / "filtered", ["anchor", "negatives"])
         with_mined = {a for a, negs in zip(filtered["anchor"], filtered["negatives"]) if negs}
@@ -651,6 +695,7 @@ class Bench:
         return folder / "train.jsonl", {
             "curate_s": sum(steps.values()), "steps_s": steps, "embed_cache": embed,
             "mine_wall_s": mined_manifest.get("wall_time_s"), **({"pair_signals": signals} if signals else {}),
+            **({"pair_filter": pair_filter} if pair_filter else {}),
             "mine_calibration": mined_manifest["summary"].get("calibration"),
             "filled_anchors": fill["anchors"], "filled_negatives": fill["negatives_added"],
             "rows_short": manifest["summary"].get("rows_short"), "emit_rows": manifest["rows"],

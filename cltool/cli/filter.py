@@ -29,6 +29,8 @@ EPILOG = example(
     "cltool filter data/mined --judge cross-encoder:models/reranker --judge lexical --vote any -o data/filtered",
     "cltool filter data/mined --judge bi-encoder:models/bge-small --min-negatives 3 --candidates data/candidates "
     "-o data/filtered",
+    "cltool filter data/mined --pair-judge consistency --pair-judge anchor-consistency -o data/filtered"
+    "   # and mismatched pairs",
 )
 
 
@@ -67,6 +69,16 @@ def filter_command(
                                                "--candidates, or their rows go to OUT.rejected.")] = 0,
     candidates: Annotated[str | None, typer.Option("--candidates", metavar="DIR", help="Saved candidates (cltool "
                                                    "mine --save-candidates) to refill from.")] = None,
+    pair_judge: Annotated[list[str] | None, typer.Option("--pair-judge", metavar="PAIR_JUDGE", help="Also judge "
+                                                         "each row's pair: consistency, anchor-consistency, "
+                                                         "score-outlier, each [:MODEL] (default: the input's "
+                                                         "embeddings); repeatable; rows found mismatched go to "
+                                                         "OUT.rejected (default: none).")] = None,
+    pair_vote: Annotated[str, typer.Option("--pair-vote", help="A pair is mismatched when any, all, or this many "
+                                           "pair judges flag it.")] = "all",
+    mismatch_share: Annotated[float, typer.Option("--mismatch-share", help="A pair judge flags a row when more "
+                                                  "than this share of its mismatched pairings (other positives "
+                                                  "for its anchor, ...) outscore its own pair.")] = 0.05,
     batch_size: BatchSizeOpt = 32,
     device: DeviceOpt = "cpu",
     seed: seed_option("MinHash permutations") = 1,
@@ -78,7 +90,9 @@ def filter_command(
 
     Each removed negative is kept in OUT.rejected.negatives with the judges that flagged it and
     their scores. With a cross-encoder, negative_ce_scores and positive_ce_score are added for
-    distillation. Models are loaded offline only.
+    distillation. With --pair-judge, rows whose positive does not answer their anchor go to
+    OUT.rejected (mismatched_pair), and every row keeps each pair judge's share. Models are loaded
+    offline only.
     """
     from cltool.filter import Settings, filter_negatives
 
@@ -89,7 +103,8 @@ def filter_command(
                         cluster_threshold=cluster_threshold, cluster_ngram=cluster_ngram,
                         clusters_from=deprecated_alias("--clusters", "--clusters-from", clusters, clusters_from),
                         min_negatives=min_negatives, candidates=candidates, batch_size=batch_size, device=device,
-                        seed=seed)
+                        seed=seed, pair_judges=tuple(pair_judge or Settings.pair_judges), pair_vote=pair_vote,
+                        mismatch_share=mismatch_share)
 
     def report(manifest: dict[str, Any], reporter: RichReporter) -> None:
         _report(manifest["summary"], reporter)
@@ -109,3 +124,8 @@ def _report(summary: dict[str, Any], reporter: RichReporter) -> None:
         reporter.info(f"  refill: {refill['anchors_short']:,} anchors short, {refill['anchors_refilled']:,} "
                       f"refilled with {refill['negatives_added']:,} negatives")
     reporter.info(f"  {summary['anchors_without_negatives']:,} anchors have no negatives left")
+    if "pairs" in summary:
+        pairs = summary["pairs"]
+        flagged = ", ".join(f"{name} {count:,}" for name, count in pairs["flagged_by_judge"].items())
+        reporter.info(f"  pairs: {pairs['judged']:,} judged, {pairs['removed']:,} removed as mismatched "
+                      f"({pairs['removed_share']:.1%}; flagged: {flagged}; vote {pairs['vote']})")

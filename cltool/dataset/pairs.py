@@ -43,6 +43,7 @@ CORPUS_ID, CORPUS_TEXT = "id", "text"
 EMPTY_TEXT = "empty_text"
 INVALID_EMBEDDING = "invalid_embedding"  # null, not finite, or all zeros: no direction, so no cosine
 TOO_FEW_NEGATIVES = "too_few_negatives"
+MISMATCHED_PAIR = "mismatched_pair"  # filter's pair judges: the positive does not answer the anchor
 _REJECTION_COLUMNS = ("reason", "detail")
 # `cltool embed` writes COLUMN_embedding, and in its Arrow field metadata what made it.
 EMBEDDING_SUFFIX = "_embedding"

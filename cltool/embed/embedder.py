@@ -120,3 +120,18 @@ class TextVectors:
         if not len(indices):
             return np.empty((0, self.embedder.dimension or 0), dtype=np.float32)
         return np.stack([self._vectors[i] for i in indices])
+
+
+def query_and_document_vectors(model: str, device: str, batch_size: int, cache_dir: Path | None,
+                               reporter: Reporter | None = None
+                               ) -> tuple[ModelSpec, Embedder, TextVectors, TextVectors]:
+    """One model (a path or name; "" for the bundled one) with its anchors' and its texts' vectors, under
+    the key `cltool embed` gives them by default (normalised, the model's sequence length, each side's
+    prompt), so after `cltool embed` with the same model nothing is encoded again."""
+    from cltool.embed.model import resolve_model
+
+    spec = resolve_model(model or None, cache_dir)
+    embedder = Embedder(spec, None, lambda: spec.load(device, batch_size, None, normalize=True), True,
+                        spec.max_seq_length, reporter=reporter, batch_size=batch_size)
+    return (spec, embedder, TextVectors(embedder, cache_dir, spec.prompts.get("query")),
+            TextVectors(embedder, cache_dir, spec.prompts.get("document")))

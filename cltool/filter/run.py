@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from cltool.filter.judged import Judged
 from cltool.filter.judges import build_judges
 from cltool.filter.load import load, require_mined
+from cltool.filter.pair_judges import build_pair_judges
+from cltool.filter.pair_judges.judged import PairsJudged, judge_pairs
 from cltool.filter.refill import refill
 from cltool.filter.settings import Settings
 from cltool.filter.summary import filter_summary
@@ -32,6 +35,7 @@ def filter_negatives(
 
     settings, run = prepare(settings, Settings, run, output)
     needed = settings.votes_needed()
+    pair_needed = settings.pair_votes_needed()
     with run.readable_twice(input) as input:  # read twice: once to judge, once to write
         dataset = run.open(input)
         require_mined(dataset)
@@ -39,6 +43,7 @@ def filter_negatives(
             open_saved(settings.candidates)  # refused before any model loads
         with run.stage("load models"):
             judges = build_judges(settings, cache_dir or default_cache_dir(), run.reporter)
+            pair_judges = build_pair_judges(settings)
         with run.stage("load"):
             loaded = load(dataset)
         for judge in judges:  # a model judge with mine's own model repeats mine's scores: it says so
@@ -53,6 +58,11 @@ def filter_negatives(
                 verdicts.append(judge.judge(loaded.work, loaded.pair_anchor, loaded.pair_text))
                 task.advance(1)
             judged.extend(verdicts)
+        pairs_judged = PairsJudged(mismatched=np.zeros(len(loaded.row_anchor), dtype=bool))
+        if pair_judges:  # every row: does its positive answer its anchor?
+            with run.stage("judge pairs"):
+                pairs_judged = judge_pairs(dataset, loaded, pair_judges, pair_needed, settings.device,
+                                           settings.batch_size, cache_dir or default_cache_dir())
         refills: dict[int, list[int]] = {}
         refill_summary: dict[str, int] = {}
         if settings.min_negatives and settings.candidates:
@@ -60,14 +70,16 @@ def filter_negatives(
                 refills, refill_summary = refill(loaded, judges, judged, needed, settings)
         false = judged.false(needed)
         params = {**vars(settings), "judges": list(settings.judges),
-                  "judge_models": {j.name: j.described for j in judges}, "votes_needed": needed}
+                  "judge_models": {j.name: j.described for j in judges}, "votes_needed": needed,
+                  "pair_judges": list(settings.pair_judges), "pair_votes_needed": pair_needed}
         with run.output(output, command="filter", params=params, inputs=[dataset]) as out:
             with out.stage("write"), run.reporter.task("filter write", total=dataset.num_rows) as task:
-                kept_per_anchor = write_filtered(out, dataset, loaded, judges, judged, false, refills, settings, task)
+                kept_per_anchor = write_filtered(out, dataset, loaded, judges, judged, false, refills,
+                                                 pairs_judged, settings, task)
             removed = write_removed(out, loaded, judges, judged, false)
             if removed and out.rejected_target is None and out.to_stdout:
                 run.reporter.warn(f"{removed:,} removed negatives were not kept: with -o - add --rejected DIR to "
                                   "keep them")
             out.summary.update(filter_summary(loaded, judges, judged, false, kept_per_anchor, removed,
-                                              refill_summary, settings))
+                                              refill_summary, pairs_judged, settings))
         return out.manifest

@@ -1,5 +1,6 @@
 """What filter's manifest says about a run: negatives judged, removed and kept, what each judge
-flagged, and the distributions of the model judges' scores."""
+flagged, and the distributions of the model judges' scores; rows the pair judges judged and removed,
+and the distributions of their shares."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import numpy as np
 from cltool.filter.judged import Judged
 from cltool.filter.judges import Judge
 from cltool.filter.load import Loaded
+from cltool.filter.pair_judges.judged import PairsJudged
 from cltool.filter.settings import Settings
 from cltool.mine import distribution
 
 
 def filter_summary(loaded: Loaded, judges: list[Judge], judged: Judged, false: np.ndarray, kept_per_anchor: np.ndarray,
-                   removed: int, refill_summary: dict[str, int], settings: Settings) -> dict[str, Any]:
+                   removed: int, refill_summary: dict[str, int], pairs: PairsJudged,
+                   settings: Settings) -> dict[str, Any]:
     original = len(false) - refill_summary.get("proposals_judged", 0)
     summary: dict[str, Any] = {
         "anchors": len(loaded.anchor_keys),
@@ -38,4 +41,15 @@ def filter_summary(loaded: Loaded, judges: list[Judge], judged: Judged, false: n
             }
             if judge.described.get("independent") is False:  # a model judge with mine's own model
                 summary[f"{judge.name}_scores"].update(independent=False, note=judge.described["note"])
+    if pairs.judges:
+        judged_rows = int((loaded.row_anchor >= 0).sum())
+        summary["pairs"] = {
+            "judged": judged_rows, "removed": int(pairs.mismatched.sum()),
+            "removed_share": round(float(pairs.mismatched.sum()) / max(judged_rows, 1), 6),
+            "flagged_by_judge": {j.name: int(pairs.flags[i].sum()) for i, j in enumerate(pairs.judges)},
+            "vote": settings.pair_vote, "mismatch_share": settings.mismatch_share,
+            "shares": {j.name: distribution(pairs.shares[i][~np.isnan(pairs.shares[i])].astype(np.float64))
+                       for i, j in enumerate(pairs.judges)},
+            "vectors": pairs.vectors,
+        }
     return summary

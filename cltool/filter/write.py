@@ -13,6 +13,7 @@ from cltool.dataset.pairs import (
     ANCHOR,
     ANCHOR_ID,
     EMPTY_TEXT,
+    MISMATCHED_PAIR,
     NEGATIVE_IDS,
     NEGATIVE_RANKS,
     NEGATIVE_SCORES,
@@ -24,18 +25,23 @@ from cltool.dataset.write import Output, with_rejection
 from cltool.filter.judged import Judged
 from cltool.filter.judges import JUDGES, Judge
 from cltool.filter.load import LOAD_ROWS, Loaded, negatives_of
+from cltool.filter.pair_judges import PAIR_JUDGES
+from cltool.filter.pair_judges.judged import PairsJudged
 from cltool.filter.settings import Settings
 
 FALSE_NEGATIVE = "false_negative"
 REJECTED_NEGATIVES = "_negatives"  # inside the rejected dataset: one row per removed negative
 # what any judge writes (JUDGE_SCORE_COLUMNS of the data contract, and the cross-encoder's positive_ce_score)
 JUDGE_COLUMNS = tuple(column for judge in JUDGES.values() for column in (judge.score_column, judge.positive_column)
-                      if column)
+                      if column) + tuple(judge.share_column for judge in PAIR_JUDGES.values())
 
 
 def write_filtered(out: Output, dataset: Dataset, loaded: Loaded, judges: list[Judge], judged: Judged,
-                   false: np.ndarray, refills: dict[int, list[int]], settings: Settings, task) -> np.ndarray:
-    """Second pass: each row's negatives, filtered and refilled. Returns the negatives kept per anchor."""
+                   false: np.ndarray, refills: dict[int, list[int]], pair_verdicts: PairsJudged,
+                   settings: Settings,
+                   task) -> np.ndarray:
+    """Second pass: each row's negatives, filtered and refilled, and the pair judges' shares; rows of
+    a mismatched pair are rejected. Returns the negatives kept per anchor."""
     texts = pa.array(loaded.work.texts, pa.large_string())
     text_ids = pa.array(loaded.work.text_ids, pa.string())
     kept_per_anchor = np.zeros(len(loaded.anchor_keys), dtype=np.int64)
@@ -69,7 +75,9 @@ def write_filtered(out: Output, dataset: Dataset, loaded: Loaded, judges: list[J
                     kept_ranks.append(None)
             row_pairs.append(pairs)
             row_ranks.append(kept_ranks)
-        short = np.array([a < 0 or kept_per_anchor[a] < settings.min_negatives for a in anchors.tolist()], dtype=bool)
+        mismatched = pair_verdicts.mismatched[row:row + table.num_rows]
+        short = np.array([a < 0 or kept_per_anchor[a] < settings.min_negatives for a in anchors.tolist()],
+                         dtype=bool) | mismatched
         flat = np.array([p for pairs in row_pairs for p in pairs], dtype=np.int64)
         offsets = pa.array(np.concatenate([[0], np.cumsum([len(p) for p in row_pairs])]).astype(np.int32))
 
@@ -98,16 +106,28 @@ def write_filtered(out: Output, dataset: Dataset, loaded: Loaded, judges: list[J
                 if valid.any():
                     scores[valid] = judge.score(loaded.work, anchors[valid], positives[valid])
                 columns[judge.positive_column] = pa.array(scores, pa.float32(), mask=np.isnan(scores))
+        for i, judge in enumerate(pair_verdicts.judges):
+            shares = pair_verdicts.shares[i][row:row + table.num_rows]
+            columns[judge.share_column] = pa.array(shares, pa.float32(), mask=np.isnan(shares))
         result = table.drop_columns(replaced)
         for name, values in columns.items():
             result = result.append_column(name, values)
         out.write(result.filter(pa.array(~short)))
         if short.any():
             gone = result.filter(pa.array(short))
-            reasons = [EMPTY_TEXT if a < 0 else TOO_FEW_NEGATIVES for a in anchors[short].tolist()]
-            details = ["anchor or positive is null or blank" if a < 0 else
-                       f"{int(kept_per_anchor[a])} negatives left after judging, --min-negatives "
-                       f"{settings.min_negatives} asked" for a in anchors[short].tolist()]
+            reasons, details = [], []
+            for r in np.nonzero(short)[0].tolist():
+                a = int(anchors[r])
+                if a < 0:
+                    reasons.append(EMPTY_TEXT)
+                    details.append("anchor or positive is null or blank")
+                elif mismatched[r]:
+                    reasons.append(MISMATCHED_PAIR)
+                    details.append(pair_verdicts.detail(row + r))
+                else:
+                    reasons.append(TOO_FEW_NEGATIVES)
+                    details.append(f"{int(kept_per_anchor[a])} negatives left after judging, --min-negatives "
+                                   f"{settings.min_negatives} asked")
             out.reject(with_rejection(gone, reason=reasons, detail=details))
         row += table.num_rows
         task.advance(table.num_rows)

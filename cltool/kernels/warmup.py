@@ -102,9 +102,10 @@ def warmup(reporter: Reporter | None = None) -> dict[str, Any]:
         steps += [("mine --index ivf --max-reuse 1", lambda: mine(str(root / "embedded"), str(root / "mined-ivf"),
                                                     MineSettings(index="ivf", nlist=4, absolute_margin=0.1,
                                                                  max_reuse=1))),
-                  ("filter", lambda: filter_negatives(str(root / "mined-top"), str(root / "filtered"),
-                                                      FilterSettings(min_negatives=3,
-                                                                     candidates=str(root / "candidates-top")))),
+                  ("filter --pair-judge", lambda: filter_negatives(
+                      str(root / "mined-top"), str(root / "filtered"), FilterSettings(
+                          min_negatives=3, candidates=str(root / "candidates-top"),
+                          pair_judges=("consistency", "anchor-consistency", "score-outlier")))),
                   ("emit", lambda: emit(str(root / "filtered"), str(root / "train.jsonl"))),
                   ("validate", lambda: validate(str(root / "filtered"), against=str(root / "pairs")))]
         for name, step in steps:

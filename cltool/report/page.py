@@ -2,8 +2,9 @@
 
 Inline SVG charts (cltool.report.svg), no script and nothing fetched: the positive and negative
 score distributions and their overlap, negatives per anchor, score by rank, the negatives that
-recur across anchors (hubs), the dedup cluster sizes found up the chain, and each step's row
-accounting, read from the manifests of the chain that made the dataset.
+recur across anchors (hubs), the pair judges' shares and what they removed, the dedup cluster sizes
+found up the chain, and each step's row accounting, read from the manifests of the chain that made
+the dataset.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from cltool.dataset.pairs import (
 from cltool.dataset.read import open_dataset
 from cltool.dataset.write import write_file_atomically
 from cltool.errors import UsageError
+from cltool.filter.pair_judges import PAIR_JUDGES
 from cltool.report import svg
 
 HUBS = 15
@@ -49,7 +51,8 @@ def _chain(source: str, manifest: dict[str, Any] | None, limit: int = 12) -> lis
                       "rejected": str(rejected_path(path, manifest) or "") or None,
                       "rejected_by_reason": manifest.get("rejected_by_reason", {}),
                       "wall_time_s": manifest.get("wall_time_s"), "calibration": manifest_calibration(manifest),
-                      "reuse": (manifest.get("summary") or {}).get("reuse")})
+                      "reuse": (manifest.get("summary") or {}).get("reuse"),
+                      "pairs": (manifest.get("summary") or {}).get("pairs")})
         inputs = manifest.get("inputs") or []
         path = Path(inputs[0]["source"]) if inputs and inputs[0].get("source") not in (None, "-") else None
         manifest = read_manifest(path) if path is not None and path.is_dir() else None
@@ -80,8 +83,9 @@ def gather(spec: str) -> dict[str, Any]:
     """Everything the page shows, as plain data (also what --json prints)."""
     dataset = open_dataset(spec)
     names = dataset.schema.names
+    share_columns = {j.share_column: name for name, j in PAIR_JUDGES.items() if j.share_column in names}
     columns = [c for c in (ANCHOR, NEGATIVES, NEGATIVE_SCORES, NEGATIVE_RANKS, POSITIVE_SCORE, NEGATIVE_CE_SCORES,
-                           POSITIVE_CE_SCORE) if c in names]
+                           POSITIVE_CE_SCORE, *share_columns) if c in names]
     table = pa.Table.from_batches(list(dataset.batches(columns=columns)),
                                   schema=pa.schema([dataset.schema.field(c) for c in columns]))
     data: dict[str, Any] = {"source": dataset.source, "rows": table.num_rows, "columns": names}
@@ -116,6 +120,9 @@ def gather(spec: str) -> dict[str, Any]:
         hubs = sorted(used.items(), key=lambda item: (-len(item[1]), item[0]))[:HUBS]
         data["hubs"] = [{"negative": text, "anchors": len(keys)} for text, keys in hubs if len(keys) > 1]
         data["anchors"] = len(per_anchor)
+    if share_columns:  # filter --pair-judge: each judge's share, on the rows it kept
+        data["pair_shares"] = {judge: table.column(c).to_numpy(zero_copy_only=False).astype(float)
+                               for c, judge in share_columns.items()}
     steps = _chain(dataset.source, dataset.manifest)
     data["steps"] = steps
     sizes, dedup_path = _cluster_sizes(steps)
@@ -174,6 +181,22 @@ def render(data: dict[str, Any]) -> str:
                             [h["anchors"] for h in hubs], "hub (rank)", "anchors") +
                         (f"<table><tr><th>anchors</th><th>negative</th></tr>{rows}</table>" if rows else
                          "<p>No negative is shared by two anchors.</p>"))
+    judged = next((s for s in reversed(data.get("steps", [])) if s.get("pairs")), None)
+    if judged is not None or data.get("pair_shares"):
+        text = ""
+        if judged is not None:
+            pairs = judged["pairs"]
+            flagged = ", ".join(f"{e(k)} {v:,}" for k, v in pairs["flagged_by_judge"].items())
+            text = (f"<p>{e(str(judged['command']))} ({e(judged['path'])}): {pairs['judged']:,} pairs judged, "
+                    f"<b>{pairs['removed']:,}</b> ({pairs['removed_share']:.1%}) removed as mismatched (vote "
+                    f"{e(str(pairs['vote']))} at a share above {pairs['mismatch_share']:g}; flagged: {flagged}).</p>")
+        chart = (svg.histogram("pair_shares", "Pair judges' shares of the kept rows", data["pair_shares"],
+                               "share of mismatched pairings that outscore the pair")
+                 if data.get("pair_shares") else "")
+        sections.append("<h2>Pair signals</h2><p>How many mismatched pairings (other rows' positives for the "
+                        "anchor, other anchors for the positive, random pairs) outscore each row's own pair: near 0 "
+                        "for a pair whose positive answers its anchor, spread over 0-1 for a swapped one.</p>"
+                        + text + chart)
     sizes = data.get("cluster_sizes")
     if sizes:
         sections.append(f"<h2>Duplicate clusters</h2><p>From {e(str(data['dedup_output']))}: each cluster is a kept "

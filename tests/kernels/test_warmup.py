@@ -68,7 +68,8 @@ def test_a_wheel_built_after_warmup_runs_every_command_without_compiling(chain, 
                 ["mine", str(chain / "embedded"), "--save-candidates", str(tmp_path / "candidates"), "-o",
                  str(tmp_path / "mined")],
                 ["filter", str(tmp_path / "mined"), "--candidates", str(tmp_path / "candidates"), "--min-negatives",
-                 "3", "-o", str(tmp_path / "filtered")]]
+                 "3", "--pair-judge", "consistency", "--pair-judge", "anchor-consistency", "-o",
+                 str(tmp_path / "filtered")]]
     for command in commands:
         probe = subprocess.run([sys.executable, "-c", PROBE, *command, "-q"], capture_output=True, timeout=300,
                                env={**env, "PYTHONPATH": str(site)}, cwd=tmp_path)

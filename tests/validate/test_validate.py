@@ -12,6 +12,7 @@ import pytest
 from cltool.dataset.write import Output
 from cltool.errors import UsageError
 from cltool.validate import Rules, load_rules, validate
+from cltool.validate.checks import CHECKS
 from tests.conftest import run_cltool, manifest_of
 
 LONG = "the quick brown fox jumps over the lazy dog near the river bank on a sunny day in may"
@@ -144,7 +145,7 @@ def test_cli_exit_codes_json_and_junit(tmp_path):
     assert run.returncode == 0, run.stderr.decode()
     assert json.loads(run.stdout)["passed"] is True
     suite = ElementTree.parse(tmp_path / "good.xml").getroot()
-    assert suite.get("failures") == "0" and len(suite.findall("testcase")) == 10
+    assert suite.get("failures") == "0" and len(suite.findall("testcase")) == len(CHECKS)
 
     rows = good_rows()
     rows[1]["negatives"][0] = rows[1]["positive"]
@@ -265,7 +266,7 @@ def test_the_table_is_printed_whole_when_stderr_is_a_pipe(tmp_path):
     run = run_cltool("validate", write(tmp_path / "bad", rows), env={"COLUMNS": "80"})  # stderr: a pipe
     assert run.returncode == 1
     table = [line for line in run.stderr.decode().splitlines() if line.startswith("│")]
-    assert len(table) == 10  # one line per check: nothing wrapped
+    assert len(table) == len(CHECKS)  # one line per check: nothing wrapped
     for check in ("positive_in_negatives", "near_duplicate_negatives", "negatives_per_anchor"):
         assert any(line.startswith(f"│ {check} ") for line in table)
     assert any("as in cltool dedup)" in line and "exact_duplicates" in line for line in table)

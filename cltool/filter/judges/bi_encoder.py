@@ -35,17 +35,11 @@ class BiEncoderJudge(ScoreJudge):
     def __init__(self, name: str, ratio: float, max_score: float | None, device: str, batch_size: int,
                  cache_dir: Path, reporter: Reporter | None = None):
         super().__init__(ratio, max_score)
-        from cltool.embed.embedder import Embedder, TextVectors
-        from cltool.embed.model import resolve_model
+        from cltool.embed.embedder import query_and_document_vectors
 
-        spec = resolve_model(name or None, cache_dir)
-        self.spec = spec
-        self.described = spec.describe()
-        # the key `cltool embed` gives these texts by default: normalised, the model's sequence length
-        self.embedder = Embedder(spec, None, lambda: spec.load(device, batch_size, None, normalize=True), True,
-                                 spec.max_seq_length, reporter=reporter, batch_size=batch_size)
-        self._anchors = TextVectors(self.embedder, cache_dir, spec.prompts.get("query"))
-        self._texts = TextVectors(self.embedder, cache_dir, spec.prompts.get("document"))
+        self.spec, self.embedder, self._anchors, self._texts = query_and_document_vectors(
+            name, device, batch_size, cache_dir, reporter)
+        self.described = self.spec.describe()
 
     @property
     def pairs_scored(self) -> int:

@@ -1,0 +1,71 @@
+"""The vectors the pair judges score with: the input's own embedding columns (the model it was mined
+with, as `cltool embed` wrote them) unless a judge names a model, which then embeds the anchors and
+positives through the embedding cache (as the bi-encoder judge does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cltool.dataset.pairs import ANCHOR, POSITIVE, embedding_column, embedding_info, embedding_matrix
+from cltool.dataset.read import Dataset
+from cltool.errors import UsageError
+from cltool.filter.judges import Work
+from cltool.filter.pair_judges.base import PairVectors
+
+READ_ROWS = 65_536
+INPUT = ""  # the model of a judge without one: the input's embedding columns
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0).astype(np.float32)
+
+
+def input_vectors(dataset: Dataset, work: Work, row_anchor: np.ndarray, row_positive: np.ndarray) -> PairVectors:
+    """The input's anchor and positive embeddings, by anchor and by text (first row of each wins:
+    rows of one anchor hold the same text, so the same vector)."""
+    columns = [embedding_column(ANCHOR), embedding_column(POSITIVE)]
+    missing = [c for c in columns if c not in dataset.schema.names]
+    if missing:
+        raise UsageError(f"{dataset.source} has no {' or '.join(missing)} column for the pair judges to score with",
+                         hint="embed the pairs before mining (cltool embed), or name a model: "
+                              "--pair-judge consistency:MODEL")
+    info = embedding_info(dataset.schema.field(columns[0])) or {}
+    dimension = dataset.schema.field(columns[0]).type.list_size
+    anchors = np.zeros((len(work.anchor_texts), dimension), dtype=np.float32)
+    texts = np.zeros((len(work.texts), dimension), dtype=np.float32)
+    row = 0
+    for batch in dataset.batches(columns=columns, batch_rows=READ_ROWS):
+        a, _ = embedding_matrix(batch.column(columns[0]))
+        p, _ = embedding_matrix(batch.column(columns[1]))
+        rows = slice(row, row + batch.num_rows)
+        judged = row_anchor[rows] >= 0
+        anchors[row_anchor[rows][judged]] = a[judged]
+        texts[row_positive[rows][judged]] = p[judged]
+        row += batch.num_rows
+    model = {k: info[k] for k in ("model", "model_fingerprint") if k in info}
+    return PairVectors(unit(anchors), unit(texts), {"from": "the input's embedding columns", **model})
+
+
+def model_vectors(model: str, work: Work, row_anchor: np.ndarray, row_positive: np.ndarray, device: str,
+                  batch_size: int, cache_dir: Path) -> PairVectors:
+    """The anchors and positives embedded with `model`, through the embedding cache."""
+    from cltool.embed.embedder import query_and_document_vectors
+
+    spec, embedder, queries, documents = query_and_document_vectors(model, device, batch_size, cache_dir)
+    judged = row_anchor >= 0
+    anchor_ids = np.unique(row_anchor[judged])
+    text_ids = np.unique(row_positive[judged])
+    anchors = np.zeros((len(work.anchor_texts), embedder.dimension or 0), dtype=np.float32)
+    texts = np.zeros((len(work.texts), embedder.dimension or 0), dtype=np.float32)
+    if len(anchor_ids):
+        found = queries.of(work.anchor_texts, anchor_ids.tolist())
+        anchors = np.zeros((len(work.anchor_texts), found.shape[1]), dtype=np.float32)
+        anchors[anchor_ids] = found
+        found = documents.of(work.texts, text_ids.tolist())
+        texts = np.zeros((len(work.texts), found.shape[1]), dtype=np.float32)
+        texts[text_ids] = found
+    return PairVectors(unit(anchors), unit(texts), {**spec.describe(), "embedding_cache": {
+        "cache_hits": embedder.cache_hits, "encoded": embedder.encoded}})
