@@ -25,9 +25,9 @@ class ScoreOutlierJudge(PairJudge):
         left = judged[rng.integers(0, len(judged), 4 * SAMPLE)]
         right = judged[rng.integers(0, len(judged), 4 * SAMPLE)]
         anchor, text = pairs.row_anchor[left], pairs.row_positive[right]
-        offsets, own = pairs.positive_offsets, pairs.positive_texts
-        mismatched = np.array([text[i] not in own[offsets[a]:offsets[a + 1]] for i, a in enumerate(anchor.tolist())],
-                              dtype=bool)
+        offsets, positives = pairs.positive_offsets, pairs.positive_texts
+        mismatched = np.array([text[i] not in positives[offsets[a]:offsets[a + 1]]
+                               for i, a in enumerate(anchor.tolist())], dtype=bool)
         anchor, text = anchor[mismatched][:SAMPLE], text[mismatched][:SAMPLE]
         if not len(anchor):
             return np.full(len(own), np.nan, dtype=np.float32)
