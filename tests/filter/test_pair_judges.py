@@ -1,4 +1,4 @@
-"""`cltool filter --pair-judge`: the outscoring kernel against NumPy, each judge's share on pairs built
+"""`cltool filter --pair-judge`: each judge's share on pairs built
 to be right or swapped, the vote, the rejected rows and their counts, the registry and the options,
 the bundled model as a named judge model, and `validate`'s mismatched_pairs check."""
 
@@ -14,30 +14,9 @@ from cltool.errors import UsageError
 from cltool.filter import Settings, filter_negatives
 from cltool.filter.pair_judges import PAIR_JUDGES, PairJudge, Pairs, PairVectors, parse_pair_judges
 from cltool.filter.pair_judges.base import register
-from cltool.kernels.pairs import outscored_shares
 from tests.conftest import manifest_of, read_dataset, rejected_of, run_cltool
 
 ALL = ("consistency", "anchor-consistency", "score-outlier")
-
-
-def test_outscored_shares_matches_numpy():
-    rng = np.random.default_rng(3)
-    rows, width = 50, 40
-    scores = rng.normal(size=(rows, width)).astype(np.float32)
-    own = rng.normal(size=rows).astype(np.float32)
-    own[7] = np.nan
-    pool = rng.permutation(200)[:width].astype(np.int64)
-    mine = [rng.choice(pool, rng.integers(0, 4), replace=False) for _ in range(rows)]
-    mine[11] = pool.copy()  # every pool member is the row's own: nothing left to compare with
-    offsets = np.concatenate([[0], np.cumsum([len(m) for m in mine])]).astype(np.int64)
-    items = np.concatenate(mine).astype(np.int64)
-    got = outscored_shares(scores, own, pool, offsets, items)
-    for r in range(rows):
-        other = ~np.isin(pool, mine[r])
-        if np.isnan(own[r]) or not other.any():
-            assert np.isnan(got[r])
-        else:
-            assert got[r] == pytest.approx(float((scores[r][other] > own[r]).mean()), abs=1e-6)
 
 
 def embedded_pairs(n: int = 300, swapped: int = 30, dim: int = 32, seed: int = 0):
