@@ -39,6 +39,8 @@ paraphrases and other paragraphs of train meanings, which any miner sees as cand
   cltool-default      `cltool ingest`, `embed`, `mine [--corpus] -n N`, `filter`, `emit -n N` (n-tuple),
                       each step a process, with defaults;
   cltool-recommended  the same chain with the extra options in RECOMMENDED below;
+  cltool-clean-rows   (with --noise) the default chain on the train rows less the swapped ones: what a
+                      pair filter that removed exactly the swapped rows would train on;
   base                (reference) the untrained model, evaluated only.
 
 Any variant but the references takes a mining model after "@": VARIANT@static (cltool's static model
@@ -128,7 +130,7 @@ SETS: dict[str, tuple[str, str, str]] = {
 DEFAULT_SETS = ("manpages", "dictionary", "appstream", "pydoc")
 REFERENCES = ("base", "in-batch")
 PEERS = ("st-margin", "st-none", "flag-recipe")
-OURS = ("cltool-default", "cltool-recommended")
+OURS = ("cltool-default", "cltool-recommended", "cltool-clean-rows")
 BASES = (*REFERENCES, *PEERS, *OURS)
 MODELS = ("static", "finetuned", "compressed")
 DEFAULT_VARIANTS = ("base", "in-batch", "st-margin", "st-none", "flag-recipe", "cltool-default")
@@ -654,7 +656,12 @@ class Bench:
         chosen = RECOMMENDED if base == "cltool-recommended" else self.tried.get(base, {})
         extra = {step: [o.replace("{dir}", str(folder)) for o in options] for step, options in chosen.items()}
         embed_model = ["--model", model] if model else []
-        chain = [("ingest", ["ingest", str(self.train_file), "-o", "pairs"]),
+        train_file = self.train_file
+        if base == "cltool-clean-rows":  # a perfect pair filter's output
+            train_file = folder / "train-clean-rows.jsonl"
+            write_jsonl(train_file, [{"anchor": r["anchor"], "positive": r["positive"], "id": r["id"]}
+                                     for r in self.train_rows if (r["anchor"], r["positive"]) not in self.noisy_pairs])
+        chain = [("ingest", ["ingest", str(train_file), "-o", "pairs"]),
                  ("embed", ["embed", "pairs", *embed_model, "-o", "pairs-embedded"])]
         if self.corpus_file:
             chain[1:1] = [("ingest-corpus", ["ingest", str(self.corpus_file), "--table", "corpus", "-o", "corpus"])]
