@@ -62,7 +62,7 @@ def filter_negatives(
         if pair_judges:  # every row: does its positive answer its anchor?
             with run.stage("judge pairs"):
                 pairs_judged = judge_pairs(dataset, loaded, pair_judges, pair_needed, settings.device,
-                                           settings.batch_size, cache_dir or default_cache_dir())
+                                           settings.batch_size, cache_dir or default_cache_dir(), run.reporter)
         refills: dict[int, list[int]] = {}
         refill_summary: dict[str, int] = {}
         if settings.min_negatives and settings.candidates:

@@ -38,8 +38,7 @@ JUDGE_COLUMNS = tuple(column for judge in JUDGES.values() for column in (judge.s
 
 def write_filtered(out: Output, dataset: Dataset, loaded: Loaded, judges: list[Judge], judged: Judged,
                    false: np.ndarray, refills: dict[int, list[int]], pair_verdicts: PairsJudged,
-                   settings: Settings,
-                   task) -> np.ndarray:
+                   settings: Settings, task) -> np.ndarray:
     """Second pass: each row's negatives, filtered and refilled, and the pair judges' shares; rows of
     a mismatched pair are rejected. Returns the negatives kept per anchor."""
     texts = pa.array(loaded.work.texts, pa.large_string())

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cltool.dataset.read import Dataset
 from cltool.filter.pair_judges.base import PairJudge, Pairs, PairVectors
+from cltool.progress import Reporter
+
+if TYPE_CHECKING:
+    from cltool.filter.load import Loaded
 
 
 @dataclass
@@ -25,8 +29,8 @@ class PairsJudged:
                          if self.flags[i][row])
 
 
-def judge_pairs(dataset: Dataset, loaded, judges: list[PairJudge], needed: int, device: str, batch_size: int,
-                cache_dir: Path) -> PairsJudged:
+def judge_pairs(dataset: Dataset, loaded: Loaded, judges: list[PairJudge], needed: int, device: str,
+                batch_size: int, cache_dir: Path, reporter: Reporter | None = None) -> PairsJudged:
     """Score every row with every pair judge; a row is mismatched when `needed` of them flag it."""
     from cltool.filter.pair_judges.vectors import INPUT, input_vectors, model_vectors
 
@@ -35,6 +39,8 @@ def judge_pairs(dataset: Dataset, loaded, judges: list[PairJudge], needed: int, 
     out = PairsJudged(judges)
     for judge in judges:
         if judge.model not in vectors:
+            if judge.model != INPUT and reporter is not None:  # loading a model and encoding can take a while
+                reporter.info(f"filter: the {judge.name} pair judge embeds the pairs with {judge.model}")
             vectors[judge.model] = (input_vectors(dataset, loaded.work, loaded.row_anchor, loaded.row_positive)
                                     if judge.model == INPUT else
                                     model_vectors(judge.model, loaded.work, loaded.row_anchor, loaded.row_positive,
