@@ -54,7 +54,10 @@ part adds a dedup step before mining (e.g. `--try dd=dedup:--method exact,minhas
 `--noise F` is a SIMULATION of mismatched pairs: F of the train rows (seeded) get another of those
 rows' positive; the set runs in its own work folder as SET+noiseNN, its known false negatives still
 the clean texts' meanings, and each cltool file reports how well rules on mine's `positive_rank` and
-`positive_score` find the swapped rows (precision and recall).
+`positive_score` find the swapped rows (precision and recall), and, where its filter ran pair judges
+(e.g. `--try pf=filter:--pair-judge consistency --pair-judge anchor-consistency`), the precision and
+recall of what they removed and of each judge's and each two judges' shares (any file: the share of
+rows removed).
 
 Training (one process per file and seed): SentenceTransformer on the CPU, --max-seq-length,
 MultipleNegativesRankingLoss, one epoch over the file's own rows, batch 32, learning rate 2e-5, 10%
