@@ -1,5 +1,5 @@
 """`cltool filter --pair-judge`: each judge's share on pairs built
-to be right or swapped, the vote, the rejected rows and their counts, the registry and the options,
+to be right or swapped, the vote, the rejected rows and their counts, the options,
 the bundled model as a named judge model, and `validate`'s mismatched_pairs check."""
 
 import json
@@ -12,8 +12,7 @@ import pytest
 from cltool.dataset.write import Output
 from cltool.errors import UsageError
 from cltool.filter import Settings, filter_negatives
-from cltool.filter.pair_judges import PAIR_JUDGES, PairJudge, Pairs, PairVectors, parse_pair_judges
-from cltool.filter.pair_judges.base import register
+from cltool.filter.pair_judges import PAIR_JUDGES, Pairs, PairVectors, parse_pair_judges
 from tests.conftest import manifest_of, read_dataset, rejected_of, run_cltool
 
 ALL = ("consistency", "anchor-consistency", "score-outlier")
@@ -133,13 +132,6 @@ def test_options_are_checked_before_any_work(tmp_path, noisy):
         assert not (tmp_path / "out").exists()
     assert parse_pair_judges(["none"]) == []
     assert parse_pair_judges(["Consistency:some/model"]) == [("consistency", "some/model")]
-
-
-def test_the_registry_refuses_a_taken_name():
-    with pytest.raises(ValueError, match="registered twice"):
-        @register
-        class Again(PairJudge):
-            name = "consistency"
 
 
 def test_without_embeddings_a_judge_needs_a_model(tmp_path):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from cltool.registry import Registry
+
 if TYPE_CHECKING:
     from cltool.dedup.decisions import Decisions
     from cltool.dedup.load import DecidingColumns
@@ -39,14 +41,14 @@ class Method:
         return self.detail.format(similarity=similarity, duplicate_of=duplicate_of, where=where)
 
 
-METHODS: dict[str, Method] = {}  # in run order
+METHODS: Registry[Method] = Registry("dedup method")  # in run order
 
 
 def register(name: str, *, order: int, reason: str, detail: str | None = None,
              check: Callable[[Settings], None] | None = None, embeddings: bool = False):
     """Function decorator: add the method whose run function it decorates to METHODS under `name`."""
     def add(run: Callable[[Job], dict[str, Any] | None]) -> Callable[[Job], dict[str, Any] | None]:
-        METHODS[name] = Method(name, order, reason, run, detail, check, embeddings)
+        METHODS.add(name, Method(name, order, reason, run, detail, check, embeddings))
         ordered = sorted(METHODS.values(), key=lambda method: method.order)
         METHODS.clear()
         METHODS.update((method.name, method) for method in ordered)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import pyarrow as pa
 
+from cltool.registry import Registry
+
 if TYPE_CHECKING:
     from cltool.emit.read import Rows
 
@@ -62,14 +64,14 @@ class Format:
         raise NotImplementedError
 
 
-FORMATS: dict[str, Format] = {}
+FORMATS: Registry[Format] = Registry("emit format")
 
 
 def register(name: str, *, library: str, fixed_negatives: bool, takes_prompt: bool = False):
     """Class decorator: add a Format subclass to FORMATS under `name` (also the --format value)."""
     def add(cls: type[Format]) -> type[Format]:
         cls.name, cls.library, cls.fixed_negatives, cls.takes_prompt = name, library, fixed_negatives, takes_prompt
-        FORMATS[name] = cls()
+        FORMATS.add(name, cls())
         return cls
     return add
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from cltool.errors import UsageError
+from cltool.registry import Registry
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -79,12 +80,12 @@ class Judge:
         return f"{self.name}: {score:.4f} vs positive {reference:.4f}"
 
 
-JUDGES: dict[str, type[Judge]] = {}
+JUDGES: Registry[type[Judge]] = Registry("judge")
 
 
 def register(cls: type[Judge]) -> type[Judge]:
     """Class decorator: make a judge available as `--judge NAME`."""
-    JUDGES[cls.name] = cls
+    JUDGES.add(cls.name, cls)
     return cls
 
 

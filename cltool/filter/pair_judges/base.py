@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from cltool.errors import UsageError
+from cltool.registry import Registry
 
 if TYPE_CHECKING:
     from cltool.filter.judges import Work
@@ -108,14 +109,12 @@ class PairJudge:
         return f"{self.name}: {share:.1%} of {self.described_as} outscore it (> {self.threshold:.1%})"
 
 
-PAIR_JUDGES: dict[str, type[PairJudge]] = {}
+PAIR_JUDGES: Registry[type[PairJudge]] = Registry("pair judge")
 
 
 def register(cls: type[PairJudge]) -> type[PairJudge]:
     """Class decorator: make a pair judge available as `--pair-judge NAME`."""
-    if cls.name in PAIR_JUDGES:
-        raise ValueError(f"pair judge {cls.name!r} is registered twice")
-    PAIR_JUDGES[cls.name] = cls
+    PAIR_JUDGES.add(cls.name, cls)
     return cls
 
 

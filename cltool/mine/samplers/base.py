@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from cltool.errors import UsageError
+from cltool.registry import Registry
 
 if TYPE_CHECKING:
     from cltool.mine.settings import Settings
@@ -58,12 +59,12 @@ class Sampler:
         raise NotImplementedError
 
 
-SAMPLERS: dict[str, Sampler] = {}
+SAMPLERS: Registry[Sampler] = Registry("sampler")
 
 
 def register(cls: type[Sampler]) -> type[Sampler]:
     """Class decorator: make a sampler available as `--sampling NAME`."""
-    SAMPLERS[cls.name] = cls()
+    SAMPLERS.add(cls.name, cls())
     return cls
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from cltool.registry import Registry
+
 if TYPE_CHECKING:
     from cltool.validate.read import Data
 
@@ -54,7 +56,7 @@ class Check:
     limits: dict[str, Any]  # the limits it reads, with their defaults
 
 
-CHECKS: dict[str, Check] = {}  # in the order they run and are reported
+CHECKS: Registry[Check] = Registry("validate check")  # in the order they run and are reported
 
 
 def register(name: str, description: str, **limits: Any) -> Callable[[CheckFunction], CheckFunction]:
@@ -66,7 +68,7 @@ def register(name: str, description: str, **limits: Any) -> Callable[[CheckFunct
             for limit in limits.keys() & check.limits.keys():
                 if limits[limit] != check.limits[limit]:
                     raise ValueError(f"checks {check.name} and {name} give limit {limit} different defaults")
-        CHECKS[name] = Check(name, run, description, limits)
+        CHECKS.add(name, Check(name, run, description, limits))
         return run
     return add
 
