@@ -155,7 +155,7 @@ def write_removed(out: Output, loaded: Loaded, judges: list[Judge], judged: Judg
         if not np.isnan(scores).all():
             columns[f"{column}_score"] = pa.array(scores, pa.float32(), mask=np.isnan(scores))
         if not np.isnan(reference).all():
-            columns[f"{column}_positive_score"] = pa.array(reference, pa.float32(), mask=np.isnan(reference))
+            columns[f"{column}_{judge.reference_name}"] = pa.array(reference, pa.float32(), mask=np.isnan(reference))
     if writer is not None:
         writer.write(pa.table(columns))
     return len(removed)

@@ -243,6 +243,10 @@ def test_paraphrase_judge_flags_a_paraphrase_of_a_positive_and_reads_the_embeddi
     assert first["summary"]["flagged_by_judge"] == {"paraphrase": 1, "lexical": 0, "duplicate-cluster": 0}
     removed = read_dataset(removed_negatives_of(tmp_path / "out")).to_pylist()[0]
     assert removed["paraphrase_score"] >= 0.6 and removed["judges"] == ["paraphrase"]
+    # what it was compared with is the threshold, and named so (it was paraphrase_positive_score)
+    assert removed["paraphrase_threshold"] == 0.5 and "paraphrase_positive_score" not in removed
+    assert removed["detail"] == f"paraphrase: cosine {removed['paraphrase_score']:.4f} with a positive, at or above " \
+                                "the threshold 0.5000"
     kept = read_dataset(tmp_path / "out").to_pylist()[0]  # the kept negative's cosine to the positive, recorded
     assert len(kept["negative_paraphrase_scores"]) == 1 and kept["negative_paraphrase_scores"][0] < 0.5
     assert kept["negative_lexical_scores"][0] < 0.9 and "negative_duplicate_cluster_scores" not in kept

@@ -44,7 +44,7 @@ class Work:
 class Verdict:
     flags: np.ndarray  # bool per pair: a false negative
     scores: np.ndarray  # float32 per pair: the judge's score of the negative (NaN where it has none)
-    reference: np.ndarray  # float32 per pair: what it was compared with (the positive's score, or NaN)
+    reference: np.ndarray  # float32 per pair: what it was compared with (Judge.reference_name says what), or NaN
 
 
 class Judge:
@@ -58,6 +58,8 @@ class Judge:
     positive_column: ClassVar[str | None] = None
     reports_scores: ClassVar[bool] = False  # the summary gives the distributions of its scores
     only_with: ClassVar[tuple[str, ...]] = ()  # settings that mean nothing without this judge
+    # what a verdict's `reference` is: the removed negative's record calls its column JUDGE_<reference_name>
+    reference_name: ClassVar[str] = "positive_score"
     described: dict[str, Any]
 
     @classmethod

@@ -26,6 +26,7 @@ class ParaphraseJudge(Judge):
     name = "paraphrase"
     argument = "optional"
     score_column = JUDGE_SCORE_COLUMNS[name]
+    reference_name = "threshold"  # a negative is compared with the threshold, not with a positive's score
 
     @classmethod
     def build(cls, argument, settings, cache_dir) -> ParaphraseJudge:
@@ -65,6 +66,9 @@ class ParaphraseJudge(Judge):
         if self.threshold == AUTO:  # from the first pairs (a refill's are judged on the same scale)
             self._calibrate(work, pair_text)
         return Verdict(best >= self.threshold, best, np.full(len(pair_text), self.threshold, dtype=np.float32))
+
+    def explain(self, score: float, reference: float) -> str:
+        return f"paraphrase: cosine {score:.4f} with a positive, at or above the threshold {reference:.4f}"
 
     def _calibrate(self, work: Work, pair_text: np.ndarray) -> None:
         """The threshold on this model's scale: random (positive, judged text) pairs of this input."""
