@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -33,5 +34,12 @@ class Judged:
         return np.sum(self.flags, axis=0) >= needed if self.flags else np.zeros(0, dtype=bool)
 
 
-def judge_pairs(judges: list[Judge], work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> list[Verdict]:
-    return [judge.judge(work, pair_anchor, pair_text) for judge in judges]
+def judge_pairs(judges: list[Judge], work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray,
+                advance: Callable[[int], None] | None = None) -> list[Verdict]:
+    """Every judge's verdict on these (anchor, negative) pairs; `advance(1)` after each judge."""
+    verdicts = []
+    for judge in judges:
+        verdicts.append(judge.judge(work, pair_anchor, pair_text))
+        if advance is not None:
+            advance(1)
+    return verdicts

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from cltool.filter.judged import Judged
+from cltool.filter.judged import Judged, judge_pairs
 from cltool.filter.judges import build_judges
 from cltool.filter.load import load, require_mined
 from cltool.filter.pair_judges import build_pair_judges
-from cltool.filter.pair_judges.judged import PairsJudged, judge_pairs
+from cltool.filter.pair_judges.judged import PairsJudged, judge_rows
 from cltool.filter.refill import refill
 from cltool.filter.settings import Settings
 from cltool.filter.summary import filter_summary
@@ -53,15 +53,11 @@ def filter_negatives(
         with run.stage("judge"), run.reporter.task("filter judge", total=len(judges), unit="judges") as task:
             for judge in judges:
                 judge.prepare(loaded.work)
-            verdicts = []
-            for judge in judges:
-                verdicts.append(judge.judge(loaded.work, loaded.pair_anchor, loaded.pair_text))
-                task.advance(1)
-            judged.extend(verdicts)
+            judged.extend(judge_pairs(judges, loaded.work, loaded.pair_anchor, loaded.pair_text, task.advance))
         pairs_judged = PairsJudged(mismatched=np.zeros(len(loaded.row_anchor), dtype=bool))
         if pair_judges:  # every row: does its positive answer its anchor?
             with run.stage("judge pairs"):
-                pairs_judged = judge_pairs(dataset, loaded, pair_judges, pair_needed, settings.device,
+                pairs_judged = judge_rows(dataset, loaded, pair_judges, pair_needed, settings.device,
                                            settings.batch_size, cache_dir or default_cache_dir(), run.reporter)
         refills: dict[int, list[int]] = {}
         refill_summary: dict[str, int] = {}

@@ -29,7 +29,7 @@ class PairsJudged:
                          if self.flags[i][row])
 
 
-def judge_pairs(dataset: Dataset, loaded: Loaded, judges: list[PairJudge], needed: int, device: str,
+def judge_rows(dataset: Dataset, loaded: Loaded, judges: list[PairJudge], needed: int, device: str,
                 batch_size: int, cache_dir: Path, reporter: Reporter | None = None) -> PairsJudged:
     """Score every row with every pair judge; a row is mismatched when `needed` of them flag it."""
     from cltool.filter.pair_judges.vectors import INPUT, input_vectors, model_vectors
