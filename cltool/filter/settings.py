@@ -61,6 +61,11 @@ class Settings:
         self.pair_votes_needed()
         if not 0.0 <= self.mismatch_share < 1.0:
             raise UsageError(f"--mismatch-share must lie in [0, 1), not {self.mismatch_share}")
+        if not self.pair_votes_needed():
+            for option in ("pair_vote", "mismatch_share"):
+                if getattr(self, option) != getattr(Settings, option):
+                    raise UsageError(f"--{option.replace('_', '-')} is read by the pair judges",
+                                     hint="add --pair-judge consistency --pair-judge anchor-consistency")
         chosen = {name for name, _ in parse_judges(list(self.judges))}
         for name, judge in JUDGES.items():
             for option in judge.only_with:

@@ -31,7 +31,8 @@ from cltool.filter.settings import Settings
 
 FALSE_NEGATIVE = "false_negative"
 REJECTED_NEGATIVES = "_negatives"  # inside the rejected dataset: one row per removed negative
-# what any judge writes (JUDGE_SCORE_COLUMNS of the data contract, and the cross-encoder's positive_ce_score)
+# what any judge writes (JUDGE_SCORE_COLUMNS of the data contract, the cross-encoder's positive_ce_score,
+# the pair judges' shares): a second filter replaces them
 JUDGE_COLUMNS = tuple(column for judge in JUDGES.values() for column in (judge.score_column, judge.positive_column)
                       if column) + tuple(judge.share_column for judge in PAIR_JUDGES.values())
 

@@ -126,6 +126,8 @@ def test_options_are_checked_before_any_work(tmp_path, noisy):
         (Settings(pair_judges=("consistency",), mismatch_share=1.0), "--mismatch-share must lie in [0, 1)"),
         (Settings(pair_judges=("nearness",)), "unknown pair judge 'nearness'"),
         (Settings(pair_judges=("consistency", "consistency")), "each pair judge may be given once"),
+        (Settings(mismatch_share=0.1), "--mismatch-share is read by the pair judges"),
+        (Settings(pair_vote="any"), "--pair-vote is read by the pair judges"),
     ]:
         with pytest.raises(UsageError, match=message.replace("[", r"\[").replace(")", r"\)")):
             filter_negatives(source, str(tmp_path / "out"), settings)

@@ -90,13 +90,11 @@ class PairJudge:
     name: ClassVar[str]
     share_column: ClassVar[str]
     described_as: ClassVar[str]  # what its share is, for the removed row's detail
-    described: dict[str, Any]
 
     def __init__(self, model: str, settings: Settings):
-        self.model = model  # "" : the input's own vectors (the mining model), else the bundled one
+        self.model = model  # "": the input's own vectors (the mining model), else this model embeds the pairs
         self.threshold = settings.mismatch_share
         self.seed = settings.seed
-        self.described = {"model": model or "the input's embeddings", "mismatch_share": self.threshold}
 
     def judge(self, pairs: Pairs, vectors: PairVectors) -> PairVerdict:
         shares = self.shares(pairs, vectors, np.random.default_rng(self.seed))

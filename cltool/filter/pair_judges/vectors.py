@@ -10,17 +10,13 @@ import numpy as np
 
 from cltool.dataset.pairs import ANCHOR, POSITIVE, embedding_column, embedding_info, embedding_matrix
 from cltool.dataset.read import Dataset
+from cltool.dedup.semantic import unit_rows
 from cltool.errors import UsageError
 from cltool.filter.judges import Work
 from cltool.filter.pair_judges.base import PairVectors
 
 READ_ROWS = 65_536
 INPUT = ""  # the model of a judge without one: the input's embedding columns
-
-
-def unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0).astype(np.float32)
 
 
 def input_vectors(dataset: Dataset, work: Work, row_anchor: np.ndarray, row_positive: np.ndarray) -> PairVectors:
@@ -46,7 +42,7 @@ def input_vectors(dataset: Dataset, work: Work, row_anchor: np.ndarray, row_posi
         texts[row_positive[rows][judged]] = p[judged]
         row += batch.num_rows
     model = {k: info[k] for k in ("model", "model_fingerprint") if k in info}
-    return PairVectors(unit(anchors), unit(texts), {"from": "the input's embedding columns", **model})
+    return PairVectors(unit_rows(anchors), unit_rows(texts), {"from": "the input's embedding columns", **model})
 
 
 def model_vectors(model: str, work: Work, row_anchor: np.ndarray, row_positive: np.ndarray, device: str,
@@ -58,14 +54,11 @@ def model_vectors(model: str, work: Work, row_anchor: np.ndarray, row_positive: 
     judged = row_anchor >= 0
     anchor_ids = np.unique(row_anchor[judged])
     text_ids = np.unique(row_positive[judged])
-    anchors = np.zeros((len(work.anchor_texts), embedder.dimension or 0), dtype=np.float32)
-    texts = np.zeros((len(work.texts), embedder.dimension or 0), dtype=np.float32)
-    if len(anchor_ids):
-        found = queries.of(work.anchor_texts, anchor_ids.tolist())
-        anchors = np.zeros((len(work.anchor_texts), found.shape[1]), dtype=np.float32)
-        anchors[anchor_ids] = found
-        found = documents.of(work.texts, text_ids.tolist())
-        texts = np.zeros((len(work.texts), found.shape[1]), dtype=np.float32)
-        texts[text_ids] = found
-    return PairVectors(unit(anchors), unit(texts), {**spec.describe(), "embedding_cache": {
+    found_anchors = queries.of(work.anchor_texts, anchor_ids.tolist())
+    found_texts = documents.of(work.texts, text_ids.tolist())
+    anchors = np.zeros((len(work.anchor_texts), found_anchors.shape[1]), dtype=np.float32)
+    texts = np.zeros((len(work.texts), found_texts.shape[1]), dtype=np.float32)
+    anchors[anchor_ids] = found_anchors
+    texts[text_ids] = found_texts
+    return PairVectors(unit_rows(anchors), unit_rows(texts), {**spec.describe(), "embedding_cache": {
         "cache_hits": embedder.cache_hits, "encoded": embedder.encoded}})

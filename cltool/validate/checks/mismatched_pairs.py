@@ -28,7 +28,7 @@ JUDGES = ("consistency", "anchor-consistency")
 def check_mismatched_pairs(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     from cltool.filter import Settings
     from cltool.filter.pair_judges import PAIR_JUDGES, Pairs, PairVectors
-    from cltool.filter.pair_judges.vectors import unit
+    from cltool.dedup.semantic import unit_rows
 
     limit = rules.max_mismatched_pairs
     columns = [embedding_column(ANCHOR), embedding_column(POSITIVE)]
@@ -46,7 +46,7 @@ def check_mismatched_pairs(t: Data, rules: Rules, examples: int, against: Data |
     texts = np.zeros((int(pairs.row_positive.max(initial=-1)) + 1, a.shape[1]), dtype=np.float32)
     anchors[pairs.row_anchor[judged]] = a[judged]
     texts[pairs.row_positive[judged]] = p[judged]
-    vectors = PairVectors(unit(anchors), unit(texts), {"from": "the data's embedding columns"})
+    vectors = PairVectors(unit_rows(anchors), unit_rows(texts), {"from": "the data's embedding columns"})
     settings = Settings()
     verdicts = [PAIR_JUDGES[name]("", settings).judge(pairs, vectors) for name in JUDGES]
     flagged = np.logical_and.reduce([v.flags for v in verdicts])
