@@ -57,8 +57,7 @@ def check_mismatched_pairs(t: Data, rules: Rules, examples: int, against: Data |
                   f"{int(flagged.sum()):,} of {rows:,} pairs look mismatched (more than "
                   f"{settings.mismatch_share:.0%} of other rows' positives outscore the positive for its anchor, and "
                   "of other rows' anchors the anchor for its positive); the value is the share of pairs",
-                  [t.example(int(r), **{v.name: round(float(verdicts[i].shares[r]), 4)
-                                        for i, v in enumerate(PAIR_JUDGES[n] for n in JUDGES)})
+                  [t.example(int(r), **{name: round(float(verdicts[i].shares[r]), 4) for i, name in enumerate(JUDGES)})
                    for r in worst.tolist()])
 
 
