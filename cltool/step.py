@@ -25,10 +25,10 @@ from typing import IO, Any, Protocol, TypeVar
 import pyarrow as pa
 
 from cltool.dataset.read import Dataset, open_dataset
-from cltool.dataset.write import Output, StageTimer, check_replaceable, readable_twice
+from cltool.dataset.write import Output, check_replaceable
 from cltool.errors import InputError, UsageError
 from cltool.progress import NullReporter, Reporter
-
+from cltool.stages import StageTimer
 
 
 class Checked(Protocol):
@@ -59,9 +59,15 @@ class Run:
 
     @contextmanager
     def readable_twice(self, source: str | pa.Table) -> Iterator[str | pa.Table]:
-        """`source` as something the step can read twice (stdin is spooled to a temporary dataset)."""
-        with readable_twice(source, self.stdin) as readable:
-            yield readable
+        """`source` as something the step can read twice: itself (a path, or an in-memory table), or
+        for `-` the stream spooled to a temporary dataset that is removed when the step ends."""
+        if isinstance(source, pa.Table) or source != "-":
+            yield source
+            return
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="cltool-stdin-") as spooled:
+            yield spool(self.open("-"), Path(spooled) / "stdin")
 
     def stage(self, name: str):
         """Time a stage (`with run.stage("load"): ...`); the times go into the manifest."""
@@ -73,6 +79,15 @@ class Run:
                      rejected_target=self.rejected, stdout=self.stdout, started=self.started)
         out.stages.update(self.stages.times)
         return out
+
+
+def spool(stream: Dataset, path: Path) -> str:
+    """Keep a stream (stdin) on disk as a dataset, for a step that reads its input twice."""
+    with Output(path, command="spool", params={}, keeps_rejected=False) as out:
+        out.write(stream.schema.empty_table())
+        for batch in stream.batches():
+            out.write(batch)
+    return str(path)
 
 
 def prepare(settings: S | None, default: type[S], run: Run | None, output: str | None = None) -> tuple[S, Run]:

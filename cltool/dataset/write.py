@@ -32,6 +32,7 @@ from cltool.dataset.manifest import (FORMAT, MANIFEST_SUFFIX, REJECTED_SUFFIX, b
                                      lineage_of, named, write_manifest)
 from cltool.dataset.read import STREAM_END, STREAM_MARK, Dataset
 from cltool.errors import CltoolError, OutputClosedError, UsageError
+from cltool.stages import StageTimer
 
 DEFAULT_SHARD_ROWS = 250_000
 _END = object()
@@ -274,21 +275,6 @@ class _AtomicDirectory:
             os.rename(self._retired, self.manifest)  # the old output is whole again
         elif not restore:
             shutil.rmtree(self._old, ignore_errors=True)  # a replaced output's old copy: no manifest will name it
-
-
-class StageTimer:
-    """Wall time per named stage; a stage entered several times adds up."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.times[name] = round(self.times.get(name, 0.0) + time.perf_counter() - start, 3)
 
 
 class Output:
@@ -535,30 +521,6 @@ class Output:
         for old in olds:  # the old copies go only once the new output is whole
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
-
-
-def spool(stream: Dataset, path: Path) -> str:
-    """Keep a stream (stdin) on disk as a dataset, for a step that reads its input twice."""
-    with Output(path, command="spool", params={}, keeps_rejected=False) as out:
-        out.write(stream.schema.empty_table())
-        for batch in stream.batches():
-            out.write(batch)
-    return str(path)
-
-
-@contextmanager
-def readable_twice(input: str | pa.Table, stdin: IO[bytes] | None = None) -> Iterator[str | pa.Table]:
-    """The input as something a step can read twice: itself (a path, or an in-memory table), or
-    for `-` the stream spooled to a temporary dataset that is removed when the step ends."""
-    if isinstance(input, pa.Table) or input != "-":
-        yield input
-        return
-    import tempfile
-
-    from cltool.dataset.read import open_dataset
-
-    with tempfile.TemporaryDirectory(prefix="cltool-stdin-") as spooled:
-        yield spool(open_dataset("-", stdin=stdin), Path(spooled) / "stdin")
 
 
 def with_rejection(table: pa.Table, **columns: pa.Array | list) -> pa.Table:
