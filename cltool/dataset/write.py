@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cltool import __version__
+from cltool.dataset.columns import DETAIL, REASON
 from cltool.dataset.manifest import (FORMAT, MANIFEST_SUFFIX, REJECTED_SUFFIX, beside, file_sha256, has_manifest,
                                      lineage_of, named, write_manifest)
 from cltool.dataset.read import STREAM_END, STREAM_MARK, Dataset
@@ -37,7 +38,6 @@ from cltool.stages import StageTimer
 DEFAULT_SHARD_ROWS = 250_000
 _END = object()
 ROW_GROUP_ROWS = 65_536
-REASON, DETAIL = "reason", "detail"
 
 
 class ShardWriter:

@@ -10,13 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cltool.dataset.columns import CORPUS_ID, CORPUS_TEXT, POSITIVE, embedding_column
 from cltool.dataset.pairs import (
-    CORPUS_ID,
-    CORPUS_TEXT,
-    POSITIVE,
     blank_mask,
     check_same_model,
-    embedding_column,
     embedding_matrix,
     require_text_columns,
     text_id,

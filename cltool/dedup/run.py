@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from cltool.dataset.pairs import EMPTY_TEXT, INVALID_EMBEDDING
+from cltool.dataset.columns import EMPTY_TEXT, INVALID_EMBEDDING
 from cltool.dataset.read import IN_MEMORY
 from cltool.dedup.decisions import Decisions
 from cltool.dedup.load import DecidingColumns, default_on, load, load_reference

@@ -14,7 +14,8 @@ manifest records the same, so later steps can refuse embeddings from different m
 `model.py` and `static.py` the models, `ray_embed.py` the Ray actor pool.
 """
 
-from cltool.dataset.pairs import embedding_column, embedding_info
+from cltool.dataset.columns import embedding_column
+from cltool.dataset.pairs import embedding_info
 from cltool.embed.embedder import Embedder
 from cltool.embed.run import embed
 from cltool.embed.settings import Settings

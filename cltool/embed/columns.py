@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.dataset.pairs import ANCHOR, CORPUS_TEXT, POSITIVE, blank_mask, is_text_list_type, require_text_columns
+from cltool.dataset.columns import ANCHOR, CORPUS_TEXT, POSITIVE
+from cltool.dataset.pairs import blank_mask, is_text_list_type, require_text_columns
 from cltool.errors import InputError
 
 QUERY_COLUMNS = (ANCHOR,)  # embedded with the query prompt; every other column with the document prompt

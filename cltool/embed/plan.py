@@ -13,7 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.dataset.pairs import FIELD_METADATA_KEY, embedding_column, is_text_list_type
+from cltool.dataset.columns import FIELD_METADATA_KEY, embedding_column
+from cltool.dataset.pairs import is_text_list_type
 from cltool.embed.cache import EmbeddingCache
 from cltool.embed.columns import QUERY_COLUMNS
 from cltool.embed.embedder import Embedder

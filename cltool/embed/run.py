@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from cltool.dataset.pairs import EMPTY_TEXT
+from cltool.dataset.columns import EMPTY_TEXT
 from cltool.dataset.read import Dataset
 from cltool.dataset.write import Output, with_rejection
 from cltool.embed.cache import EmbeddingCache, default_cache_dir

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from cltool.dataset.pairs import NEGATIVE_RANKS
+from cltool.dataset.columns import NEGATIVE_RANKS
 from cltool.emit.formats import Line
 from cltool.emit.read import Rows
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from cltool.dataset.pairs import (
+from cltool.dataset.columns import (
     ANCHOR,
-    JUDGE_SCORE_COLUMNS,
     NEGATIVE_CE_SCORES,
     NEGATIVE_RANKS,
     NEGATIVE_SCORES,
@@ -17,8 +16,8 @@ from cltool.dataset.pairs import (
     POSITIVE,
     POSITIVE_CE_SCORE,
     POSITIVE_SCORE,
-    match_keys,
 )
+from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS, match_keys
 from cltool.dataset.read import Dataset
 from cltool.errors import InputError
 

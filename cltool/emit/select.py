@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from cltool.dataset.pairs import ANCHOR, EMPTY_TEXT, POSITIVE, TOO_FEW_NEGATIVES, blank_mask
+from cltool.dataset.columns import ANCHOR, EMPTY_TEXT, POSITIVE, TOO_FEW_NEGATIVES
+from cltool.dataset.pairs import blank_mask
 from cltool.emit.fill import fill
 from cltool.emit.formats import Format
 from cltool.emit.read import Rows

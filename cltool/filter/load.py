@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.dataset.pairs import (
+from cltool.dataset.columns import (
     ANCHOR,
     ANCHOR_ID,
     NEGATIVE_IDS,
@@ -19,10 +19,8 @@ from cltool.dataset.pairs import (
     POSITIVE,
     POSITIVE_ID,
     POSITIVE_SCORE,
-    blank_mask,
-    ids_and_match_keys,
-    require_text_columns,
 )
+from cltool.dataset.pairs import blank_mask, ids_and_match_keys, require_text_columns
 from cltool.dataset.read import Dataset
 from cltool.errors import InputError
 from cltool.filter.judges import Work

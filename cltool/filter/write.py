@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from cltool.dataset.pairs import (
+from cltool.dataset.columns import (
     ANCHOR,
     ANCHOR_ID,
     EMPTY_TEXT,

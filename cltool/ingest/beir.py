@@ -16,18 +16,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.dataset.pairs import (
-    ANCHOR,
-    ANCHOR_ID,
-    POSITIVE,
-    POSITIVE_ID,
-    canonicalize_corpus,
-    canonicalize_pairs,
-    corpus_layout,
-    pairs_layout,
-)
+from cltool.dataset.columns import ANCHOR, ANCHOR_ID, POSITIVE, POSITIVE_ID
 from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
+from cltool.ingest.canonical import canonicalize_corpus, canonicalize_pairs, corpus_layout, pairs_layout
 from cltool.ingest.formats import DelimitedSource, JsonlSource, find_in_folder
 
 if TYPE_CHECKING:

@@ -9,15 +9,9 @@ from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
 
-from cltool.dataset.pairs import (
-    Canonical,
-    canonicalize_corpus,
-    canonicalize_pairs,
-    corpus_layout,
-    pairs_layout,
-)
 from cltool.dataset.write import Output, check_replaceable
 from cltool.errors import InputError, UsageError
+from cltool.ingest.canonical import Canonical, canonicalize_corpus, canonicalize_pairs, corpus_layout, pairs_layout
 from cltool.ingest.formats import FORMATS, DatasetSource, DelimitedSource, JsonlSource, detect_format, open_source
 from cltool.progress import Reporter
 from cltool.step import Run, prepare

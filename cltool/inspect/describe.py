@@ -12,13 +12,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from cltool.dataset.manifest import rejected_path
-from cltool.dataset.pairs import (
-    JUDGE_SCORE_COLUMNS,
-    NEGATIVE_SCORES,
-    POSITIVE_CE_SCORE,
-    POSITIVE_SCORE,
-    embedding_info,
-)
+from cltool.dataset.columns import NEGATIVE_SCORES, POSITIVE_CE_SCORE, POSITIVE_SCORE
+from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS, embedding_info
 from cltool.dataset.read import open_dataset
 from cltool.errors import InputError
 
@@ -125,7 +120,8 @@ def score_statistics(dataset) -> dict[str, Any] | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from cltool.dataset.pairs import ANCHOR, match_keys
+    from cltool.dataset.columns import ANCHOR
+    from cltool.dataset.pairs import match_keys
     from cltool.mine import distribution
     from cltool.validate.checks.score_sanity import negatives_above_positive
 

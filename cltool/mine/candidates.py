@@ -22,8 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.dataset.pairs import ANCHOR, ANCHOR_ID, CORPUS_ID, CORPUS_TEXT, embedding_info
+from cltool.dataset.columns import ANCHOR, ANCHOR_ID, CORPUS_ID, CORPUS_TEXT
 from cltool.dataset.manifest import part_path, read_manifest
+from cltool.dataset.pairs import embedding_info
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError

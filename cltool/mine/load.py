@@ -10,25 +10,27 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.dataset.pairs import (
+from cltool.dataset.columns import (
     ANCHOR,
     ANCHOR_ID,
-    CORPUS_ALIASES,
     CORPUS_ID,
     CORPUS_TEXT,
     EMPTY_TEXT,
     INVALID_EMBEDDING,
     POSITIVE,
     POSITIVE_ID,
+    embedding_column,
+)
+from cltool.dataset.pairs import (
     blank_mask,
     check_same_model,
-    embedding_column,
     embedding_matrix,
     ids_and_match_keys,
     require_text_columns,
 )
 from cltool.dataset.read import Dataset
 from cltool.errors import InputError
+from cltool.ingest.canonical import CORPUS_ALIASES
 from cltool.mine.select import Positives
 
 LOAD_ROWS = 16_384  # rows decoded at once while loading: their vectors are copied, so keep the copies small

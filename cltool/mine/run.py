@@ -11,7 +11,8 @@ import numpy as np
 import pyarrow as pa
 
 from cltool.calibration import AUTO
-from cltool.dataset.pairs import ANCHOR, check_same_model, embedding_column, embedding_info
+from cltool.dataset.columns import ANCHOR, embedding_column
+from cltool.dataset.pairs import check_same_model, embedding_info
 from cltool.dataset.read import IN_MEMORY
 from cltool.dataset.write import check_replaceable
 from cltool.errors import UsageError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from cltool.dataset.pairs import (
+from cltool.dataset.columns import (
     EMPTY_TEXT,
     INVALID_EMBEDDING,
     NEGATIVE_IDS,

@@ -22,7 +22,7 @@ import pyarrow as pa
 from cltool import __version__
 from cltool.calibration import describe_lines, manifest_calibration
 from cltool.dataset.manifest import read_manifest, rejected_path
-from cltool.dataset.pairs import (
+from cltool.dataset.columns import (
     ANCHOR,
     NEGATIVE_CE_SCORES,
     NEGATIVE_RANKS,
@@ -30,8 +30,8 @@ from cltool.dataset.pairs import (
     NEGATIVES,
     POSITIVE_CE_SCORE,
     POSITIVE_SCORE,
-    match_keys,
 )
+from cltool.dataset.pairs import match_keys
 from cltool.dataset.read import open_dataset
 from cltool.dataset.write import write_file_atomically
 from cltool.errors import UsageError

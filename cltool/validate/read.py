@@ -9,16 +9,8 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from cltool.dataset.pairs import (
-    ANCHOR,
-    ANCHOR_ID,
-    EMBEDDING_SUFFIX,
-    NEGATIVE_IDS,
-    NEGATIVES,
-    POSITIVE,
-    POSITIVE_ID,
-    ids_and_match_keys,
-)
+from cltool.dataset.columns import ANCHOR, ANCHOR_ID, EMBEDDING_SUFFIX, NEGATIVE_IDS, NEGATIVES, POSITIVE, POSITIVE_ID
+from cltool.dataset.pairs import ids_and_match_keys
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.validate.training import TrainingFile, is_training_file, read_training_file
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from cltool.dataset.pairs import ANCHOR, NEGATIVE_SCORES, NEGATIVES, POSITIVE, POSITIVE_SCORE
+from cltool.dataset.columns import ANCHOR, NEGATIVE_SCORES, NEGATIVES, POSITIVE, POSITIVE_SCORE
 from cltool.errors import InputError
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json", ".json.gz")

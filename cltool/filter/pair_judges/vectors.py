@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cltool.dataset.pairs import ANCHOR, POSITIVE, embedding_column, embedding_info, embedding_matrix
+from cltool.dataset.columns import ANCHOR, POSITIVE, embedding_column
+from cltool.dataset.pairs import embedding_info, embedding_matrix
 from cltool.dataset.read import Dataset
 from cltool.dedup.semantic import unit_rows
 from cltool.errors import UsageError
