@@ -1,7 +1,7 @@
 """The data contract's rules: what every step reads and writes the same way.
 
-- ids: a row's id is the one the user gave, else one derived from its text (`text_id`): the hex of
-  a 64-bit BLAKE2b hash of the normalised text, so the same text always gets the same id;
+- ids: a row's id is the one the user gave, else one derived from its text (`given_or_derived`): the
+  hex of a 64-bit BLAKE2b hash of the normalised text, so the same text always gets the same id;
 - match keys: when two texts are the same passage (`ids_and_match_keys`);
 - text: which Arrow types hold it (`is_text_type`), when it is blank (`blank_mask`);
 - embeddings: what made a column (`embedding_info`), its vectors as a matrix (`embedding_matrix`), and
@@ -14,6 +14,7 @@ is ingest's (`cltool.ingest.canonical`).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import unicodedata
 from typing import Any, Iterable, Sequence
@@ -147,6 +148,32 @@ def text_ids(texts: Iterable[str | None]) -> list[str | None]:
         if tid is None:
             tid = memo[t] = text_id(t)
         out.append(tid)
+    return out
+
+
+def given_or_derived(given: Iterable[Any] | None, texts: Sequence[str | None], *,
+                     derived: Sequence[str | None] | None = None) -> list[str | None]:
+    """Each row's id: the one the user gave, else `text_id` of its text. The one id rule of every step.
+
+    A given id is missing when it is null, empty or only whitespace (a CSV's empty cell, JSON's "",
+    a padded blank: no id anyone chose, and ids that would all be equal); any other is kept as given,
+    as text and untrimmed (7 -> "7", " a7" stays " a7"). A null or blank text derives no id (None): its
+    row is rejected as empty_text. `given`: None when the input has no id column; `derived`: the texts'
+    ids where the caller already hashed them (`ids_and_match_keys`)."""
+    memo: dict[str, str] = {}
+    out: list[str | None] = []
+    for i, (g, t) in enumerate(zip(itertools.repeat(None) if given is None else given, texts)):
+        if g is not None and not (isinstance(g, str) and (not g or g.isspace())):
+            out.append(g if isinstance(g, str) else str(g))
+        elif t is None or not t or t.isspace():
+            out.append(None)
+        elif derived is not None:
+            out.append(derived[i])
+        else:
+            tid = memo.get(t)
+            if tid is None:
+                tid = memo[t] = text_id(t)
+            out.append(tid)
     return out
 
 

@@ -15,8 +15,8 @@ from cltool.dataset.pairs import (
     blank_mask,
     check_same_model,
     embedding_matrix,
+    given_or_derived,
     require_text_columns,
-    text_id,
 )
 from cltool.dataset.read import Dataset
 from cltool.errors import InputError
@@ -37,10 +37,11 @@ class DecidingColumns:
         return len(self.texts[0])
 
     def id_of(self, row: int) -> str:
-        """The row's id in the user's terms (derived from the text where there is none), for duplicate_of."""
-        parts = [str(ids[row].as_py()) if ids is not None else text_id(text[row].as_py() or "")
-                 for ids, text in zip(self.given_ids, self.texts)]
-        return "|".join(parts)
+        """The row's id in the user's terms (`given_or_derived`), for duplicate_of: one part per
+        deciding column. Asked of the rows kept as someone's original, so of few: hashed one at a time."""
+        parts = given_or_derived([ids[row].as_py() if ids is not None else None for ids in self.given_ids],
+                                 [text[row].as_py() for text in self.texts])
+        return "|".join(part or "" for part in parts)
 
     def blank_masks(self) -> list[np.ndarray]:
         """Per deciding column, where its text is null or blank."""

@@ -20,7 +20,7 @@ from cltool.dataset.columns import (
     POSITIVE_ID,
     POSITIVE_SCORE,
 )
-from cltool.dataset.pairs import blank_mask, ids_and_match_keys, require_text_columns
+from cltool.dataset.pairs import blank_mask, given_or_derived, ids_and_match_keys, require_text_columns
 from cltool.dataset.read import Dataset
 from cltool.errors import InputError
 from cltool.filter.judges import Work
@@ -68,11 +68,9 @@ def require_mined(dataset: Dataset) -> None:
                          hint=f"mine them first: cltool mine {dataset.source} -o MINED")
 
 
-def _ids(batch: pa.RecordBatch, column: str, texts: list[str | None], derived: list[str | None]) -> list:
-    if column in batch.schema.names:
-        given = pc.cast(batch.column(column), pa.string()).to_pylist()
-        return [g if g is not None else d for g, d in zip(given, derived)]
-    return derived
+def _given(batch: pa.RecordBatch, column: str) -> list[str | None] | None:
+    """The batch's ids in `column` as text (None: the input has no such column)."""
+    return pc.cast(batch.column(column), pa.string()).to_pylist() if column in batch.schema.names else None
 
 
 def negatives_of(batch: pa.RecordBatch, source: str) -> tuple[list, list, list, list, list[int]]:
@@ -88,9 +86,9 @@ def negatives_of(batch: pa.RecordBatch, source: str) -> tuple[list, list, list, 
             if lengths != counts:
                 raise InputError(f"{source}: {NEGATIVES} and {column} differ in length on some rows",
                                  hint="the lists must be parallel, as cltool mine writes them")
-    if NEGATIVE_IDS in batch.schema.names:
-        given = [i for row in batch.column(NEGATIVE_IDS).to_pylist() for i in (row or ())]
-        ids = [g if g is not None else d for g, d in zip(given, ids)]
+    given = ([i for row in batch.column(NEGATIVE_IDS).to_pylist() for i in (row or ())]
+             if NEGATIVE_IDS in batch.schema.names else None)
+    ids = given_or_derived(given, texts, derived=ids)
     scores = ([s for row in batch.column(NEGATIVE_SCORES).to_pylist() for s in (row or ())]
               if NEGATIVE_SCORES in batch.schema.names else [None] * len(texts))
     return texts, ids, keys, scores, counts
@@ -132,8 +130,9 @@ def load(dataset: Dataset) -> Loaded:
         a_texts, p_texts = batch.column(ANCHOR).to_pylist(), batch.column(POSITIVE).to_pylist()
         a_derived, a_keys = ids_and_match_keys(a_texts)
         p_derived, p_keys = ids_and_match_keys(p_texts)
-        a_ids, p_ids = _ids(batch, ANCHOR_ID, a_texts, a_derived), _ids(batch, POSITIVE_ID, p_texts, p_derived)
-        negative_texts_flat, n_derived, n_keys, n_scores, counts = negatives_of(batch, dataset.source)
+        a_ids = given_or_derived(_given(batch, ANCHOR_ID), a_texts, derived=a_derived)
+        p_ids = given_or_derived(_given(batch, POSITIVE_ID), p_texts, derived=p_derived)
+        negative_texts_flat, n_ids, n_keys, n_scores, counts = negatives_of(batch, dataset.source)
         p_scores = (batch.column(POSITIVE_SCORE).to_pylist() if POSITIVE_SCORE in batch.schema.names
                     else [None] * batch.num_rows)
         flat = 0
@@ -162,7 +161,7 @@ def load(dataset: Dataset) -> Loaded:
                 value = negative_texts_flat[flat + j]
                 if value is None:
                     continue
-                t = text(n_derived[flat + j], value, n_keys[flat + j])
+                t = text(n_ids[flat + j], value, n_keys[flat + j])
                 if (a, t) not in pair_index:
                     pair_index[(a, t)] = len(pair_anchor)
                     pair_anchor.append(a)

@@ -6,8 +6,8 @@
 The layout (which input column plays which part) is decided once from the schema, by the accepted
 aliases or the user's `--column` overrides, before any data is read. One positive per row: a list of
 positives (FlagEmbedding's `pos`, a list `positive` column) is spread over several rows of the same
-anchor, which the whole chain reads as "all of these are positives for this anchor". Ids the user gives
-are kept (as text); missing ones are derived from the text (`text_id`).
+anchor, which the whole chain reads as "all of these are positives for this anchor". Ids follow the
+contract's one rule, `given_or_derived`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from cltool.dataset.columns import (
     REASON,
     REJECTION_COLUMNS,
 )
-from cltool.dataset.pairs import blank_mask, is_text_list_type, is_text_type, text_ids
+from cltool.dataset.pairs import blank_mask, given_or_derived, is_text_list_type, is_text_type
 from cltool.errors import InputError, UsageError
 
 PAIRS_ALIASES: dict[str, tuple[str, ...]] = {
@@ -245,11 +245,8 @@ def _negatives(table: pa.Table, layout: PairsLayout) -> tuple[dict[str, pa.Array
         keep = [j for j, t in enumerate(row) if t is not None and t.strip()]
         dropped += len(row) - len(keep)
         negatives.append([row[j] for j in keep])
-        if given_ids is not None:
-            derived = text_ids(row[j] for j in keep)
-            ids.append([str(given_ids[i][j]) if given_ids[i][j] not in (None, "") else d for j, d in zip(keep, derived)])
-        else:
-            ids.append(text_ids(row[j] for j in keep))
+        ids.append(given_or_derived([given_ids[i][j] for j in keep] if given_ids is not None else None,
+                                    [row[j] for j in keep]))
         if given_scores is not None:
             scores.append([_float(given_scores[i][j], layout.negative_scores) for j in keep])
     out = {NEGATIVES: pa.array(negatives, pa.list_(pa.string())), NEGATIVE_IDS: pa.array(ids, pa.list_(pa.string()))}
@@ -268,12 +265,9 @@ def _float(value, column: str) -> float | None:
 
 
 def _ids(given: pa.Array | None, texts: pa.Array) -> pa.Array:
-    """The user's ids as text where present, else ids derived from the (non-empty) text."""
-    derived = text_ids(t if t is not None and t.strip() else None for t in texts.to_pylist())
-    if given is None:
-        return pa.array(derived, pa.string())
-    given_text = pc.cast(given, pa.string()).to_pylist()
-    return pa.array([g if g is not None and g != "" else d for g, d in zip(given_text, derived)], pa.string())
+    """The user's ids as text where present, else ids derived from the text (`given_or_derived`)."""
+    given_text = pc.cast(given, pa.string()).to_pylist() if given is not None else None
+    return pa.array(given_or_derived(given_text, texts.to_pylist()), pa.string())
 
 
 @dataclass

@@ -25,6 +25,7 @@ from cltool.dataset.pairs import (
     blank_mask,
     check_same_model,
     embedding_matrix,
+    given_or_derived,
     ids_and_match_keys,
     require_text_columns,
 )
@@ -101,6 +102,11 @@ def _require_embedded(dataset: Dataset, text_columns: Sequence[str], hint: str) 
                              hint="embed it with cltool embed")
 
 
+def _given(batch: pa.RecordBatch, column: str | None) -> list[str | None] | None:
+    """The batch's ids in `column` as text (None: the input has no such column)."""
+    return pc.cast(batch.column(column), pa.string()).to_pylist() if column else None
+
+
 def load_pairs(dataset: Dataset, candidates_capacity: int) -> tuple[Pairs, Candidates]:
     hint = "mine reads anchor, positive and their embeddings: cltool ingest, then cltool embed"
     _require_embedded(dataset, (ANCHOR, POSITIVE), hint)
@@ -135,12 +141,8 @@ def load_pairs(dataset: Dataset, candidates_capacity: int) -> tuple[Pairs, Candi
         a_vectors, p_vectors = _unit(a_vectors), _unit(p_vectors)
         a_texts, p_texts = anchors.to_pylist(), positives.to_pylist()
         (a_ids, a_keys), (p_ids, p_keys) = ids_and_match_keys(a_texts), ids_and_match_keys(p_texts)
-        if ids[ANCHOR_ID]:  # the user's ids where given (a null one falls back to the derived id)
-            a_ids = [g if g is not None else d for g, d in
-                     zip(pc.cast(batch.column(ids[ANCHOR_ID]), pa.string()).to_pylist(), a_ids)]
-        if ids[POSITIVE_ID]:
-            p_ids = [g if g is not None else d for g, d in
-                     zip(pc.cast(batch.column(ids[POSITIVE_ID]), pa.string()).to_pylist(), p_ids)]
+        a_ids = given_or_derived(_given(batch, ids[ANCHOR_ID]), a_texts, derived=a_ids)
+        p_ids = given_or_derived(_given(batch, ids[POSITIVE_ID]), p_texts, derived=p_ids)
         usable = np.nonzero(~(blank | bad))[0]
         for i in usable.tolist():
             key = a_keys[i]
@@ -191,10 +193,7 @@ def add_corpus(dataset: Dataset, candidates: Candidates) -> None:
         values = _unit(values)
         text_list = texts.to_pylist()
         derived, keys = ids_and_match_keys(text_list)
-        given = derived
-        if id_column:
-            given = [g if g is not None else d for g, d in
-                     zip(pc.cast(batch.column(id_column), pa.string()).to_pylist(), derived)]
+        given = given_or_derived(_given(batch, id_column), text_list, derived=derived)
         for reason, mask in ((EMPTY_TEXT, blank), (INVALID_EMBEDDING, bad & ~blank)):
             if mask.any():
                 candidates.skipped[reason] = candidates.skipped.get(reason, 0) + int(mask.sum())

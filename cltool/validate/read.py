@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cltool.dataset.columns import ANCHOR, ANCHOR_ID, EMBEDDING_SUFFIX, NEGATIVE_IDS, NEGATIVES, POSITIVE, POSITIVE_ID
-from cltool.dataset.pairs import ids_and_match_keys
+from cltool.dataset.pairs import given_or_derived, ids_and_match_keys
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.validate.training import TrainingFile, is_training_file, read_training_file
 
@@ -50,13 +51,17 @@ def read_data(dataset: Dataset) -> Data:
     positives = table.column(POSITIVE).to_pylist() if POSITIVE in names else []
     _, a_keys = ids_and_match_keys(anchors)
     p_ids, p_keys = ids_and_match_keys(positives)
-    if POSITIVE_ID in names:
-        p_ids = [g if g is not None else d for g, d in zip(table.column(POSITIVE_ID).to_pylist(), p_ids)]
+    given = pc.cast(table.column(POSITIVE_ID), pa.string()).to_pylist() if POSITIVE_ID in names else None
+    p_ids = given_or_derived(given, positives, derived=p_ids)
     negatives = negative_ids = None
     if NEGATIVES in names:
-        negatives = [[t for t in (row or ()) if t is not None] for row in table.column(NEGATIVES).to_pylist()]
-        if NEGATIVE_IDS in names:
-            negative_ids = [list(row or ()) for row in table.column(NEGATIVE_IDS).to_pylist()]
+        raw = [list(row or ()) for row in table.column(NEGATIVES).to_pylist()]
+        negatives = [[t for t in row if t is not None] for row in raw]
+        if NEGATIVE_IDS in names:  # parallel to the negatives kept: a null negative's id goes with it
+            negative_ids = []
+            for texts, given in zip(raw, table.column(NEGATIVE_IDS).to_pylist()):
+                ids = given_or_derived(given or [None] * len(texts), texts)
+                negative_ids.append([i for t, i in zip(texts, ids) if t is not None])
     return Data(dataset, table, anchors, positives, a_keys, p_keys, p_ids, negatives, negative_ids)
 
 
