@@ -5,7 +5,7 @@
 - match keys: when two texts are the same passage (`ids_and_match_keys`);
 - text: which Arrow types hold it (`is_text_type`), when it is blank (`blank_mask`);
 - embeddings: what made a column (`embedding_info`), its vectors as a matrix (`embedding_matrix`), and
-  whether two columns' vectors may be compared (`check_same_model`).
+  when two columns' vectors may be compared (`require_comparable`).
 
 The names (columns, reasons) are `cltool.dataset.columns`'s; bringing an input to the canonical layout
 is ingest's (`cltool.ingest.canonical`).
@@ -17,7 +17,7 @@ import hashlib
 import itertools
 import json
 import unicodedata
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -190,25 +190,58 @@ def require_text_columns(source: str, schema: pa.Schema, columns: Sequence[str],
             raise InputError(f"column {column!r} of {source} is {schema.field(column).type}, not text", hint=hint)
 
 
-def check_same_model(fields: Sequence[tuple[str, pa.Field]]) -> None:
-    """Refuse embeddings that cannot be compared: other dimensions, or other weights (when the
-    columns say which model made them). `fields`: (where it comes from, the embedding column)."""
-    (first_source, first), *rest = fields
-    first_info = embedding_info(first)
-    for source, other in rest:
-        if other.type.list_size != first.type.list_size:
-            raise InputError(f"{other.name} of {source} has {other.type.list_size} dimensions but {first.name} of "
-                             f"{first_source} has {first.type.list_size}: they come from different models",
-                             hint="embed every input with the same --model")
-        info = embedding_info(other)
-        if first_info and info and first_info.get("model_fingerprint") != info.get("model_fingerprint"):
-            raise InputError(f"{other.name} of {source} comes from {info.get('model_id')} but {first.name} of "
-                             f"{first_source} from {first_info.get('model_id')} (different weights): their scores "
-                             "are not comparable", hint="embed every input with the same --model")
-
-
 def is_text_list_type(t: pa.DataType) -> bool:
     return (pa.types.is_list(t) or pa.types.is_large_list(t)) and is_text_type(t.value_type)
+
+
+# What makes two columns' cosines comparable: the weights and the space (its dimension), not the model's
+# name or path (one model may have several). And normalisation: the steps rescale before a cosine, but
+# vectors embedded with --no-normalize are another setup's, and a score read off one (a saved search, a
+# threshold) is not vouched for on the other.
+_COMPARABLE = ("model_fingerprint", "dimension", "normalize")
+# Within one column the prompt too; between anchors and candidates a query and a document prompt rightly differ.
+_ONE_COLUMN = (*_COMPARABLE, "prompt")
+
+
+def comparable_info(field: pa.Field) -> dict:
+    """What can be compared of how a column's vectors were made: `embedding_info` where cltool made
+    them, and always the dimension its type gives (vectors of the user's own say nothing else)."""
+    info = dict(embedding_info(field) or {})
+    if pa.types.is_fixed_size_list(field.type):
+        info["dimension"] = field.type.list_size
+    return info
+
+
+def require_comparable(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, *, where: str, same_column: bool,
+                       hint: str | None = None) -> None:
+    """Refuse vectors whose cosines cannot be compared, or an InputError naming what differs.
+
+    `a`, `b`: what made them (`embedding_info`, or `comparable_info` of a field); `where`: what they
+    are, for the error ("anchor_embedding of X and text_embedding of Y"). Within one column (the
+    shards of a dataset, or the anchors a saved search was scored with and this input's) everything
+    that made the vectors must be the same, prompt included, and one that records nothing differs from
+    one that does. Between anchors and candidates (a query and a document) the weights, dimension and
+    normalisation must be the same, the prompts may differ, and what one side does not record
+    (vectors cltool did not make) cannot be compared and is let pass."""
+    a, b = a or {}, b or {}
+    keys = _ONE_COLUMN if same_column else _COMPARABLE
+    differ = [k for k in keys if (same_column or (k in a and k in b)) and a.get(k) != b.get(k)]
+    if not differ:
+        return
+    if hint is None:
+        hint = ("embed every shard with the same model, prompt and --normalize (cltool embed), or read them as "
+                "separate inputs" if same_column else "embed every input with the same --model and --normalize")
+    raise InputError(f"{where} cannot be compared: {'; '.join(_difference(k, a, b) for k in differ)}", hint=hint)
+
+
+def _difference(key: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
+    if key == "model_fingerprint":
+        said = lambda info: (f"{info[key][:12]} ({info.get('model_id') or 'model unnamed'})" if info.get(key)  # noqa: E731
+                             else "none recorded")
+        return f"different weights, model_fingerprint {said(a)} vs {said(b)}"
+    if key == "dimension":
+        return f"{a.get(key)} vs {b.get(key)} dimensions"
+    return f"{key} {a.get(key)!r} vs {b.get(key)!r}"
 
 
 def blank_mask(texts: pa.Array) -> np.ndarray:

@@ -234,25 +234,14 @@ def _open_files(source: str, paths: list[Path], manifest: dict[str, Any] | None)
     return Dataset(source=source, schema=schema, files=files, manifest=manifest)
 
 
-# what makes two embedding columns' vectors comparable (the model's path or name may differ)
-_EMBEDDING_IDENTITY = ("model_fingerprint", "dimension", "normalize", "prompt")
-
-
 def _check_same_embeddings(schema: pa.Schema, first: Path | None, other: pa.Schema, path: Path) -> None:
-    """Shards of one input must carry embeddings of one model, prompt and normalisation: vectors of two
-    models in one column would be compared as if they were one space, silently."""
-    from cltool.dataset.pairs import embedding_info
+    """Shards of one input must carry embeddings made alike (`require_comparable` within one column):
+    vectors of two models in one column would be compared as if they were one space, silently."""
+    from cltool.dataset.pairs import comparable_info, require_comparable
 
     for field in schema:
-        a, b = embedding_info(field), embedding_info(other.field(field.name))
-        if a is None and b is None:
-            continue
-        differ = [k for k in _EMBEDDING_IDENTITY if (a or {}).get(k) != (b or {}).get(k)]
-        if differ:
-            describe = ", ".join(f"{k} {(a or {}).get(k)!r} vs {(b or {}).get(k)!r}" for k in differ)
-            raise InputError(f"{field.name} of {path} was made differently from that of {first}: {describe}",
-                             hint="embed every shard with the same model and prompt (cltool embed), or read them "
-                                  "as separate inputs")
+        require_comparable(comparable_info(field), comparable_info(other.field(field.name)), same_column=True,
+                           where=f"{field.name} of {path} and of {first}")
 
 
 def _looks_like_parquet(path: Path) -> bool:

@@ -13,9 +13,10 @@ import pyarrow.compute as pc
 from cltool.dataset.columns import CORPUS_ID, CORPUS_TEXT, POSITIVE, embedding_column
 from cltool.dataset.pairs import (
     blank_mask,
-    check_same_model,
+    comparable_info,
     embedding_matrix,
     given_or_derived,
+    require_comparable,
     require_text_columns,
 )
 from cltool.dataset.read import Dataset
@@ -125,5 +126,7 @@ def load_reference(reference: Dataset, rows: DecidingColumns, on: Sequence[str],
     """The `--against` dataset's deciding columns; with embeddings, from the same model as the input's."""
     loaded = load(reference, _reference_columns(reference, on), embeddings)
     for ours, theirs in zip(rows.embedding_fields, loaded.embedding_fields):
-        check_same_model([(f"the reference {reference.source}", theirs), (rows.dataset.source, ours)])
+        require_comparable(comparable_info(ours), comparable_info(theirs), same_column=False,
+                           where=f"{ours.name} of {rows.dataset.source} and {theirs.name} of the reference "
+                                 f"{reference.source}")
     return loaded

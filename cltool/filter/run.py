@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from cltool.dataset.columns import ANCHOR, embedding_column
+from cltool.dataset.pairs import embedding_info
 from cltool.filter.judged import Judged, judge_pairs
 from cltool.filter.judges import build_judges
 from cltool.filter.load import load, require_mined
@@ -31,7 +33,7 @@ def filter_negatives(
     """Judge every mined negative of `input`; returns the output's manifest. `cache_dir`: the embedding
     cache the embedding-model judges read and fill (default: cltool's)."""
     from cltool.embed.cache import default_cache_dir
-    from cltool.mine.candidates import open_saved
+    from cltool.mine.candidates import open_saved, require_scored_alike
 
     settings, run = prepare(settings, Settings, run, output)
     needed = settings.votes_needed()
@@ -39,8 +41,11 @@ def filter_negatives(
     with run.readable_twice(input) as input:  # read twice: once to judge, once to write
         dataset = run.open(input)
         require_mined(dataset)
-        if settings.candidates:
-            open_saved(settings.candidates)  # refused before any model loads
+        if settings.candidates:  # refused before any model loads
+            saved = open_saved(settings.candidates)
+            if embedding_column(ANCHOR) in dataset.schema.names:  # the refill's saved scores meet the input's
+                require_scored_alike(saved, embedding_info(dataset.schema.field(embedding_column(ANCHOR))),
+                                     dataset.source)
         with run.stage("load models"):
             judges = build_judges(settings, cache_dir or default_cache_dir(), run.reporter)
             pair_judges = build_pair_judges(settings)

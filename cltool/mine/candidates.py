@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from cltool.dataset.columns import ANCHOR, ANCHOR_ID, CORPUS_ID, CORPUS_TEXT
 from cltool.dataset.manifest import part_path, read_manifest
-from cltool.dataset.pairs import embedding_info
+from cltool.dataset.pairs import embedding_info, require_comparable
 from cltool.dataset.read import Dataset, open_dataset
 from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
@@ -79,6 +79,16 @@ def saved_calibration(source: str) -> Calibration | None:
     """The thresholds the search that saved these candidates read off its data (None: not recorded)."""
     described = (open_saved(source).manifest or {}).get("summary", {}).get("calibration")
     return Calibration.from_description(described) if described else None
+
+
+def require_scored_alike(saved: Dataset, anchors: dict[str, Any] | None, source: str) -> None:
+    """The saved scores were measured from anchor vectors made as this input's (`anchors`: what made
+    its anchor_embedding): one column at two times, so everything that made them must match,
+    normalisation and prompt too: a search is reused only for the vectors it was made from."""
+    recorded = (saved.manifest or {}).get("params", {}).get("embedding")
+    require_comparable(recorded, anchors, same_column=True,
+                       where=f"the anchors the candidates in {saved.source} were scored with and those of {source}",
+                       hint=f"search again: cltool mine {source} --save-candidates DIR")
 
 
 def read_lists(saved: Dataset, anchor_keys: dict[int, Any]) -> dict[Any, tuple[list, list, list]]:
@@ -136,11 +146,7 @@ def load_candidates(source: str, pairs: Pairs, current: Candidates,
     the saved candidates (a positive that is not among them cannot come back, and is matched by text)."""
     saved = open_saved(source)
     manifest = saved.manifest
-    info = manifest.get("params", {}).get("embedding")
-    mine_info = embedding_info(pairs.fields[0])
-    if info and mine_info and info.get("model_fingerprint") != mine_info.get("model_fingerprint"):
-        raise InputError(f"the candidates in {source} were scored with {info.get('model_id')}, this input's "
-                         f"embeddings come from {mine_info.get('model_id')}", hint="search again")
+    require_scored_alike(saved, embedding_info(pairs.fields[0]), pairs.dataset.source)
     texts = read_texts(source)
     candidates = Candidates(texts.ids, texts.texts, texts.keys.tolist(), None, texts.index())
     candidates.from_positives = int(manifest.get("summary", {}).get("candidates", len(candidates)))

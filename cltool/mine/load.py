@@ -23,10 +23,11 @@ from cltool.dataset.columns import (
 )
 from cltool.dataset.pairs import (
     blank_mask,
-    check_same_model,
+    comparable_info,
     embedding_matrix,
     given_or_derived,
     ids_and_match_keys,
+    require_comparable,
     require_text_columns,
 )
 from cltool.dataset.read import Dataset
@@ -112,7 +113,8 @@ def load_pairs(dataset: Dataset, candidates_capacity: int) -> tuple[Pairs, Candi
     _require_embedded(dataset, (ANCHOR, POSITIVE), hint)
     schema = dataset.schema
     fields = [schema.field(embedding_column(ANCHOR)), schema.field(embedding_column(POSITIVE))]
-    check_same_model([(dataset.source, f) for f in fields])
+    require_comparable(*(comparable_info(f) for f in fields), same_column=False,
+                       where=f"{fields[0].name} and {fields[1].name} of {dataset.source}")
     dim = fields[0].type.list_size
     n = dataset.num_rows or 0
     ids = {c: c if c in schema.names else None for c in (ANCHOR_ID, POSITIVE_ID)}

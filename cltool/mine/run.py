@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from cltool.calibration import AUTO
 from cltool.dataset.columns import ANCHOR, embedding_column
-from cltool.dataset.pairs import check_same_model, embedding_info
+from cltool.dataset.pairs import comparable_info, embedding_info, require_comparable
 from cltool.dataset.read import IN_MEMORY
 from cltool.dataset.write import check_replaceable
 from cltool.errors import UsageError
@@ -52,10 +52,11 @@ def mine(
         dataset = run.open(input)
         corpora = [run.open(c) for c in corpus]
         with run.stage("load"):
-            for c in corpora:
+            for c in corpora:  # the anchors are searched among the corpus's texts: a query and its documents
                 text_column, _ = corpus_columns(c)
-                check_same_model([(dataset.source, dataset.schema.field(embedding_column(ANCHOR))),
-                                  (c.source, c.schema.field(embedding_column(text_column)))])
+                anchors, texts = dataset.schema.field(embedding_column(ANCHOR)), c.schema.field(embedding_column(text_column))
+                require_comparable(comparable_info(anchors), comparable_info(texts), same_column=False,
+                                   where=f"{anchors.name} of {dataset.source} and {texts.name} of the corpus {c.source}")
             capacity = (dataset.num_rows or 0) + sum(c.num_rows or 0 for c in corpora)
             pairs, candidates = load_pairs(dataset, capacity)
             for c in corpora:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from cltool.dataset.columns import ANCHOR, POSITIVE, embedding_column
-from cltool.dataset.pairs import embedding_info, embedding_matrix
+from cltool.dataset.pairs import comparable_info, embedding_info, embedding_matrix, require_comparable
 from cltool.dataset.read import Dataset
 from cltool.dedup.semantic import unit_rows
 from cltool.errors import UsageError
@@ -29,7 +29,10 @@ def input_vectors(dataset: Dataset, work: Work, row_anchor: np.ndarray, row_posi
         raise UsageError(f"{dataset.source} has no {' or '.join(missing)} column for the pair judges to score with",
                          hint="embed the pairs before mining (cltool embed), or name a model: "
                               "--pair-judge consistency:MODEL")
-    info = embedding_info(dataset.schema.field(columns[0])) or {}
+    fields = [dataset.schema.field(c) for c in columns]  # a pair judge scores anchors against positives
+    require_comparable(*(comparable_info(f) for f in fields), same_column=False,
+                       where=f"{columns[0]} and {columns[1]} of {dataset.source}")
+    info = embedding_info(fields[0]) or {}
     dimension = dataset.schema.field(columns[0]).type.list_size
     anchors = np.zeros((len(work.anchor_texts), dimension), dtype=np.float32)
     texts = np.zeros((len(work.texts), dimension), dtype=np.float32)

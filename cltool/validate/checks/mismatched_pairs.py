@@ -10,8 +10,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from cltool.dataset.pairs import ANCHOR, POSITIVE, embedding_column, embedding_matrix
-from cltool.validate.checks.registry import Result, register, skipped, within
+from cltool.dataset.pairs import (
+    ANCHOR,
+    POSITIVE,
+    comparable_info,
+    embedding_column,
+    embedding_matrix,
+    require_comparable,
+)
+from cltool.errors import InputError
+from cltool.validate.checks.registry import Result, from_problems, register, skipped, within
 
 if TYPE_CHECKING:
     from cltool.validate.read import Data
@@ -34,6 +42,11 @@ def check_mismatched_pairs(t: Data, rules: Rules, examples: int, against: Data |
     columns = [embedding_column(ANCHOR), embedding_column(POSITIVE)]
     if t.training is not None or not all(c in t.dataset.schema.names for c in columns):
         return _from_manifest(t, limit)
+    try:
+        require_comparable(*(comparable_info(t.dataset.schema.field(c)) for c in columns), same_column=False,
+                           where=f"{columns[0]} and {columns[1]} of {t.dataset.source}")
+    except InputError as exc:  # validate reports the data's faults: this check fails, the others run
+        return from_problems(None, limit, [f"{exc.message} ({exc.hint})"], "")
     # the table validate holds leaves the embeddings out (their size): read those two columns here
     embedded = pa.Table.from_batches(list(t.dataset.batches(columns=columns)),
                                      schema=pa.schema([t.dataset.schema.field(c) for c in columns]))
