@@ -3,6 +3,7 @@
 - `columns`: the names: columns of the pairs and corpus tables, shared rejection reasons, embedding
   columns (no numpy, no pyarrow: the CLI imports it at start-up).
 - `pairs`: the contract's rules: ids, match keys, text types, blank texts, comparable embeddings.
+- `texts`: the distinct texts of a step, each once by id, with its match key.
 - `read`: a dataset directory, a Parquet file, a glob or `-` (Arrow IPC on stdin) as a stream of
   record batches.
 - `write`: atomic output (shards in `NAME/`, `NAME.rejected/` and `NAME.manifest.json` beside it, the

@@ -22,6 +22,7 @@ from cltool.dataset.columns import (
 )
 from cltool.dataset.pairs import blank_mask, given_or_derived, ids_and_match_keys, require_text_columns
 from cltool.dataset.read import Dataset
+from cltool.dataset.texts import TextTable
 from cltool.errors import InputError
 from cltool.filter.judges import Work
 
@@ -31,8 +32,7 @@ LOAD_ROWS = 65_536
 @dataclass
 class Loaded:
     work: Work
-    text_index: dict[str, int]
-    text_keys: list[int]
+    texts: TextTable  # work.texts and work.text_ids are its lists: a text added here is the judges' too
     anchor_keys: list[int]
     anchor_ids: list[str]
     row_anchor: np.ndarray  # per row: anchor index, -1 for a row rejected as empty
@@ -47,16 +47,6 @@ class Loaded:
     def kept_pairs(self, false: np.ndarray, anchor: int) -> list[int]:
         """The anchor's pairs (in their first order) that no vote found false."""
         return [p for p in self.anchor_negatives[anchor] if not false[p]]
-
-    def add_text(self, tid: str, value: str, key: int) -> int:
-        """The index of a text (by id), added if new (a refill brings texts the input did not have)."""
-        position = self.text_index.get(tid)
-        if position is None:
-            position = self.text_index[tid] = len(self.work.texts)
-            self.work.texts.append(value)
-            self.work.text_ids.append(tid)
-            self.text_keys.append(key)
-        return position
 
 
 def require_mined(dataset: Dataset) -> None:
@@ -98,10 +88,7 @@ def load(dataset: Dataset) -> Loaded:
     names = dataset.schema.names
     wanted = [c for c in (ANCHOR, POSITIVE, ANCHOR_ID, POSITIVE_ID, NEGATIVES, NEGATIVE_IDS, NEGATIVE_SCORES,
                           POSITIVE_SCORE) if c in names]
-    texts: list[str] = []
-    text_ids: list[str] = []
-    text_keys: list[int] = []
-    text_index: dict[str, int] = {}
+    texts = TextTable()
     anchor_index: dict[int, int] = {}
     anchor_texts: list[str] = []
     anchor_keys: list[int] = []
@@ -115,15 +102,6 @@ def load(dataset: Dataset) -> Loaded:
     pair_score: list[float] = []
     row_anchor: list[int] = []
     row_positive: list[int] = []
-
-    def text(tid: str, value: str, key: int) -> int:
-        position = text_index.get(tid)
-        if position is None:
-            position = text_index[tid] = len(texts)
-            texts.append(value)
-            text_ids.append(tid)
-            text_keys.append(key)
-        return position
 
     for batch in dataset.batches(columns=wanted, batch_rows=LOAD_ROWS):
         blank = blank_mask(batch.column(ANCHOR)) | blank_mask(batch.column(POSITIVE))
@@ -151,7 +129,7 @@ def load(dataset: Dataset) -> Loaded:
                 anchor_positives.append({})
                 anchor_negatives.append([])
                 anchor_lowest.append(np.nan)
-            p = text(p_ids[r], p_texts[r], p_keys[r])
+            p = texts.add(p_ids[r], p_texts[r], p_keys[r])
             anchor_positives[a][p] = None
             if p_scores[r] is not None and not anchor_lowest[a] <= p_scores[r]:
                 anchor_lowest[a] = p_scores[r]
@@ -161,7 +139,7 @@ def load(dataset: Dataset) -> Loaded:
                 value = negative_texts_flat[flat + j]
                 if value is None:
                     continue
-                t = text(n_ids[flat + j], value, n_keys[flat + j])
+                t = texts.add(n_ids[flat + j], value, n_keys[flat + j])
                 if (a, t) not in pair_index:
                     pair_index[(a, t)] = len(pair_anchor)
                     pair_anchor.append(a)
@@ -175,8 +153,8 @@ def load(dataset: Dataset) -> Loaded:
     positive_offsets[1:] = np.cumsum([len(p) for p in anchor_positives])
     positive_texts = np.fromiter((t for p in anchor_positives for t in p), dtype=np.int64,
                                  count=int(positive_offsets[-1]))
-    work = Work(anchor_texts, texts, text_ids, positive_offsets, positive_texts)
-    return Loaded(work, text_index, text_keys, anchor_keys, anchor_ids, np.array(row_anchor, dtype=np.int64),
+    work = Work(anchor_texts, texts.texts, texts.ids, positive_offsets, positive_texts)
+    return Loaded(work, texts, anchor_keys, anchor_ids, np.array(row_anchor, dtype=np.int64),
                    np.array(row_positive, dtype=np.int64), pair_index, np.array(pair_anchor, dtype=np.int64),
                    np.array(pair_text, dtype=np.int64), np.array(pair_score, dtype=np.float32), anchor_negatives,
                    np.array(anchor_lowest, dtype=np.float32))

@@ -80,7 +80,7 @@ def _proposals(loaded: Loaded, short: list[int], source: str) -> dict[int, list[
     offsets = np.concatenate([[0], np.cumsum([len(p) for p in positives])]).astype(np.int64)
     flat = np.concatenate(positives) if positives else np.empty(0, dtype=np.int64)
     own = Positives(offsets, np.array([text_index.get(loaded.work.text_ids[t], -1) for t in flat], dtype=np.int64),
-                    np.array([loaded.text_keys[t] for t in flat], dtype=np.uint64))
+                    np.array([loaded.texts.keys[t] for t in flat], dtype=np.uint64))
     allowed = eligible(ids, scores, near=near, candidate_keys=texts.keys, positives=own,
                        anchor_keys=np.array([loaded.anchor_keys[a] for a in anchors], dtype=np.uint64),
                        lowest=loaded.anchor_lowest_score[anchors].astype(np.float32), rules=rules,
@@ -93,7 +93,7 @@ def _proposals(loaded: Loaded, short: list[int], source: str) -> dict[int, list[
             if r < 0:
                 break
             c = int(ids[row, r])
-            t = loaded.add_text(texts.ids[c], texts.texts[c], int(texts.keys[c]))
+            t = loaded.texts.add(texts.ids[c], texts.texts[c], int(texts.keys[c]))  # a text the input did not have
             if t not in seen:
                 seen.add(t)
                 proposals.append((t, float(scores[row, r])))

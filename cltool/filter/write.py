@@ -66,7 +66,7 @@ def write_filtered(out: Output, dataset: Dataset, loaded: Loaded, judges: list[J
                 for j in range(counts[r]):
                     if negative_texts[start + j] is None:
                         continue
-                    p = loaded.pair_index[(a, loaded.text_index[negative_ids[start + j]])]
+                    p = loaded.pair_index[(a, loaded.texts.index[negative_ids[start + j]])]
                     if not false[p] and p not in pairs:
                         pairs.append(p)
                         kept_ranks.append(rank_lists[r][j] if rank_lists is not None else None)

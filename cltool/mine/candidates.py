@@ -148,7 +148,7 @@ def load_candidates(source: str, pairs: Pairs, current: Candidates,
     manifest = saved.manifest
     require_scored_alike(saved, embedding_info(pairs.fields[0]), pairs.dataset.source)
     texts = read_texts(source)
-    candidates = Candidates(texts.ids, texts.texts, texts.keys.tolist(), None, texts.index())
+    candidates = Candidates(texts.ids, texts.texts, texts.keys.tolist(), texts.index())
     candidates.from_positives = int(manifest.get("summary", {}).get("candidates", len(candidates)))
 
     rows = pa.Table.from_batches(list(saved.batches()), schema=saved.schema)

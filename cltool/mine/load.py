@@ -31,6 +31,7 @@ from cltool.dataset.pairs import (
     require_text_columns,
 )
 from cltool.dataset.read import Dataset
+from cltool.dataset.texts import TextTable
 from cltool.errors import InputError
 from cltool.ingest.canonical import CORPUS_ALIASES
 from cltool.mine.select import Positives
@@ -56,27 +57,18 @@ class Pairs:
 
 
 @dataclass
-class Candidates:
-    ids: list[str]
-    texts: list[str]
-    keys: list[int]
-    vectors: np.ndarray | None  # (capacity, dim); rows [:len(ids)] are used
-    index: dict[str, int] = field(default_factory=dict)
+class Candidates(TextTable):
+    """The texts an anchor's negatives are chosen from (by id), with their vectors."""
+
+    vectors: np.ndarray | None = None  # (capacity, dim); rows [:len(ids)] are used
     from_positives: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def add(self, cid: str, text: str, key: int, vector: np.ndarray | None) -> int:
-        position = self.index.get(cid)
-        if position is None:
-            position = self.index[cid] = len(self.ids)
-            self.ids.append(cid)
-            self.texts.append(text)
-            self.keys.append(key)
-            if vector is not None:
-                self.vectors[position] = vector
+    def add(self, cid: str, text: str, key: int, vector: np.ndarray | None = None) -> int:
+        known = len(self)
+        position = super().add(cid, text, key)
+        if vector is not None and position == known:
+            self.vectors[position] = vector
         return position
 
 
@@ -122,7 +114,7 @@ def load_pairs(dataset: Dataset, candidates_capacity: int) -> tuple[Pairs, Candi
 
     # np.empty takes no memory until written: only the unique anchors and positives fill these.
     queries = np.empty((n, dim), dtype=np.float32)
-    candidates = Candidates([], [], [], np.empty((candidates_capacity, dim), dtype=np.float32))
+    candidates = Candidates(vectors=np.empty((candidates_capacity, dim), dtype=np.float32))
     anchor_index: dict[int, int] = {}
     anchor_keys, anchor_texts, anchor_ids = [], [], []
     row_anchor = np.full(n, -1, dtype=np.int64)
