@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-AUTO = "auto"  # the value of a threshold option that asks for this calibration
+from cltool.options import AUTO  # the value of a threshold option that asks for this calibration  # noqa: F401
 NEAR_DUPLICATE_TAIL = 0.01  # the share of random pairs as similar as a near-duplicate
 FLOOR_TAIL = 0.5  # a random text: the median of random pairs
 SAMPLE_PAIRS = 20_000

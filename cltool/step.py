@@ -117,15 +117,6 @@ def prepare(settings: S | None, default: type[S], run: Run | None, output: str |
     return settings, run
 
 
-MAX_SEED = 2**32 - 1  # what numpy's and torch's generators take
-
-
-def check_seed(seed: int) -> None:
-    """--seed, one rule for every step."""
-    if not 0 <= seed <= MAX_SEED:
-        raise UsageError(f"--seed must lie between 0 and {MAX_SEED:,}, not {seed:,}", hint="give a smaller seed")
-
-
 def require_rows(dataset: Dataset, rows: int | None = None) -> None:
     """An empty input is an error, not an empty output: it is almost always the wrong input."""
     if (rows if rows is not None else dataset.num_rows) == 0:

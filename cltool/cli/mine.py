@@ -21,6 +21,9 @@ from cltool.cli.common import (
     seed_option,
     threshold_option,
 )
+from cltool.cli.strategies import choices_help, shown, strategy_options
+from cltool.mine.samplers import SAMPLERS
+from cltool.mine.settings import Settings
 
 EPILOG = example(
     "cltool mine data/embedded -o data/mined                  # 3 negatives, the hardest that are not near-duplicates",
@@ -30,6 +33,7 @@ EPILOG = example(
 )
 
 
+@strategy_options(SAMPLERS, into="sampling_options", panel="Sampler options")
 def mine_command(
     input: Annotated[str, typer.Argument(metavar="INPUT", help="Embedded pairs: dataset directory, Parquet file, "
                                          "glob, or -.")],
@@ -37,17 +41,18 @@ def mine_command(
     corpus: Annotated[list[str] | None, typer.Option("--corpus", metavar="CORPUS", help="Embedded corpus table (id, "
                                                      "text, text_embedding) whose rows are candidates too; "
                                                      "repeatable.")] = None,
-    num_negatives: Annotated[int, typer.Option("--num-negatives", "-n", help="Negatives per anchor.")] = 3,
+    num_negatives: Annotated[int, typer.Option("--num-negatives", "-n", help="Negatives per anchor.")] = (
+        Settings.num_negatives),
     range_min: Annotated[int, typer.Option("--range-min", help="Skip the candidates ranked above this (rank 0 is "
                                            "the most similar, positives included): the very top of a "
                                            "model's list is where texts that say what the positive "
-                                           "says sit.")] = 3,
+                                           "says sit.")] = Settings.range_min,
     range_max: Annotated[int | None, typer.Option("--range-max", help="Look no deeper than this rank (default: "
                                                   "range-min + 10 x num-negatives + 2 x most positives, at least 30, "
                                                   "grown for anchors left short: see --max-window).")] = None,
     max_window: Annotated[int, typer.Option("--max-window", help="Without --range-max, an anchor short of "
                                             "negatives after the rules is searched again, 4x as deep each round, "
-                                            "up to this rank; 0: never.")] = 1024,
+                                            "up to this rank; 0: never.")] = Settings.max_window,
     max_reuse: Annotated[int | None, typer.Option("--max-reuse", help="Hub control: no candidate is a negative of "
                                                   "more than this many anchors; past it, an anchor takes its next "
                                                   "eligible candidate (earlier anchors in the input keep theirs). "
@@ -55,7 +60,7 @@ def mine_command(
     relative_margin: Annotated[str, typer.Option("--relative-margin", help="TopK-PercPos: a negative scores below "
                                                  "pos - |pos| x m, pos being the anchor's lowest positive score; "
                                                  "'off' (the default: it trained worse models on real data, "
-                                                 "see the README) or e.g. 0.05.")] = "off",
+                                                 "see the README) or e.g. 0.05.")] = shown(Settings.relative_margin),
     absolute_margin: Annotated[str | None, typer.Option("--absolute-margin", help="TopK-MarginPos: a negative "
                                                         "scores below pos - m.")] = None,
     max_score: Annotated[str | None, typer.Option("--max-score", help="TopK-Abs: a negative scores at most "
@@ -65,26 +70,19 @@ def mine_command(
                                                 "with one of the anchor's positives reaches this (a paraphrase "
                                                 "of it: a false negative). auto (the default): read off the data, "
                                                 "the cosine that only 1% of random pairs of its texts reach under "
-                                                "the model that embedded them; a number: that cosine; off.")] = "auto",
-    # the samplers are cltool.mine.samplers.SAMPLERS; listed here, as that registry costs numpy and
-    # pyarrow to import, and every command starts through this module (tests check the list)
-    sampling: Annotated[str, typer.Option("--sampling", help="How the negatives are picked from the candidates "
-                                          "that pass the rules: random (the default: uniform in the "
-                                          "window), top (hardest first), simans (weight exp(-a (s - pos - "
-                                          "b)^2)), semi-hard (skip the hardest --semi-hard-skip, take the "
-                                          "next).")] = "random",
-    simans_a: Annotated[float, typer.Option("--simans-a", help="SimANS sharpness, on cosine scores.")] = 50.0,
-    simans_b: Annotated[float, typer.Option("--simans-b", help="SimANS offset from the positive's score.")] = 0.0,
-    semi_hard_skip: Annotated[int, typer.Option("--semi-hard-skip", help="semi-hard: how many of the hardest "
-                                                "eligible candidates to skip (taken back when too few remain).")] = 1,
-    seed: seed_option("Sampling, and IVF training") = 1,
+                                                "the model that embedded them; a number: that cosine; off.")] = (
+        shown(Settings.near_duplicate)),
+    sampling: Annotated[str, typer.Option("--sampling", help=choices_help(
+        SAMPLERS, "How the negatives are picked from the candidates that pass the rules"))] = Settings.sampling,
+    seed: seed_option("Sampling, and IVF training") = Settings.seed,
     index: Annotated[str, typer.Option("--index", help="auto (exact unless anchors x candidates is large), flat "
-                                       "(exact), ivf, hnsw.")] = "auto",
+                                       "(exact), ivf, hnsw.")] = Settings.index,
     nprobe: Annotated[int | None, typer.Option("--nprobe", min=1, help="ivf: lists searched per anchor.")] = None,
     nlist: Annotated[int | None, typer.Option("--nlist", min=1, help="ivf: lists (default 4 sqrt(candidates)).")] = (
         None),
     min_negatives: Annotated[int, typer.Option("--min-negatives", help="Rows whose anchor got fewer go to OUT.rejected "
-                                               "(default 0: every anchor is kept, short ones counted).")] = 0,
+                                               "(default 0: every anchor is kept, short ones counted).")] = (
+        Settings.min_negatives),
     save_candidates: Annotated[str | None, typer.Option("--save-candidates", metavar="DIR", help="Keep every "
                                                         "anchor's ranked candidates, to choose again later without "
                                                         "searching.")] = None,
@@ -96,6 +94,7 @@ def mine_command(
     rejected: RejectedOpt = None,
     json_out: Json = False,
     quiet: Quiet = False,
+    sampling_options: dict[str, Any] | None = None,
 ) -> None:
     """Mine positive-aware hard negatives: for each anchor, the most similar candidates (the unique
     positives plus any --corpus) that are not one of its positives (by id, by text, or a
@@ -105,15 +104,15 @@ def mine_command(
     Rows of the same anchor share its negatives. Anchors short of negatives are kept and counted,
     unless --min-negatives sends them to OUT.rejected.
     """
-    from cltool.mine import Settings, mine
+    from cltool.mine import mine
 
     settings = Settings(
         num_negatives=num_negatives, range_min=range_min, range_max=range_max,
         max_score=optional_number(max_score, "--max-score"), min_score=optional_number(min_score, "--min-score"),
         absolute_margin=optional_number(absolute_margin, "--absolute-margin"),
         relative_margin=optional_number(relative_margin, "--relative-margin"),
-        near_duplicate=threshold_option(near_duplicate, "--near-duplicate"), sampling=sampling, simans_a=simans_a,
-        simans_b=simans_b, semi_hard_skip=semi_hard_skip, seed=seed, index=index, nprobe=nprobe, nlist=nlist,
+        near_duplicate=threshold_option(near_duplicate, "--near-duplicate"), sampling=sampling,
+        sampling_options=sampling_options or {}, seed=seed, index=index, nprobe=nprobe, nlist=nlist,
         min_negatives=min_negatives, max_window=max_window, max_reuse=max_reuse, engine=engine,
         ray_address=ray_address)
 

@@ -13,8 +13,11 @@ The algorithms: `text.py` (normalisation, exact keys, information measures), `ne
 LSH), `semantic.py` (SemDeDup), `ray_dedup.py` (the same on Ray).
 """
 
-from cltool.dedup.methods import METHODS, Method, register
-from cltool.dedup.run import dedup
-from cltool.dedup.settings import Settings
+from cltool.reexport import lazy
 
 __all__ = ["METHODS", "Method", "Settings", "dedup", "register"]
+
+# re-exported when asked for: the CLI imports the strategies' registry at start-up, not the step
+__getattr__ = lazy(__name__, {
+    "METHODS": "methods", "Method": "methods", "register": "methods", "dedup": "run", "Settings": "settings",
+})

@@ -26,7 +26,7 @@ BUCKET_LINK = 32
 REPORTED_SIMILARITIES = (0.5, 0.7, 0.8, 0.9)
 
 # more permutations cost memory (rows x permutations x 8 bytes) and add no accuracy that matters
-MAX_PERMUTATIONS = 1024
+from cltool.dedup.methods.minhash import MAX_PERMUTATIONS  # noqa: E402  (declared with --num-perm)
 
 
 @dataclass

@@ -43,11 +43,13 @@ def dedup(input: str | pa.Table, output: str | None, settings: Settings | None =
         summary: dict[str, Any] = {"on": list(on), "against": against_name}
         with run.stage("load"):
             _unusable(rows, on, decisions)
-        for method in (m for m in METHODS.values() if m.name in settings.methods):
+        for name, options in settings.options().items():
+            method = METHODS[name]
             alive = decisions.alive.copy()
             with run.stage(method.name):
                 run.reporter.info(f"dedup: {method.name} over {int(alive.sum()):,} rows")
-                result = method.run(Job(method, rows, alive, reference, settings, decisions, run.reporter))
+                result = method.run(Job(method, rows, alive, reference, settings, options, decisions,
+                                               run.reporter))
             if result is not None:
                 summary[method.name] = result
         reasons = (EMPTY_TEXT, INVALID_EMBEDDING, *(m.reason for m in METHODS.values()))

@@ -16,13 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KEEP_ORDERS = ("farthest", "first", "centroid", "longest")
+from cltool.dedup.methods.semantic import DEFAULT_PROBES, KEEP_ORDERS  # noqa: F401  (declared with the options)
+
 _BLOCK_CELLS = 1 << 24  # similarities held at once: 64 MB of float32
-# Each row is compared with the rows of its 6 nearest clusters, not only its own. Against an
-# exhaustive search's removals on 128k Debian package descriptions (static model), SemDeDup's one
-# cluster found 90.6% (eps 0.1) and 97.0% (eps 0.05); 4 probes 98.0% and 99.6%; 6 probes 98.7% and
-# 99.7%, in 1.5x the time of one (bench/dedup.py, which also runs semhash)
-DEFAULT_PROBES = 6
 # the earliest-ranked matches kept per row and cluster: the first-come rule needs one kept match,
 # and a group of m copies would otherwise give m^2 pairs
 PAIRS_PER_ROW = 16

@@ -12,20 +12,11 @@ from typing import Iterable, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.errors import UsageError
+from cltool.dedup.methods.registry import NORMALIZATIONS, Normalized, parse_normalization  # noqa: F401
 
-NORMALIZATIONS = ("nfkc", "case", "whitespace", "punctuation")
-DEFAULT_NORMALIZATION = ("nfkc", "case", "whitespace")
+# the normalisation steps are declared with the option that names them (dedup's --normalize)
+DEFAULT_NORMALIZATION = Normalized.normalization
 JOIN = " \x1f "  # between the columns of a multi-column key: a token of its own, in no text by accident
-
-
-def parse_normalization(spec: str | Sequence[str]) -> tuple[str, ...]:
-    parts = [p.strip() for p in (spec.split(",") if isinstance(spec, str) else spec) if p.strip()]
-    unknown = [p for p in parts if p not in NORMALIZATIONS and p != "none"]
-    if unknown:
-        raise UsageError(f"--normalize takes a comma-separated subset of {', '.join(NORMALIZATIONS)} (or none); "
-                         f"got {', '.join(unknown)}")
-    return tuple(p for p in NORMALIZATIONS if p in parts)
 
 
 def normalize(texts: pa.Array, steps: Sequence[str]) -> pa.Array:

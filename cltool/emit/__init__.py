@@ -27,10 +27,14 @@ their rows to the rejected dataset; `pairs` writes them to a separate (anchor, p
 (transitively) never straddle two splits.
 """
 
-from cltool.emit.formats import FORMATS, Format, register
-from cltool.emit.paths import hardness_path, manifest_paths, output_extension, sidecar, split_path
-from cltool.emit.run import emit
-from cltool.emit.settings import Settings, parse_split
+from cltool.reexport import lazy
 
 __all__ = ["FORMATS", "Format", "Settings", "emit", "hardness_path", "output_extension", "parse_split", "register",
            "manifest_paths", "sidecar", "split_path"]
+
+# re-exported when asked for: the CLI imports the strategies' registry at start-up, not the step
+__getattr__ = lazy(__name__, {
+    "FORMATS": "formats", "Format": "formats", "register": "formats", "hardness_path": "paths",
+    "manifest_paths": "paths", "output_extension": "paths", "sidecar": "paths", "split_path": "paths", "emit":
+    "run", "Settings": "settings", "parse_split": "settings",
+})

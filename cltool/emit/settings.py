@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from cltool.emit.formats import FORMATS
 from cltool.errors import UsageError
-from cltool.step import check_seed
+from cltool.options import check_seed
 
 SHORT_POLICIES = ("fill", "drop", "pairs")
 TRAIN = "train"  # the split that gets every row the --split shares leave

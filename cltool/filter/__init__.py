@@ -17,8 +17,9 @@
    flagged it and their scores.
 """
 
-from cltool.filter.judges import JUDGES
-from cltool.filter.run import filter_negatives
-from cltool.filter.settings import Settings
+from cltool.reexport import lazy
 
 __all__ = ["JUDGES", "Settings", "filter_negatives"]
+
+# re-exported when asked for: the CLI imports the strategies' registry at start-up, not the step
+__getattr__ = lazy(__name__, {"JUDGES": "judges", "filter_negatives": "run", "Settings": "settings"})

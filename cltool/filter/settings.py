@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cltool.calibration import AUTO
+from cltool.options import AUTO
 from cltool.errors import UsageError
 from cltool.filter.judges import JUDGES, parse_judges
-from cltool.step import check_seed
+from cltool.options import check_seed
 
 
 @dataclass

@@ -91,9 +91,9 @@ def warmup(reporter: Reporter | None = None) -> dict[str, Any]:
         steps = [("ingest", lambda: ingest(str(root / "pairs.jsonl"), str(root / "pairs"))),
                  ("embed", lambda: embed(str(root / "pairs"), str(root / "embedded"), EmbedSettings())),
                  ("dedup", lambda: dedup(str(root / "embedded"), str(root / "deduped"), DedupSettings(
-                     methods=("exact", "minhash", "semantic", "entropy"), eps=(0.02,)))),
+                     methods=("exact", "minhash", "semantic", "entropy"), method_options={"eps": (0.02,)}))),
                  ("dedup --char-ngrams --against", lambda: dedup(str(root / "embedded"), str(root / "against"),
-                                                                 DedupSettings(char_ngrams=True),
+                                                                 DedupSettings(method_options={"char_ngrams": True}),
                                                                  against=str(root / "pairs")))]
         for sampling in SAMPLERS:
             steps.append((f"mine --sampling {sampling}", lambda s=sampling: mine(

@@ -19,9 +19,12 @@ before anything is excluded, so `--range-min 10` skips the 10 most similar candi
 among them, as FlagEmbedding's `range_for_sampling` does.
 """
 
-from cltool.mine.run import mine
-from cltool.mine.samplers import SAMPLERS
-from cltool.mine.settings import Rules, Settings
-from cltool.mine.summary import distribution
+from cltool.reexport import lazy
 
 __all__ = ["SAMPLERS", "Rules", "Settings", "distribution", "mine"]
+
+# re-exported when asked for: the CLI imports the strategies' registry at start-up, not the step
+__getattr__ = lazy(__name__, {
+    "mine": "run", "SAMPLERS": "samplers", "Rules": "settings", "Settings": "settings", "distribution":
+    "summary",
+})

@@ -122,7 +122,7 @@ def mine(
                              "range_max": distribution(range_maxes.astype(np.float64))}
         summary.update(chosen_summary(chosen, pairs, settings.num_negatives))
 
-        params = {**vars(settings), "corpus": [c if isinstance(c, str) else IN_MEMORY for c in corpus],
+        params = {**settings.params(), "corpus": [c if isinstance(c, str) else IN_MEMORY for c in corpus],
                   "from_candidates": from_candidates,
                   "save_candidates": save_candidates, "embedding": embedding_info(pairs.fields[0])}
         if save_candidates:

@@ -107,6 +107,7 @@ class Selector:
     seeds: np.ndarray = field(init=False)  # each anchor's own random stream: from its text and --seed alone
 
     def __post_init__(self) -> None:
+        self.sampler, self.sampler_options = SAMPLERS[self.settings.sampling], self.settings.sampler_options()
         self.seeds = self.anchor_keys ^ np.uint64((self.settings.seed * 0x9E3779B97F4A7C15) % (1 << 64))
 
     def select(self, parts: list[Ranked]) -> Chosen:
@@ -122,8 +123,8 @@ class Selector:
         pool = eligible(part.ids, part.scores, near=part.near, candidate_keys=self.candidate_keys,
                         positives=self.positives.of(a), anchor_keys=self.anchor_keys[a], lowest=self.lowest[a],
                         rules=settings.rules, range_min=settings.range_min, range_maxes=self.range_maxes[a])
-        ranks = SAMPLERS[settings.sampling].pick(Pool(pool.ranks, pool.counts, part.scores, self.lowest[a],
-                                                      self.seeds[a]), settings.num_negatives, settings)
+        ranks = self.sampler.pick(Pool(pool.ranks, pool.counts, part.scores, self.lowest[a], self.seeds[a]),
+                                  settings.num_negatives, self.sampler_options)
         taken = ranks >= 0
         safe = np.maximum(ranks, 0)
         chosen.ids[a] = np.where(taken, np.take_along_axis(part.ids, safe, axis=1), -1)

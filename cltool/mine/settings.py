@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from cltool.calibration import AUTO
+from cltool.options import AUTO
 from cltool.errors import UsageError
 from cltool.mine.samplers import SAMPLERS
-from cltool.step import check_seed
+from cltool.options import Options, refuse_unread
+from cltool.options import check_seed
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 DEFAULT_WINDOW_END = 30  # without --range-max, a window ends at this rank or deeper
@@ -47,12 +50,9 @@ class Settings:
     # random pairs of its texts are, under the model that embedded them (cltool.calibration); a
     # number is an absolute cosine, None is off
     near_duplicate: float | str | None = AUTO
-    sampling: str = "random"  # a name in cltool.mine.samplers.SAMPLERS; the options below are read by their sampler
-    simans_a: float = 50.0
-    simans_b: float = 0.0
-    # skip one: the hardest survivor of the rules is the likeliest false negative left, and one keeps
-    # the negatives nearly as hard as top's (--range-min skips by rank, positives included)
-    semi_hard_skip: int = 1
+    sampling: str = "random"  # a name in cltool.mine.samplers.SAMPLERS
+    # the values given for the chosen sampler's options, by name (its Options; the rest: their defaults)
+    sampling_options: dict[str, Any] = field(default_factory=dict)
     seed: int = 1
     index: str = "auto"
     nprobe: int | None = None
@@ -83,7 +83,9 @@ class Settings:
                              f"than --num-negatives {self.num_negatives} candidates",
                              hint="widen the window or ask for fewer negatives")
         if self.sampling not in SAMPLERS:
-            raise UsageError(f"--sampling must be one of {', '.join(SAMPLERS)}, not {self.sampling!r}")
+            raise UsageError(f"--sampling must be one of {SAMPLERS.names()}, not {self.sampling!r}")
+        refuse_unread(self.sampling_options, SAMPLERS, {self.sampling}, "--sampling {name}")
+        self.sampler_options()
         for name in ("absolute_margin", "relative_margin"):
             value = getattr(self, name)
             if value is not None and value < 0:
@@ -96,12 +98,19 @@ class Settings:
         if not 0 <= self.min_negatives <= self.num_negatives:
             raise UsageError(f"--min-negatives must lie between 0 and --num-negatives ({self.num_negatives}), "
                              f"not {self.min_negatives}")
-        for sampler in SAMPLERS.values():  # every sampler's options, as the CLI takes them all
-            sampler.check(self)
         if self.max_window < 0:
             raise UsageError(f"--max-window must be 0 or more, not {self.max_window}")
         if self.max_reuse is not None and self.max_reuse < 1:
             raise UsageError(f"--max-reuse must be 1 or more (or left out: no cap), not {self.max_reuse}")
+
+    def sampler_options(self) -> Options:
+        """The chosen sampler's options, checked."""
+        return SAMPLERS[self.sampling].Options.of(self.sampling_options, self)
+
+    def params(self) -> dict[str, Any]:
+        """The manifest's record of the settings: the chosen sampler's options in place of what was given."""
+        params = {k: v for k, v in vars(self).items() if k != "sampling_options"}
+        return {**params, **self.sampler_options().values()}
 
     @property
     def rules(self) -> Rules:
@@ -117,6 +126,8 @@ class Settings:
         """Each anchor's range_max: the one given, or range_min + sentence-transformers' depth when a
         rule is set, per anchor (its positives take room among the ranks, so an anchor with many looks
         deeper), and never shallower than rank DEFAULT_WINDOW_END: a random draw needs room to be random."""
+        import numpy as np
+
         if self.range_max is not None:
             return np.full(len(positives), self.range_max, dtype=np.int64)
         depth = self.range_min + 10 * self.num_negatives + 2 * np.maximum(positives, 1).astype(np.int64)

@@ -94,8 +94,10 @@ def run(case, range_min=0, range_max=10**6, max_score=NAN, absolute_margin=NAN, 
                   relative_margin=relative_margin, near_duplicate=near_duplicate)
     pool = eligible(ids, scores, near=near, candidate_keys=keys, positives=Positives(offsets, pos_ids, pos_keys),
                     anchor_keys=anchor_keys, lowest=lowest, rules=rules, range_min=range_min, range_maxes=per_anchor)
-    settings = Settings(sampling=SAMPLING[sampling], simans_a=simans_a, simans_b=simans_b)
-    chosen = SAMPLERS[settings.sampling].pick(Pool(pool.ranks, pool.counts, scores, lowest, seeds), n, settings)
+    settings = Settings(sampling=SAMPLING[sampling], sampling_options={"simans_a": simans_a, "simans_b": simans_b}
+                        if SAMPLING[sampling] == "simans" else {})
+    chosen = SAMPLERS[settings.sampling].pick(Pool(pool.ranks, pool.counts, scores, lowest, seeds), n,
+                                              settings.sampler_options())
     return (chosen, pool.counts, pool.removed), reference(case, *args)
 
 

@@ -1,8 +1,6 @@
 """The samplers registry, and the semi-hard sampler added through it: against a plain reference,
 end to end, and on the command line."""
 
-import typing
-
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -36,7 +34,8 @@ def test_semi_hard_skips_the_hardest_and_takes_them_back_when_short(skip, num):
     rng = np.random.default_rng(skip * 10 + num)
     rows = [sorted(rng.choice(40, size=m, replace=False).tolist()) for m in rng.integers(0, 12, size=60)]
     rows += [[], [3], list(range(skip + num)), list(range(skip + num - 1))]
-    got = SAMPLERS["semi-hard"].pick(pool_of(rows, 14), num, Settings(semi_hard_skip=skip))
+    semi_hard = SAMPLERS["semi-hard"]
+    got = semi_hard.pick(pool_of(rows, 14), num, semi_hard.Options(semi_hard_skip=skip))
     assert got.shape == (len(rows), num) and got.dtype == np.int32
     for row, chosen in zip(rows, got.tolist()):
         assert [r for r in chosen if r >= 0] == semi_hard_reference(row, num, skip)
@@ -46,8 +45,9 @@ def test_semi_hard_skips_the_hardest_and_takes_them_back_when_short(skip, num):
 def test_semi_hard_with_no_skip_is_top():
     rows = [[0, 2, 5, 7], [1], []]
     pool = pool_of(rows, 6)
-    np.testing.assert_array_equal(SAMPLERS["semi-hard"].pick(pool, 3, Settings(semi_hard_skip=0)),
-                                  SAMPLERS["top"].pick(pool, 3, Settings()))
+    semi_hard = SAMPLERS["semi-hard"]
+    np.testing.assert_array_equal(semi_hard.pick(pool, 3, semi_hard.Options(semi_hard_skip=0)),
+                                  SAMPLERS["top"].pick(pool, 3, SAMPLERS["top"].Options()))
 
 
 def test_semi_hard_end_to_end_is_top_without_the_hardest_and_deterministic(tmp_path):
@@ -70,23 +70,13 @@ def test_semi_hard_end_to_end_is_top_without_the_hardest_and_deterministic(tmp_p
 def test_sampler_options_are_checked_by_their_sampler(tmp_path):
     pairs, _ = random_pairs(0)
     source = write(tmp_path / "pairs", pairs)
-    for settings, message in ((Settings(semi_hard_skip=-1), "--semi-hard-skip must be 0 or more"),
-                              (Settings(simans_a=-1.0), "--simans-a must be 0 or more"),
-                              (Settings(sampling="hardest"), "one of top, random, simans, semi-hard")):
+    for settings, message in (
+            (Settings(sampling="semi-hard", sampling_options={"semi_hard_skip": -1}), "--semi-hard-skip must be 0"),
+            (Settings(sampling="simans", sampling_options={"simans_a": -1.0}), "--simans-a must be 0 or more"),
+            (Settings(sampling="top", sampling_options={"simans_a": 1.0}), "--simans-a is read by --sampling simans"),
+            (Settings(sampling="hardest"), "one of random, semi-hard, simans, top")):
         with pytest.raises(UsageError, match=message):
             mine(source, str(tmp_path / "out"), settings)
-
-
-def test_every_sampler_is_named_in_the_sampling_help():
-    """The CLI lists the samplers itself (the registry is not imported at start-up): none may be missing."""
-    from cltool.cli.mine import mine_command
-
-    hints = typing.get_type_hints(mine_command, include_extras=True)
-    help_text = hints["sampling"].__metadata__[0].help
-    for name in SAMPLERS:
-        assert f"{name} (" in help_text
-    for option in {o.field for sampler in SAMPLERS.values() for o in sampler.options}:
-        assert option in hints
 
 
 def test_cli_semi_hard(tmp_path):
@@ -95,8 +85,8 @@ def test_cli_semi_hard(tmp_path):
     run = run_cltool("mine", source, "--corpus", corpus, "-n", "2", "--sampling", "semi-hard", "--semi-hard-skip", "2",
                      "--range-max", "20", "-o", str(tmp_path / "out"), "-q")
     assert run.returncode == 0, run.stderr.decode()
-    mine(source, str(tmp_path / "api"), Settings(num_negatives=2, sampling="semi-hard", semi_hard_skip=2,
-                                                 range_max=20), corpus=[corpus])
+    mine(source, str(tmp_path / "api"), Settings(num_negatives=2, sampling="semi-hard",
+                                                 sampling_options={"semi_hard_skip": 2}, range_max=20), corpus=[corpus])
     assert read_dataset(tmp_path / "out").equals(read_dataset(tmp_path / "api"))
 
 

@@ -1,7 +1,6 @@
-"""Dedup's methods, registered by name (see registry.py); importing this package registers them."""
+"""Dedup's methods, registered by name (see registry.py); the registry imports each module here when
+it is first read, and runs them in their registered `order`."""
 
-# each registers itself on import; their run order is their registered `order`
-from cltool.dedup.methods import exact, minhash, semantic, entropy  # noqa: F401, I001
 from cltool.dedup.methods.registry import METHODS, Job, Method, register, removed_by
 
 __all__ = ["METHODS", "Job", "Method", "register", "removed_by"]

@@ -3,16 +3,18 @@ reference row's) goes; the first stays."""
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
-
-from cltool.dedup.methods.registry import Job, register
-from cltool.dedup.text import exact_keys, normalized_text
+from cltool.dedup.methods.registry import Job, Normalized, register
 
 
-@register("exact", order=1, reason="exact_duplicate", detail="same normalised text as {duplicate_of}{where}")
+@register("exact", order=1, reason="exact_duplicate", detail="same normalised text as {duplicate_of}{where}",
+          options=Normalized, help="normalised hash")
 def exact(job: Job) -> None:
-    steps, reference = job.settings.normalization, job.reference
+    import numpy as np
+    import pyarrow as pa
+
+    from cltool.dedup.text import exact_keys, normalized_text
+
+    steps, reference = job.options.normalization, job.reference
     live = job.live
     keys = exact_keys(normalized_text(job.rows.texts, steps).take(pa.array(live)))
     seen: dict[bytes, int] = {}

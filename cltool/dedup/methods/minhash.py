@@ -3,33 +3,36 @@ its true Jaccard similarity; a row within `--threshold` of an earlier kept row (
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
+from cltool.dedup.methods.registry import Job, Normalized, register
+from cltool.options import option
 
-from cltool.dedup.methods.registry import Job, register
-from cltool.dedup.near import MAX_PERMUTATIONS
-from cltool.dedup.settings import Settings
-from cltool.dedup.text import normalized_text
-from cltool.errors import UsageError
+# more permutations cost memory (rows x permutations x 8 bytes) and add no accuracy that matters: 128
+# to 256 estimate Jaccard to within a few hundredths
+MAX_PERMUTATIONS = 1024
 
 
-def check(settings: Settings) -> None:
-    if not 0.0 < settings.threshold < 1.0:
-        raise UsageError(f"--threshold must lie strictly between 0 and 1, not {settings.threshold}")
-    if settings.ngram < 1 or settings.num_perm < 1:
-        raise UsageError("--ngram and --num-perm must be at least 1")
-    if settings.num_perm > MAX_PERMUTATIONS:
-        raise UsageError(f"--num-perm must be at most {MAX_PERMUTATIONS}, not {settings.num_perm:,}",
-                         hint="128 to 256 permutations estimate Jaccard to within a few hundredths")
+@dataclass(frozen=True)
+class MinHash(Normalized):
+    threshold: float = option(0.8, "Jaccard similarity that makes a near-duplicate.", above=0.0, below=1.0)
+    ngram: int = option(5, "n-gram size (words, or characters with --char-ngrams).", minimum=1)
+    char_ngrams: bool = option(False, "character n-grams instead of words.")
+    num_perm: int = option(128, "permutations.", minimum=1, maximum=MAX_PERMUTATIONS)
+    bands: int | None = option(None, "LSH bands (default: from --threshold).", kind="int")
+    rows: int | None = option(None, "LSH rows per band.", kind="int")
 
 
 @register("minhash", order=2, reason="near_duplicate", detail="Jaccard {similarity:.4f} with {duplicate_of}{where}",
-          check=check)
+          options=MinHash, help="MinHash + LSH, verified")
 def minhash(job: Job) -> dict[str, Any]:
-    from cltool.dedup.near import lsh_params, near_duplicates
+    import pyarrow as pa
 
-    settings, reference = job.settings, job.reference
+    from cltool.dedup.near import lsh_params, near_duplicates
+    from cltool.dedup.text import normalized_text
+
+    settings, options, reference = job.settings, job.options, job.reference
     if settings.engine == "ray":
         from functools import partial
 
@@ -37,17 +40,17 @@ def minhash(job: Job) -> dict[str, Any]:
 
         near_duplicates = partial(ray_near_duplicates, address=settings.ray_address)
 
-    params = lsh_params(settings.threshold, settings.num_perm, settings.bands, settings.rows)
+    params = lsh_params(options.threshold, options.num_perm, options.bands, options.rows)
     live = job.live
-    words = not settings.char_ngrams
-    texts = normalized_text(job.rows.texts, settings.normalization, tokenized=words).take(pa.array(live))
+    words = not options.char_ngrams
+    texts = normalized_text(job.rows.texts, options.normalization, tokenized=words).take(pa.array(live))
     offset = 0
     if reference is not None:
-        ref_texts = normalized_text(reference.texts, settings.normalization, tokenized=words)
+        ref_texts = normalized_text(reference.texts, options.normalization, tokenized=words)
         offset = len(ref_texts)
         texts = pa.concat_arrays([ref_texts.cast(pa.large_string()), texts.cast(pa.large_string())])
-    result = near_duplicates(texts, threshold=settings.threshold, ngram=settings.ngram,
-                             char_ngrams=settings.char_ngrams, num_perm=settings.num_perm, seed=settings.seed,
+    result = near_duplicates(texts, threshold=options.threshold, ngram=options.ngram,
+                             char_ngrams=options.char_ngrams, num_perm=options.num_perm, seed=settings.seed,
                              params=params, reference_rows=offset)
     duplicate_of = result.duplicate_of if reference is not None else live[result.duplicate_of]
     job.remove(live[result.removed - offset], duplicate_of, result.jaccard)

@@ -2,8 +2,10 @@
 
 A sampler picks each anchor's negatives from its eligible candidates (those that passed every
 rule, best first). It is a class registered with `@register`; it declares its `name` (the value
-of `--sampling`), the settings it reads (`options`, fields of `cltool.mine.Settings`, each the CLI
-option `--FIELD-WITH-DASHES`, with their checks) and `pick`.
+of `--sampling`), its `Options` (a `cltool.options.Options` dataclass: each field one option of
+`cltool mine`, checked only when the sampler is chosen) and `pick`.
+
+Light at import (the CLI reads the names and options): numpy is imported where a sampler runs.
 """
 
 from __future__ import annotations
@@ -11,13 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-
-from cltool.errors import UsageError
+from cltool.options import Options
 from cltool.registry import Registry
 
 if TYPE_CHECKING:
-    from cltool.mine.settings import Settings
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -32,34 +32,17 @@ class Pool:
     seeds: np.ndarray  # (anchors,) uint64: each anchor's own random stream
 
 
-@dataclass(frozen=True)
-class Option:
-    """A setting a sampler reads: a field of mine's Settings (and the CLI's --FIELD-WITH-DASHES)."""
-
-    field: str
-    minimum: float | None = None
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.field.replace("_", "-")
-
-
 class Sampler:
     name: ClassVar[str]
-    options: ClassVar[tuple[Option, ...]] = ()
+    help: ClassVar[str]  # one line for --sampling's help
+    Options: ClassVar[type[Options]] = Options
 
-    def check(self, settings: Settings) -> None:
-        for option in self.options:
-            value = getattr(settings, option.field)
-            if option.minimum is not None and value < option.minimum:
-                raise UsageError(f"{option.flag} must be {option.minimum:g} or more, not {value}")
-
-    def pick(self, pool: Pool, num: int, settings: Settings) -> np.ndarray:
+    def pick(self, pool: Pool, num: int, options: Options) -> np.ndarray:
         """Up to `num` ranks per anchor from pool.ranks: (anchors, num) int32, ascending (best first), -1 padded."""
         raise NotImplementedError
 
 
-SAMPLERS: Registry[Sampler] = Registry("sampler")
+SAMPLERS: Registry[Sampler] = Registry("sampler", package="cltool.mine.samplers", infrastructure=("base",))
 
 
 def register(cls: type[Sampler]) -> type[Sampler]:
@@ -70,6 +53,8 @@ def register(cls: type[Sampler]) -> type[Sampler]:
 
 def first(ranks: np.ndarray, num: int) -> np.ndarray:
     """The first `num` columns of -1 padded ranks, padded to `num` columns."""
+    import numpy as np
+
     out = np.full((len(ranks), num), -1, dtype=np.int32)
     width = min(num, ranks.shape[1])
     out[:, :width] = ranks[:, :width]

@@ -7,22 +7,32 @@ anchor loses a negative. Deterministic: no random draw.
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
-from cltool.mine.samplers.base import Option, Pool, Sampler, register
+from cltool.mine.samplers.base import Pool, Sampler, register
+from cltool.options import Options, option
 
 
 @register
 class SemiHard(Sampler):
     name = "semi-hard"
-    options = (Option("semi_hard_skip", minimum=0),)
+    help = "skip the hardest --semi-hard-skip, take the next"
 
-    def pick(self, pool: Pool, num: int, settings) -> np.ndarray:
+    @dataclass(frozen=True)
+    class Options(Options):
+        # skip one: the hardest survivor of the rules is the likeliest false negative left, and one keeps
+        # the negatives nearly as hard as top's (--range-min skips by rank, positives included)
+        semi_hard_skip: int = option(1, "How many of the hardest eligible candidates to skip (taken "
+                                        "back when too few remain).", minimum=0)
+
+    def pick(self, pool: Pool, num: int, options):
+        import numpy as np
+
         counts = pool.counts.astype(np.int64)
         take = np.minimum(counts, num)
         # the window of `take` eligible ranks starts after the skipped ones, or earlier when that
         # would run past the last eligible one
-        start = np.clip(counts - take, 0, settings.semi_hard_skip)
+        start = np.clip(counts - take, 0, options.semi_hard_skip)
         chosen = np.full((len(counts), num), -1, dtype=np.int32)
         if pool.ranks.shape[1] == 0:
             return chosen

@@ -1,8 +1,6 @@
-"""`--sampling top`: the hardest eligible candidates, in rank order (the default)."""
+"""`--sampling top`: the hardest eligible candidates, in rank order."""
 
 from __future__ import annotations
-
-import numpy as np
 
 from cltool.mine.samplers.base import Pool, Sampler, first, register
 
@@ -10,6 +8,7 @@ from cltool.mine.samplers.base import Pool, Sampler, first, register
 @register
 class Top(Sampler):
     name = "top"
+    help = "hardest first"
 
-    def pick(self, pool: Pool, num: int, settings) -> np.ndarray:
+    def pick(self, pool: Pool, num: int, options):
         return first(pool.ranks, num)
