@@ -30,9 +30,24 @@ INPUTS = {"dedup": "embedded", "embed": "pairs", "emit": "mined", "filter": "min
           "mine": "embedded", "validate": "mined"}
 BASE = {"dedup": ["--method", "exact,minhash,semantic,entropy", "--on", "positive"],
         "filter": ["--judge", "paraphrase", "--judge", "lexical", "--judge", "duplicate-cluster"]}
-NEEDS = {("mine", "--simans-a"): ["--sampling", "simans"], ("mine", "--simans-b"): ["--sampling", "simans"],
-         ("mine", "--semi-hard-skip"): ["--sampling", "semi-hard"], ("mine", "--nprobe"): ["--index", "ivf"],
-         ("mine", "--nlist"): ["--index", "ivf"]}
+# the index's options; a strategy's options get their strategy chosen from its registry (needs())
+NEEDS = {("mine", "--nprobe"): ["--index", "ivf"], ("mine", "--nlist"): ["--index", "ivf"]}
+
+
+def needs(command: str, option: str) -> list[str]:
+    """What makes `option` take effect: a strategy that reads it is chosen (read off the registries)."""
+    from cltool.mine.samplers import SAMPLERS
+    from cltool.options import declared_by, flag_of
+
+    if (command, option) in NEEDS:
+        return NEEDS[(command, option)]
+    registries = {"mine": (SAMPLERS, "--sampling")}
+    if command in registries:
+        registry, choose = registries[command]
+        for f, owners in declared_by(registry).values():
+            if flag_of(f) == option:
+                return [choose, owners[0]]
+    return []
 WRITES = {"dedup", "embed", "emit", "filter", "mine"}
 
 
@@ -68,7 +83,7 @@ def cases(chain: Path, out: Path) -> list[dict]:
         if command not in INPUTS:
             raise AssertionError(f"{command} {option}: give the command an input in INPUTS")
         for value in values:
-            add(command, [*NEEDS.get((command, option), []), f"{option}={value}"], f"{option}={value}")
+            add(command, [*needs(command, option), f"{option}={value}"], f"{option}={value}")
     for name, value in default_limits().items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
