@@ -63,7 +63,7 @@ def test_numbers_out_of_any_range(tmp_path, chain):
             says="other texts")
     refused(run_cltool("filter", str(chain / "mined"), "--vote", "0", "-o", str(tmp_path / "f")), says="at least 1")
     refused(run_cltool("dedup", str(chain / "pairs"), "--num-perm", "100000000", "-o", str(tmp_path / "d")),
-            says="at most 1024")
+            says="between 1 and 1024")
     refused(run_cltool("embed", str(chain / "pairs"), "--batch-size", "100000000", "-o", str(tmp_path / "b")),
             says="at most 8,192")
     refused(run_cltool("embed", str(chain / "pairs"), "--max-seq-length", "100000000", "-o", str(tmp_path / "s")),

@@ -98,7 +98,8 @@ def test_normalisation_and_blank_texts(tmp_path):
     rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert [r["reason"] for r in rejected] == ["exact_duplicate", "empty_text", "empty_text", "empty_text"]
     assert rejected[0]["duplicate_of"] == text_id("Hello  World")
-    dedup(str(src), str(tmp_path / "punct"), Settings(methods=("exact",), method_options={"normalization": ("case", "whitespace",
+    dedup(str(src), str(tmp_path / "punct"), Settings(methods=("exact",),
+                                                       method_options={"normalization": ("case", "whitespace",
                                                                                           "punctuation")}))
     assert read_dataset(tmp_path / "punct").num_rows == 1
 
@@ -174,11 +175,13 @@ def test_semantic_on_an_embedding_column_and_keep_orders(tmp_path):
     texts = [f"text {i}" for i in range(60)]
     src = write(tmp_path / "in", {"positive": texts, "positive_embedding": pa.FixedSizeListArray.from_arrays(
         pa.array(vectors.reshape(-1)), 8)})
-    manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("semantic",), method_options={"keep": "first", "clusters": 4}))
+    manifest = dedup(str(src), str(tmp_path / "out"),
+                     Settings(methods=("semantic",), method_options={"keep": "first", "clusters": 4}))
     assert manifest["rows"]["rejected"] == 30
     rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert all(int(r["positive"].split()[1]) >= 30 for r in rejected)
-    report = dedup(str(src), None, Settings(methods=("semantic",), dry_run=True, method_options={"eps": (0.0001, 0.05)}))
+    report = dedup(str(src), None,
+                   Settings(methods=("semantic",), dry_run=True, method_options={"eps": (0.0001, 0.05)}))
     assert report["summary"]["semantic"]["removed_fraction_by_eps"]["0.05"] == 0.5
     assert not (tmp_path / "none").exists()
 
@@ -198,7 +201,8 @@ def test_rows_that_cannot_be_compared_are_rejected_not_crashed_on(tmp_path):
     vectors = pa.array([[1.0, 0.0], None, [float("nan"), 1.0], [1.0, 0.001]], pa.list_(pa.float32(), 2))
     src = write(tmp_path / "in", {"positive": ["a", "b", "c", "d"], "positive_embedding": vectors,
                                   "reason": ["mine"] * 4, "similarity": [1, 2, 3, 4]})
-    manifest = dedup(str(src), str(tmp_path / "out"), Settings(methods=("semantic",), method_options={"keep": "first", "clusters": 1}))
+    manifest = dedup(str(src), str(tmp_path / "out"),
+                     Settings(methods=("semantic",), method_options={"keep": "first", "clusters": 1}))
     rejected = read_dataset(rejected_of(tmp_path / "out")).to_pylist()
     assert [(r["positive"], r["reason"]) for r in rejected] == [
         ("b", "invalid_embedding"), ("c", "invalid_embedding"), ("d", "semantic_duplicate")]

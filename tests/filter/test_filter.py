@@ -326,7 +326,8 @@ def test_duplicate_cluster_reads_the_links_of_a_dedup_output(tmp_path):
     corpus = tmp_path / "corpus"
     with Output(corpus, command="test", params={}) as out:
         out.write(pa.table({"id": ["c1", "c2", "c3"], "text": [LONG, LONG.replace("lazy", "sleepy"), "other text"]}))
-    dedup(str(corpus), str(tmp_path / "deduped"), DedupSettings(methods=("minhash",), on=("text",), method_options={"threshold": 0.5}))
+    dedup(str(corpus), str(tmp_path / "deduped"),
+          DedupSettings(methods=("minhash",), on=("text",), method_options={"threshold": 0.5}))
     assert read_dataset(rejected_of(tmp_path / "deduped")).column("duplicate_of").to_pylist() == ["c1"]
     mined = tmp_path / "mined"
     with Output(mined, command="test", params={}) as out:
