@@ -274,19 +274,6 @@ def test_an_in_memory_table_emits_what_its_dataset_does(tmp_path):
     assert manifest["rows"]["emitted"] == 4
 
 
-def test_the_help_names_every_registered_format():
-    """--format's help is written out in the CLI (start-up does not import the library): it must name
-    the registry's formats, in order."""
-    import typing
-
-    from cltool.cli.emit import emit_command
-    from cltool.emit.formats import FORMATS, help_text
-
-    option = typing.get_type_hints(emit_command, include_extras=True)["fmt"].__metadata__[0]
-    assert option.help == help_text() and list(FORMATS) == ["triplet", "n-tuple", "labeled-pair", "labeled-list",
-                                                             "bge"]
-
-
 def test_a_failure_before_the_manifest_leaves_no_file_behind(tmp_path, monkeypatch):
     import cltool.emit.run
 
