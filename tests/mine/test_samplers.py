@@ -74,7 +74,7 @@ def test_sampler_options_are_checked_by_their_sampler(tmp_path):
             (Settings(sampling="semi-hard", sampling_options={"semi_hard_skip": -1}), "--semi-hard-skip must be 0"),
             (Settings(sampling="simans", sampling_options={"simans_a": -1.0}), "--simans-a must be 0 or more"),
             (Settings(sampling="top", sampling_options={"simans_a": 1.0}), "--simans-a is read by --sampling simans"),
-            (Settings(sampling="hardest"), "one of random, semi-hard, simans, top")):
+            (Settings(sampling="hardest"), f"one of {SAMPLERS.names()}, not")):
         with pytest.raises(UsageError, match=message):
             mine(source, str(tmp_path / "out"), settings)
 
