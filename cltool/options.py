@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any
 
 from cltool.errors import UsageError
 
@@ -55,9 +55,6 @@ def flag_of(f: Field) -> str:
 @dataclass(frozen=True)
 class Options:
     """Base of a strategy's options. A strategy without options keeps this empty one."""
-
-    # who reads them, for messages: "--sampling simans", "the lexical judge"; set by the registries
-    owner: ClassVar[str] = ""
 
     @classmethod
     def declared(cls) -> tuple[Field, ...]:

@@ -43,7 +43,7 @@ def strategy_options(registry: Mapping[str, Any], into: str, panel: str | None =
             given = {}
             for name, (f, _) in declared.items():
                 value = parse(f, values.pop(name))
-                if value != default_of(f) or _is_nan(value):
+                if value != default_of(f):  # nan too: it is never equal
                     given[name] = value
             return command(**values, **{into: given})
 
@@ -99,6 +99,3 @@ def parse(f: Field, value: Any) -> Any:
         return spec.parse(value) if spec.parse else tuple(p.strip() for p in value.split(",") if p.strip())
     return value
 
-
-def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and value != value

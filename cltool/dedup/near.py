@@ -25,8 +25,6 @@ FALSE_POSITIVE_WEIGHT, FALSE_NEGATIVE_WEIGHT = 0.02, 0.98
 BUCKET_LINK = 32
 REPORTED_SIMILARITIES = (0.5, 0.7, 0.8, 0.9)
 
-# more permutations cost memory (rows x permutations x 8 bytes) and add no accuracy that matters
-from cltool.dedup.methods.minhash import MAX_PERMUTATIONS  # noqa: E402  (declared with --num-perm)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cltool.dedup.methods.registry import NORMALIZATIONS, Normalized, parse_normalization  # noqa: F401
+from cltool.dedup.methods.registry import Normalized
 
 # the normalisation steps are declared with the option that names them (dedup's --normalize)
 DEFAULT_NORMALIZATION = Normalized.normalization

@@ -40,7 +40,7 @@ class Settings:
     mismatch_share: float = 0.05  # a share a swapped positive passes 95% of the time, on any cosine scale
 
     def check(self) -> None:
-        from cltool.dedup.near import MAX_PERMUTATIONS
+        from cltool.dedup.methods.minhash import MAX_PERMUTATIONS
 
         check_seed(self.seed)
         self.votes_needed()
