@@ -35,14 +35,16 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def catching(process: subprocess.Popen, signum: int, timeout: float = 30) -> None:
-    """Wait until the process has its handler for `signum` (Linux: the SigCgt mask in /proc): before
-    that, it is the interpreter starting, and a signal does what it does to any process."""
+def catching(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait until the process has cltool's handlers (Linux: the SigCgt mask in /proc): before that, it
+    is the interpreter starting, and a signal does what it does to any process. cltool installs its
+    SIGTERM and SIGINT handlers together; the SIGTERM bit tells, because Python catches SIGINT itself
+    from before `site` is imported (a SIGINT then is a KeyboardInterrupt in the interpreter's start)."""
     status = Path(f"/proc/{process.pid}/status")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         mask = next((line.split()[1] for line in status.read_text().splitlines() if line.startswith("SigCgt:")), "0")
-        if int(mask, 16) & (1 << (signum - 1)):
+        if int(mask, 16) & (1 << (signal.SIGTERM - 1)):
             return
         time.sleep(0.005)
 
@@ -100,7 +102,7 @@ def stopped_at_random_points(old: tuple[str, ...], new: tuple[str, ...], outputs
         # the first while the CLI and the library are imported (from the moment the handler is there)
         delay = rng.uniform(0.0, 0.3) if i == 0 else rng.uniform(0.1, 0.9) * duration
         process = start(*new, env=envs[i] if i < len(envs) else None)
-        catching(process, signum)
+        catching(process)
         time.sleep(delay)
         if process.poll() is not None:  # done before the signal (a loaded machine): nothing to see
             continue

@@ -9,7 +9,6 @@ the dataset.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 from collections import Counter
@@ -125,6 +124,8 @@ def gather(spec: str) -> dict[str, Any]:
                                for c, judge in share_columns.items()}
     steps = _chain(dataset.source, dataset.manifest)
     data["steps"] = steps
+    # the data's own date, not the clock's: the same dataset gives the same page (make, CI diffs)
+    data["created_at"] = (dataset.manifest or {}).get("created_at")
     sizes, dedup_path = _cluster_sizes(steps)
     data["cluster_sizes"] = dict(sorted(sizes.items()))
     data["dedup_output"] = dedup_path
@@ -223,13 +224,13 @@ def render(data: dict[str, Any]) -> str:
                         f"<td>{e(step['path'])}</td></tr>")
         sections.append("<h2>Row accounting</h2><table><tr><th>step</th><th>in</th><th>kept</th><th>rejected</th>"
                         f"<th>by reason</th><th>output</th></tr>{''.join(rows)}</table>")
-    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    written = f", data written {e(str(data['created_at']))}" if data.get("created_at") else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>cltool report: {e(data['source'])}</title>
 <style>body{{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:left}}
 svg{{display:block;margin:1em 0}}.bad{{color:#b8413b}}</style></head>
-<body><h1>{e(data['source'])}</h1><p>{data['rows']:,} rows; cltool {__version__}, {created}</p>
+<body><h1>{e(data['source'])}</h1><p>{data['rows']:,} rows; cltool {__version__}{written}</p>
 {''.join(sections)}</body></html>
 """
 

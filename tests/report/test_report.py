@@ -58,6 +58,20 @@ def test_the_page_has_every_plot_and_fetches_nothing(tmp_path):
         report(source, str(tmp_path / "report.txt"))
 
 
+def test_the_same_dataset_gives_the_same_page(tmp_path):
+    """Dated by the data's manifest, not the clock: a Makefile or a CI diff sees no change where none was."""
+    import time
+
+    source = chain(tmp_path)
+    report(source, str(tmp_path / "one.html"))
+    time.sleep(1.05)  # a clock's timestamp (to the second) would differ now
+    report(source, str(tmp_path / "two.html"))
+    page = (tmp_path / "one.html").read_bytes()
+    assert page == (tmp_path / "two.html").read_bytes()
+    created = open_dataset(source).manifest["created_at"]
+    assert f"data written {created}".encode() in page
+
+
 def test_cli_writes_the_page(tmp_path):
     source = chain(tmp_path)
     run = run_cltool("report", source, "-o", str(tmp_path / "r.html"))
