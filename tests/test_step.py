@@ -28,8 +28,8 @@ def test_a_table_as_the_reference_is_recorded_by_name(tmp_path):
 
 
 def test_filter_bounds_its_permutations_whatever_the_vote():
-    with pytest.raises(UsageError, match="num_perm"):
-        FilterSettings(num_perm=100_000).check()
+    with pytest.raises(UsageError, match="--num-perm must be between 1 and 1024"):
+        FilterSettings(judge_options={"num_perm": 100_000}).check()
 
 
 def test_a_reused_run_never_lets_a_second_step_replace_the_first_steps_rejected_rows(tmp_path):

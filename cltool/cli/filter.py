@@ -16,12 +16,14 @@ from cltool.cli.common import (
     RichReporter,
     deprecated_alias,
     example,
-    optional_number,
     report_step,
     run_step,
     seed_option,
-    threshold_option,
 )
+from cltool.cli.strategies import strategy_options
+from cltool.filter.judges import JUDGES, form
+from cltool.filter.pair_judges import PAIR_JUDGES
+from cltool.filter.settings import Settings
 
 EPILOG = example(
     "cltool filter data/mined -o data/filtered                       # lexical overlap and near-duplicate clusters",
@@ -34,57 +36,48 @@ EPILOG = example(
 )
 
 
+def _judges_help() -> str:
+    judges = ", ".join(f"{form(judge)} ({judge.help})" for judge in JUDGES.values())
+    return (f"The judges: {judges}; repeatable (default: {' and '.join(Settings.judges)}, the signals mine does not "
+            "use).")
+
+
+def _pair_judges_help() -> str:
+    judges = ", ".join(f"{name}[:MODEL] ({judge.help})" for name, judge in PAIR_JUDGES.items())
+    return (f"Also judge each row's pair: {judges}; without MODEL, the input's embeddings; repeatable; rows found "
+            "mismatched go to OUT.rejected (default: none).")
+
+
+@strategy_options(JUDGES, into="judge_options", panel="Judge options")
 def filter_command(
     input: Annotated[str, typer.Argument(metavar="INPUT", help="Mined pairs (cltool mine output): dataset "
                                          "directory, Parquet file, glob, or -.")],
     output: OutputOpt,
-    judge: Annotated[list[str] | None, typer.Option("--judge", metavar="JUDGE", help="cross-encoder:MODEL, "
-                                                    "bi-encoder[:MODEL], paraphrase[:MODEL], lexical, "
-                                                    "duplicate-cluster; repeatable (default: lexical and "
-                                                    "duplicate-cluster, the signals mine does not use).")] = None,
+    judge: Annotated[list[str] | None, typer.Option("--judge", metavar="JUDGE", help=_judges_help())] = None,
     vote: Annotated[str, typer.Option("--vote", help="A negative is false when any, all, or this many judges "
-                                      "flag it.")] = "any",
-    ratio: Annotated[float, typer.Option("--ratio", help="cross-encoder, bi-encoder: false when the negative "
-                                         "scores at least this share of the lowest positive's score "
-                                         "(sign-safe: pos - |pos| x (1 - ratio)).")] = 0.95,
-    max_score: Annotated[str | None, typer.Option("--max-score", help="cross-encoder: false at or above this "
-                                                  "score too.")] = None,
-    paraphrase_threshold: Annotated[str, typer.Option("--paraphrase-threshold", help="paraphrase: false when "
-                                                      "the negative's cosine with a positive reaches this; auto "
-                                                      "(the default): the cosine that only 1% of random (positive, "
-                                                      "negative) pairs of the input reach under the judge's "
-                                                      "model.")] = "auto",
-    lexical_threshold: Annotated[float, typer.Option("--lexical-threshold", help="lexical: false when the word "
-                                                     "sets' Jaccard with a positive reaches this.")] = 0.9,
-    cluster_threshold: Annotated[float, typer.Option("--cluster-threshold", help="duplicate-cluster: MinHash "
-                                                     "Jaccard that makes two texts one cluster.")] = 0.8,
-    cluster_ngram: Annotated[int, typer.Option("--cluster-ngram", min=1, help="duplicate-cluster: words per "
-                                               "shingle.")] = 5,
-    clusters_from: Annotated[str | None, typer.Option("--clusters-from", metavar="DEDUP_OUTPUT", help="duplicate-"
-                                                      "cluster: read the clusters from a cltool dedup output "
-                                                      "instead.")] = None,
+                                      "flag it.")] = Settings.vote,
     clusters: Annotated[str | None, typer.Option("--clusters", metavar="DEDUP_OUTPUT", hidden=True,
                                                  help="Deprecated: --clusters-from.")] = None,
     min_negatives: Annotated[int, typer.Option("--min-negatives", help="Anchors left with fewer are refilled from "
-                                               "--candidates, or their rows go to OUT.rejected.")] = 0,
+                                               "--candidates, or their rows go to OUT.rejected.")] = (
+        Settings.min_negatives),
     candidates: Annotated[str | None, typer.Option("--candidates", metavar="DIR", help="Saved candidates (cltool "
                                                    "mine --save-candidates) to refill from.")] = None,
-    pair_judge: Annotated[list[str] | None, typer.Option("--pair-judge", metavar="PAIR_JUDGE", help="Also judge "
-                                                         "each row's pair: consistency, anchor-consistency, "
-                                                         "score-outlier, each [:MODEL] (default: the input's "
-                                                         "embeddings); repeatable; rows found mismatched go to "
-                                                         "OUT.rejected (default: none).")] = None,
+    pair_judge: Annotated[list[str] | None, typer.Option("--pair-judge", metavar="PAIR_JUDGE", help=(
+        _pair_judges_help()))] = None,
     pair_vote: Annotated[str, typer.Option("--pair-vote", help="A pair is mismatched when any, all, or this many "
-                                           "pair judges flag it.")] = "all",
+                                           "pair judges flag it.")] = Settings.pair_vote,
     mismatch_share: Annotated[float, typer.Option("--mismatch-share", help="A pair judge flags a row when more "
                                                   "than this share of its mismatched pairings (other positives "
-                                                  "for its anchor, ...) outscore its own pair.")] = 0.05,
-    batch_size: BatchSizeOpt = 32,
-    device: DeviceOpt = "cpu",
-    seed: seed_option("MinHash permutations") = 1,
+                                                  "for its anchor, ...) outscore its own pair.")] = (
+        Settings.mismatch_share),
+    batch_size: BatchSizeOpt = Settings.batch_size,
+    device: DeviceOpt = Settings.device,
+    seed: seed_option("MinHash permutations") = Settings.seed,
     rejected: RejectedOpt = None,
     json_out: Json = False,
     quiet: Quiet = False,
+    judge_options: dict[str, Any] | None = None,
 ) -> None:
     """Remove false negatives: mined negatives that independent judges say are really positives.
 
@@ -94,14 +87,13 @@ def filter_command(
     OUT.rejected (mismatched_pair), and every row keeps each pair judge's share. Models are loaded
     offline only.
     """
-    from cltool.filter import Settings, filter_negatives
+    from cltool.filter import filter_negatives
 
-    settings = Settings(judges=tuple(judge or Settings.judges), vote=vote, ratio=ratio,
-                        max_score=optional_number(max_score, "--max-score"),
-                        paraphrase_threshold=threshold_option(paraphrase_threshold, "--paraphrase-threshold"),
-                        lexical_threshold=lexical_threshold,
-                        cluster_threshold=cluster_threshold, cluster_ngram=cluster_ngram,
-                        clusters_from=deprecated_alias("--clusters", "--clusters-from", clusters, clusters_from),
+    judge_options = dict(judge_options or {})
+    clusters_from = deprecated_alias("--clusters", "--clusters-from", clusters, judge_options.get("clusters_from"))
+    if clusters_from is not None:
+        judge_options["clusters_from"] = clusters_from
+    settings = Settings(judges=tuple(judge or Settings.judges), vote=vote, judge_options=judge_options,
                         min_negatives=min_negatives, candidates=candidates, batch_size=batch_size, device=device,
                         seed=seed, pair_judges=tuple(pair_judge or Settings.pair_judges), pair_vote=pair_vote,
                         mismatch_share=mismatch_share)

@@ -51,10 +51,6 @@ from cltool.dataset.columns import (  # noqa: F401
 )
 from cltool.errors import InputError
 
-# filter writes each scoring judge's score of every kept negative, parallel to `negatives`
-JUDGE_SCORE_COLUMNS = {"cross-encoder": NEGATIVE_CE_SCORES, "bi-encoder": "negative_bi_encoder_scores",
-                       "paraphrase": "negative_paraphrase_scores", "lexical": "negative_lexical_scores"}
-
 # ingest's names that cltool/cli/ingest.py still imports from here (the CLI is being rewritten by
 # another change): resolved when asked for, since cltool.ingest.canonical imports this module
 _CANONICAL_NAMES = ("PAIRS_ALIASES", "CORPUS_ALIASES", "parse_column_overrides")

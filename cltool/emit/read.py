@@ -17,9 +17,10 @@ from cltool.dataset.columns import (
     POSITIVE_CE_SCORE,
     POSITIVE_SCORE,
 )
-from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS, match_keys
+from cltool.dataset.pairs import match_keys
 from cltool.dataset.read import Dataset
 from cltool.errors import InputError
+from cltool.filter.judges import score_columns
 
 
 @dataclass
@@ -52,7 +53,7 @@ def read_rows(dataset: Dataset) -> tuple[pa.Table, Rows]:
     present = [[j for j, t in enumerate(row) if t is not None] for row in raw]  # a null negative is no negative
     negatives = [[row[j] for j in keep] for row, keep in zip(raw, present)]
     negative_columns = {}
-    for column in (NEGATIVE_SCORES, NEGATIVE_RANKS, *dict.fromkeys(JUDGE_SCORE_COLUMNS.values())):
+    for column in (NEGATIVE_SCORES, NEGATIVE_RANKS, *score_columns()):
         if column in names:
             values = [list(row or ()) for row in table.column(column).to_pylist()]
             negative_columns[column] = [[row[j] if j < len(row) else None for j in keep]

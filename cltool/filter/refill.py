@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cltool.filter.judged import Judged, judge_pairs
+from cltool.filter.verdicts import Judged, judge_pairs
 from cltool.filter.judges import Judge
 from cltool.filter.load import Loaded
 from cltool.filter.settings import Settings

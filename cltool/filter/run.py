@@ -10,11 +10,11 @@ import pyarrow as pa
 
 from cltool.dataset.columns import ANCHOR, embedding_column
 from cltool.dataset.pairs import embedding_info
-from cltool.filter.judged import Judged, judge_pairs
+from cltool.filter.verdicts import Judged, judge_pairs
 from cltool.filter.judges import build_judges
 from cltool.filter.load import load, require_mined
 from cltool.filter.pair_judges import build_pair_judges
-from cltool.filter.pair_judges.judged import PairsJudged, judge_rows
+from cltool.filter.pair_judges.verdicts import PairsJudged, judge_rows
 from cltool.filter.refill import refill
 from cltool.filter.settings import Settings
 from cltool.filter.summary import filter_summary
@@ -70,7 +70,7 @@ def filter_negatives(
             with run.stage("refill"):
                 refills, refill_summary = refill(loaded, judges, judged, needed, settings)
         false = judged.false(needed)
-        params = {**vars(settings), "judges": list(settings.judges),
+        params = {**settings.params(), "judges": list(settings.judges),
                   "judge_models": {j.name: j.described for j in judges}, "votes_needed": needed,
                   "pair_judges": list(settings.pair_judges), "pair_votes_needed": pair_needed}
         with run.output(output, command="filter", params=params, inputs=[dataset]) as out:

@@ -1,14 +1,15 @@
-"""What the user decides for `cltool filter`: the judges, the vote, their thresholds, the refill, and
-the pair judges with theirs."""
+"""What the user decides for `cltool filter`: the judges, the vote, the judges' options, the refill,
+and the pair judges with their vote. Each judge declares its own options (`Judge.Options`); this holds
+the values the user gave, by name, and checks only the chosen judges' ones."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from cltool.options import AUTO
 from cltool.errors import UsageError
 from cltool.filter.judges import JUDGES, parse_judges
-from cltool.options import check_seed
+from cltool.options import Options, check_seed, refuse_unread
 
 
 @dataclass
@@ -18,14 +19,9 @@ class Settings:
     # nothing; give it for negatives that mine did not choose (an ingested file, another miner)
     judges: tuple[str, ...] = ("lexical", "duplicate-cluster")
     vote: str = "any"
-    ratio: float = 0.95
-    max_score: float | None = None
-    paraphrase_threshold: float | str = AUTO  # mine's --near-duplicate default: the same rule, read off the data
-    lexical_threshold: float = 0.9
-    cluster_threshold: float = 0.8
-    cluster_ngram: int = 5
-    num_perm: int = 128
-    clusters_from: str | None = None
+    # the chosen judges' options the user gave, by name (lexical_threshold, ratio, ...): the rest are
+    # their defaults (each judge's Options)
+    judge_options: dict[str, Any] = field(default_factory=dict)
     min_negatives: int = 0
     candidates: str | None = None
     batch_size: int = 32
@@ -40,22 +36,12 @@ class Settings:
     mismatch_share: float = 0.05  # a share a swapped positive passes 95% of the time, on any cosine scale
 
     def check(self) -> None:
-        from cltool.dedup.methods.minhash import MAX_PERMUTATIONS
-
         check_seed(self.seed)
         self.votes_needed()
-        if not 1 <= self.num_perm <= MAX_PERMUTATIONS:
-            raise UsageError(f"num_perm must lie in 1 .. {MAX_PERMUTATIONS}, not {self.num_perm:,}")
-        if not 0.0 < self.ratio <= 1.0:
-            raise UsageError(f"--ratio must lie in (0, 1], not {self.ratio}")
-        if self.paraphrase_threshold is None:
-            raise UsageError("--paraphrase-threshold cannot be off", hint="leave out --judge paraphrase instead")
-        if self.paraphrase_threshold != AUTO and not -1.0 <= self.paraphrase_threshold <= 1.0:
-            raise UsageError(f"--paraphrase-threshold takes auto or a cosine between -1 and 1, not "
-                             f"{self.paraphrase_threshold}")
-        for name in ("lexical_threshold", "cluster_threshold"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                raise UsageError(f"--{name.replace('_', '-')} must lie in (0, 1], not {getattr(self, name)}")
+        chosen = self.chosen()
+        refuse_unread(self.judge_options, JUDGES, set(chosen), "--judge {name}")
+        for name in chosen:
+            self.options_of(name)
         if self.min_negatives < 0:
             raise UsageError(f"--min-negatives must be 0 or more, not {self.min_negatives}")
         self.pair_votes_needed()
@@ -66,12 +52,21 @@ class Settings:
                 if getattr(self, option) != getattr(Settings, option):
                     raise UsageError(f"--{option.replace('_', '-')} is read by the pair judges",
                                      hint="add --pair-judge consistency --pair-judge anchor-consistency")
-        chosen = {name for name, _ in parse_judges(list(self.judges))}
-        for name, judge in JUDGES.items():
-            for option in judge.only_with:
-                if getattr(self, option) and name not in chosen:
-                    raise UsageError(f"--{option.replace('_', '-')} is read by the {name} judge",
-                                     hint=f"add --judge {name}")
+
+    def chosen(self) -> list[str]:
+        """The judges' names, in the order given."""
+        return [name for name, _ in parse_judges(list(self.judges))]
+
+    def options_of(self, judge: str) -> Options:
+        """The options of `judge` (a registered name), from the values given, checked."""
+        return JUDGES[judge].Options.of(self.judge_options, self)
+
+    def params(self) -> dict[str, Any]:
+        """What the manifest records: the step's settings and the chosen judges' options, by name."""
+        params = {k: v for k, v in vars(self).items() if k != "judge_options"}
+        for name in self.chosen():
+            params.update(self.options_of(name).values())
+        return params
 
     def votes_needed(self) -> int:
         """How many judges must flag a negative (also checks the judges and the vote)."""

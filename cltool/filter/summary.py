@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from cltool.filter.judged import Judged
+from cltool.filter.verdicts import Judged
 from cltool.filter.judges import Judge
 from cltool.filter.load import Loaded
-from cltool.filter.pair_judges.judged import PairsJudged
+from cltool.filter.pair_judges.verdicts import PairsJudged
 from cltool.filter.settings import Settings
 from cltool.mine import distribution
 

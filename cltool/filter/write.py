@@ -22,16 +22,16 @@ from cltool.dataset.columns import (
 )
 from cltool.dataset.read import Dataset
 from cltool.dataset.write import Output, with_rejection
-from cltool.filter.judged import Judged
+from cltool.filter.verdicts import Judged
 from cltool.filter.judges import JUDGES, Judge
 from cltool.filter.load import LOAD_ROWS, Loaded, negatives_of
 from cltool.filter.pair_judges import PAIR_JUDGES
-from cltool.filter.pair_judges.judged import PairsJudged
+from cltool.filter.pair_judges.verdicts import PairsJudged
 from cltool.filter.settings import Settings
 
 FALSE_NEGATIVE = "false_negative"
 REJECTED_NEGATIVES = "_negatives"  # inside the rejected dataset: one row per removed negative
-# what any judge writes (JUDGE_SCORE_COLUMNS of the data contract, the cross-encoder's positive_ce_score,
+# what any judge writes (each judge's score_column, the cross-encoder's positive_ce_score,
 # the pair judges' shares): a second filter replaces them
 JUDGE_COLUMNS = tuple(column for judge in JUDGES.values() for column in (judge.score_column, judge.positive_column)
                       if column) + tuple(judge.share_column for judge in PAIR_JUDGES.values())

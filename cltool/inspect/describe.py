@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from cltool.dataset.manifest import rejected_path
 from cltool.dataset.columns import NEGATIVE_SCORES, POSITIVE_CE_SCORE, POSITIVE_SCORE
-from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS, embedding_info
+from cltool.dataset.pairs import embedding_info
 from cltool.dataset.read import open_dataset
 from cltool.errors import InputError
 
@@ -104,8 +104,13 @@ def inspect_training_file(spec: str, head: int = 0) -> dict[str, Any]:
     return info
 
 
-# mine's scores, then filter's judges' (the cross-encoder's of the positive too)
-SCORE_COLUMNS = (POSITIVE_SCORE, NEGATIVE_SCORES, POSITIVE_CE_SCORE, *JUDGE_SCORE_COLUMNS.values())
+def score_columns() -> tuple[str, ...]:
+    """mine's scores, then filter's judges' (the cross-encoder's of the positive too)."""
+    from cltool.filter.judges import score_columns as judges
+
+    return (POSITIVE_SCORE, NEGATIVE_SCORES, POSITIVE_CE_SCORE, *judges())
+
+
 # the negatives' lists run in parallel (DESIGN); the lightest one present gives negatives per row
 _COUNT_COLUMNS = ("negative_scores", "negative_ids", "negatives")
 
@@ -132,7 +137,7 @@ def score_statistics(dataset) -> dict[str, Any] | None:
         return pa.types.is_list(t) or pa.types.is_large_list(t)
 
     schema = dataset.schema
-    scores = [c for c in SCORE_COLUMNS if c in schema.names and (
+    scores = [c for c in score_columns() if c in schema.names and (
         listed(schema.field(c).type) and numeric(schema.field(c).type.value_type) if c.startswith("negative")
         else numeric(schema.field(c).type))]
     count = next((c for c in _COUNT_COLUMNS if c in schema.names and listed(schema.field(c).type)), None)

@@ -52,7 +52,8 @@ def test_the_bi_encoder_judge_takes_every_text_from_the_embedding_cache(tmp_path
 
     monkeypatch.setattr(model.ModelSpec, "load", lambda *a, **k: pytest.fail("the model was loaded: the "
                                                                               "texts were all in the cache"))
-    manifest = filter_negatives(str(embedded), str(tmp_path / "out"), Settings(judges=("bi-encoder",), ratio=0.9),
+    manifest = filter_negatives(str(embedded), str(tmp_path / "out"), Settings(judges=("bi-encoder",),
+                                                                               judge_options={"ratio": 0.9}),
                                 cache_dir=tmp_path / "cache")
     assert read_dataset(tmp_path / "out").column("negatives").to_pylist()[0] == [ROWS[0]["negatives"][1]]
     used = manifest["params"]["judge_models"]["bi-encoder"]["embedding_cache"]

@@ -12,7 +12,7 @@ import pytest
 from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
 from cltool.filter import Settings, filter_negatives
-from cltool.filter.judges import sign_safe_floor
+from cltool.filter.judges.scored import sign_safe_floor
 from tests.conftest import read_dataset, run_cltool, rejected_of, removed_negatives_of
 
 LONG = ("the quick brown fox jumps over the lazy dog while the farmer watches from the porch of "
@@ -76,7 +76,8 @@ def test_lexical_removes_a_reworded_positive_for_every_row_of_the_anchor(tmp_pat
 
 def test_judge_scores_follow_a_second_filter_and_refer_to_its_negatives(tmp_path):
     source = mined_table(tmp_path / "mined", ROWS)
-    filter_negatives(source, str(tmp_path / "loose"), Settings(judges=("lexical",), lexical_threshold=1.0))
+    filter_negatives(source, str(tmp_path / "loose"), Settings(judges=("lexical",),
+                                                               judge_options={"lexical_threshold": 1.0}))
     loose = read_dataset(tmp_path / "loose")
     assert loose.column("negative_lexical_scores").to_pylist()[2][0] > 0.9  # the long near-copy, kept at 1.0
     filter_negatives(str(tmp_path / "loose"), str(tmp_path / "strict"), Settings(judges=("lexical",)))
@@ -88,14 +89,15 @@ def test_judge_scores_follow_a_second_filter_and_refer_to_its_negatives(tmp_path
 def test_duplicate_cluster_catches_the_near_copy_and_voting_needs_agreement(tmp_path):
     source = mined_table(tmp_path / "mined", ROWS)
     filter_negatives(source, str(tmp_path / "cluster"), Settings(judges=("duplicate-cluster",),
-                                                                   cluster_threshold=0.6))
+                                                                 judge_options={"cluster_threshold": 0.6}))
     kept = read_dataset(tmp_path / "cluster").column("negatives").to_pylist()
     assert kept[2] == ["a dictionary maps keys to values"]  # 5-word shingles: the one-word change stays close
     assert ROWS[0]["negatives"][0] in kept[0]  # a short rewording shares no 5-word shingle
 
     # both judges must agree: only the long near-copy is flagged by both
     manifest = filter_negatives(source, str(tmp_path / "all"), Settings(judges=("lexical", "duplicate-cluster"),
-                                                                         vote="all", cluster_threshold=0.6))
+                                                                         vote="all",
+        judge_options={"cluster_threshold": 0.6}))
     kept = read_dataset(tmp_path / "all").column("negatives").to_pylist()
     assert ROWS[0]["negatives"][0] in kept[0] and kept[2] == ["a dictionary maps keys to values"]
     assert manifest["summary"]["flagged_by_judge"] == {"lexical": 2, "duplicate-cluster": 1}
@@ -123,7 +125,8 @@ def test_bad_input_and_options_are_refused(tmp_path):
     for settings, message in ((Settings(judges=("lexical",), vote="2"), "more judges"),
                               (Settings(judges=("magic",)), "unknown judge"),
                               (Settings(judges=("cross-encoder",)), "needs a model"),
-                              (Settings(judges=("lexical",), clusters_from="x"), "duplicate-cluster")):
+                              (Settings(judges=("lexical",),
+                                        judge_options={"clusters_from": "x"}), "duplicate-cluster")):
         with pytest.raises(UsageError, match=message):
             filter_negatives(source, str(tmp_path / "out"), settings)
 
@@ -182,7 +185,8 @@ def test_cross_encoder_judge_scores_each_pair_once_and_applies_the_sign_safe_rat
     CrossEncoder.predict = counting
     try:
         manifest = filter_negatives(source, str(tmp_path / "out"),
-                                    Settings(judges=(f"cross-encoder:{tiny_cross_encoder}",), ratio=0.9))
+                                    Settings(judges=(f"cross-encoder:{tiny_cross_encoder}",),
+                                             judge_options={"ratio": 0.9}))
     finally:
         CrossEncoder.predict = original
     assert len(calls) == len(set(calls))  # every distinct (anchor, text) once: 3 positives + 5 negatives
@@ -219,7 +223,8 @@ def test_bi_encoder_judge_with_the_bundled_model_flags_a_paraphrase(tmp_path):
     rows = [{"anchor": "how can I sort a python list", "positive": "Use the sorted function to sort a list.",
              "negatives": ["To sort a list, use the sorted function.", "The weather in Paris is mild in spring."]}]
     source = mined_table(tmp_path / "mined", rows)
-    manifest = filter_negatives(source, str(tmp_path / "out"), Settings(judges=("bi-encoder",), ratio=0.9))
+    manifest = filter_negatives(source, str(tmp_path / "out"), Settings(judges=("bi-encoder",),
+                                                                        judge_options={"ratio": 0.9}))
     assert read_dataset(tmp_path / "out").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]
     removed = read_dataset(removed_negatives_of(tmp_path / "out"))
     score, positive = removed.column("bi_encoder_score")[0].as_py(), removed.column("bi_encoder_positive_score")[0]
@@ -237,7 +242,8 @@ def test_paraphrase_judge_flags_a_paraphrase_of_a_positive_and_reads_the_embeddi
              "negatives": ["To order a list's elements, call sorted() on it.",
                            "The weather in Paris is mild in spring."]}]
     source = mined_table(tmp_path / "mined", rows)
-    judges = Settings(judges=("paraphrase", "lexical", "duplicate-cluster"), paraphrase_threshold=0.5)
+    judges = Settings(judges=("paraphrase", "lexical", "duplicate-cluster"),
+                      judge_options={"paraphrase_threshold": 0.5})
     first = filter_negatives(source, str(tmp_path / "out"), judges, cache_dir=tmp_path / "cache")
     assert read_dataset(tmp_path / "out").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]
     assert first["summary"]["flagged_by_judge"] == {"paraphrase": 1, "lexical": 0, "duplicate-cluster": 0}
@@ -254,7 +260,8 @@ def test_paraphrase_judge_flags_a_paraphrase_of_a_positive_and_reads_the_embeddi
     import cltool.embed.model as model
 
     monkeypatch.setattr(model.ModelSpec, "load", lambda *a, **k: pytest.fail("the model was loaded again"))
-    filter_negatives(source, str(tmp_path / "again"), Settings(judges=("paraphrase",), paraphrase_threshold=0.5),
+    filter_negatives(source, str(tmp_path / "again"), Settings(judges=("paraphrase",),
+                                                               judge_options={"paraphrase_threshold": 0.5}),
                      cache_dir=tmp_path / "cache")
     assert read_dataset(tmp_path / "again").column("negatives").to_pylist() == [[rows[0]["negatives"][1]]]
 
@@ -335,7 +342,8 @@ def test_duplicate_cluster_reads_the_links_of_a_dedup_output(tmp_path):
                             "negatives": [["a rewritten story", "other text"]],
                             "negative_ids": [["c2", "c3"]]}))
     manifest = filter_negatives(str(mined), str(tmp_path / "out"),
-                                Settings(judges=("duplicate-cluster",), clusters_from=str(tmp_path / "deduped")))
+                                Settings(judges=("duplicate-cluster",),
+                                         judge_options={"clusters_from": str(tmp_path / "deduped")}))
     # the negative's text differs, but dedup linked its id to the positive's
     assert read_dataset(tmp_path / "out").column("negative_ids").to_pylist() == [["c3"]]
     assert manifest["params"]["judge_models"]["duplicate-cluster"] == {"from": str(tmp_path / "deduped")}
@@ -373,7 +381,7 @@ def test_cli_clusters_from_and_its_deprecated_spelling(tmp_path):
     assert both.returncode == 2 and "give one of them" in both.stderr.decode()
     alone = run_cltool("filter", str(mined), "--judge", "lexical", "--clusters-from", deduped,
                        "-o", str(tmp_path / "x"))
-    assert alone.returncode == 2 and "--clusters-from is read by the duplicate-cluster judge" in alone.stderr.decode()
+    assert alone.returncode == 2 and "--clusters-from is read by --judge duplicate-cluster" in alone.stderr.decode()
 
 
 def test_an_arrow_table_is_filtered_as_its_dataset_is(tmp_path):
@@ -386,16 +394,14 @@ def test_an_arrow_table_is_filtered_as_its_dataset_is(tmp_path):
     assert from_table["summary"] == from_path["summary"]
 
 
-def test_every_judge_is_named_in_the_judge_help_and_writes_a_contract_column():
-    """The CLI lists the judges itself (the registry is not imported at start-up): none may be missing."""
-    import typing
+def test_every_scoring_judge_declares_its_own_column_that_emit_and_inspect_read():
+    """A judge names its score column itself (no list in the data contract): each is its own, a list
+    parallel to `negatives` as the contract names them, and what emit and inspect read."""
+    from cltool.filter.judges import JUDGES, score_columns
+    from cltool.inspect.describe import score_columns as inspected
 
-    from cltool.cli.filter import filter_command
-    from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS
-    from cltool.filter.judges import JUDGES
-
-    help_text = typing.get_type_hints(filter_command, include_extras=True)["judge"].__metadata__[0].help
-    for name, judge in JUDGES.items():
-        assert name in help_text
-        assert judge.score_column in (JUDGE_SCORE_COLUMNS.get(name), None)
-    assert {j.score_column for j in JUDGES.values()} - {None} == set(JUDGE_SCORE_COLUMNS.values())
+    columns = [j.score_column for j in JUDGES.values() if j.score_column]
+    assert len(columns) == len(set(columns)) >= 4
+    assert all(c.startswith("negative_") and c.endswith("_scores") for c in columns)
+    assert score_columns() == tuple(columns)
+    assert set(columns) <= set(inspected())

@@ -1,6 +1,7 @@
 """The judges of `cltool filter`: each says, for (anchor, negative) pairs, whether the negative is
 really a positive, by a signal the miner did not use. One module per judge, registered by name
-(`--judge NAME[:MODEL]`, `base.py`); a new judge is one module here and its import below.
+(`--judge NAME[:MODEL]`, `base.py`); a new judge is one module here: a `Judge` class with
+`@register`, its `name`, `help`, `order`, `Options` and score column. The registry finds it.
 
 All judges see the same `Work`: the anchors, the unique texts (by id) and each anchor's
 positives as indices into those texts. A judge scores a batch of (anchor, text) pairs and returns
@@ -18,9 +19,17 @@ once per anchor (the positives' scores) it keeps.
                        here, or the links of a `cltool dedup` output)
 """
 
-# each registers itself on import, in the order that messages list them
-from cltool.filter.judges import cross_encoder, bi_encoder, paraphrase, lexical, duplicate_cluster  # noqa: F401, I001
-from cltool.filter.judges.base import JUDGES, Judge, Verdict, Work, build_judges, parse_judges, register
-from cltool.filter.judges.scored import sign_safe_floor
+from cltool.filter.judges.base import (
+    JUDGES,
+    Judge,
+    Verdict,
+    Work,
+    build_judges,
+    form,
+    parse_judges,
+    register,
+    score_columns,
+)
 
-__all__ = ["JUDGES", "Judge", "Verdict", "Work", "build_judges", "parse_judges", "register", "sign_safe_floor"]
+__all__ = ["JUDGES", "Judge", "Verdict", "Work", "build_judges", "form", "parse_judges", "register",
+           "score_columns"]

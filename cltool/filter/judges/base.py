@@ -1,11 +1,14 @@
 """What a judge is, what every judge reads (`Work`) and returns (`Verdict`), and the registry of
 judges by name (`--judge NAME[:MODEL]`).
 
-A judge is a class registered with `@register`. It declares its `name`, whether it takes an
-`argument` (a model: "required", "optional" or "none"), how it is `build`-t from filter's Settings,
-and the columns it fills: `score_column`, its score of every kept negative (a name from the data
-contract's JUDGE_SCORE_COLUMNS; None for a judge that only flags), and `positive_column`, its score
-of every row's positive (None for most).
+A judge is a class registered with `@register`, one module of this package each. It declares its
+`name`, a one-line `help`, whether it takes an `argument` (a model: "required", "optional" or
+"none"), its `Options` (a `cltool.options.Options` dataclass: each field one option of `cltool
+filter`, checked only when the judge is chosen), how it is `build`-t from them, and the columns it
+fills: `score_column`, its score of every kept negative (None for a judge that only flags), and
+`positive_column`, its score of every row's positive (None for most).
+
+Light at import (the CLI reads the names and options): numpy is imported where a judge runs.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from cltool.errors import UsageError
+from cltool.options import Options
 from cltool.registry import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
     from cltool.filter.settings import Settings
@@ -52,18 +55,22 @@ class Judge:
     again with more pairs (refill), so what it computes once per anchor it keeps."""
 
     name: ClassVar[str]
+    help: ClassVar[str]  # one line for --judge's help
+    order: ClassVar[int]  # where messages and the output's columns list it
+    Options: ClassVar[type[Options]] = Options
     argument: ClassVar[str] = "none"  # "required", "optional" (a model; the bundled one by default) or "none"
     argument_hint: ClassVar[str | None] = None  # what to do when a required argument is missing
     score_column: ClassVar[str | None] = None
     positive_column: ClassVar[str | None] = None
     reports_scores: ClassVar[bool] = False  # the summary gives the distributions of its scores
-    only_with: ClassVar[tuple[str, ...]] = ()  # settings that mean nothing without this judge
     # what a verdict's `reference` is: the removed negative's record calls its column JUDGE_<reference_name>
     reference_name: ClassVar[str] = "positive_score"
     described: dict[str, Any]
 
     @classmethod
-    def build(cls, argument: str, settings: Settings, cache_dir: Path) -> Judge:
+    def build(cls, argument: str, options: Options, settings: Settings, cache_dir: Path) -> Judge:
+        """The judge with its model (`argument`), its options, and the step's settings (device, batch
+        size, seed)."""
         raise NotImplementedError
 
     def prepare(self, work: Work) -> None:
@@ -82,7 +89,7 @@ class Judge:
         return f"{self.name}: {score:.4f} vs positive {reference:.4f}"
 
 
-JUDGES: Registry[type[Judge]] = Registry("judge")
+JUDGES: Registry[type[Judge]] = Registry("judge", package="cltool.filter.judges", infrastructure=("base", "scored"))
 
 
 def register(cls: type[Judge]) -> type[Judge]:
@@ -91,8 +98,15 @@ def register(cls: type[Judge]) -> type[Judge]:
     return cls
 
 
-def _form(cls: type[Judge]) -> str:
+def form(cls: type[Judge]) -> str:
+    """How --judge names it: lexical, paraphrase[:MODEL], cross-encoder:MODEL."""
     return {"required": f"{cls.name}:MODEL", "optional": f"{cls.name}[:MODEL]"}.get(cls.argument, cls.name)
+
+
+def score_columns() -> tuple[str, ...]:
+    """The columns of judges' scores of the kept negatives (parallel to `negatives`), in the judges'
+    order: what emit and inspect read besides mine's negative_scores."""
+    return tuple(dict.fromkeys(j.score_column for j in JUDGES.values() if j.score_column))
 
 
 def parse_judges(specs: list[str]) -> list[tuple[str, str]]:
@@ -103,7 +117,7 @@ def parse_judges(specs: list[str]) -> list[tuple[str, str]]:
         name = name.strip().lower()
         judge = JUDGES.get(name)
         if judge is None:
-            raise UsageError(f"unknown judge {spec!r}; judges: {', '.join(_form(j) for j in JUDGES.values())}")
+            raise UsageError(f"unknown judge {spec!r}; judges: {', '.join(form(j) for j in JUDGES.values())}")
         if judge.argument == "required" and not argument:
             raise UsageError(f"--judge {name} needs a model: {name}:PATH_OR_NAME", hint=judge.argument_hint)
         if judge.argument == "none" and argument:
@@ -119,13 +133,15 @@ def build_judges(settings: Settings, cache_dir: Path, reporter: Reporter | None 
     for name, argument in parse_judges(list(settings.judges)):
         if reporter is not None and JUDGES[name].argument != "none":  # loading a model can take a while
             reporter.info(f"filter: the {name} judge with {argument or 'the bundled model'}")
-        judges.append(JUDGES[name].build(argument, settings, cache_dir))
+        judges.append(JUDGES[name].build(argument, settings.options_of(name), settings, cache_dir))
     return judges
 
 
 def best_of_positives(work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray, similarity) -> np.ndarray:
     """Per pair, the highest similarity(texts, positives) of the negative with one of its anchor's
     positives; NaN for an anchor without positives."""
+    import numpy as np
+
     counts = np.diff(work.positive_offsets)[pair_anchor]
     left = np.repeat(pair_text, counts)
     right = np.concatenate([work.positives_of(a) for a in pair_anchor.tolist()]) if len(pair_anchor) else left

@@ -9,15 +9,17 @@ ranking; `independence` tells (from the input's embedding metadata) and the judg
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
-
-from cltool.dataset.pairs import ANCHOR, JUDGE_SCORE_COLUMNS, POSITIVE, embedding_column, embedding_info
+from cltool.dataset.columns import ANCHOR, POSITIVE, embedding_column
 from cltool.filter.judges.base import Work, register
 from cltool.filter.judges.scored import ScoreJudge
-from cltool.progress import Reporter
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from cltool.progress import Reporter
 
 
 @register
@@ -26,11 +28,13 @@ class BiEncoderJudge(ScoreJudge):
     through the embedding cache."""
 
     name = "bi-encoder"
-    score_column = JUDGE_SCORE_COLUMNS[name]
+    help = "the cross-encoder's rule on another embedding model's cosine"
+    order = 2
+    score_column = "negative_bi_encoder_scores"
 
     @classmethod
-    def build(cls, argument, settings, cache_dir) -> BiEncoderJudge:
-        return cls(argument, settings.ratio, None, settings.device, settings.batch_size, cache_dir)
+    def build(cls, argument, options, settings, cache_dir) -> BiEncoderJudge:
+        return cls(argument, options.ratio, None, settings.device, settings.batch_size, cache_dir)
 
     def __init__(self, name: str, ratio: float, max_score: float | None, device: str, batch_size: int,
                  cache_dir: Path, reporter: Reporter | None = None):
@@ -46,6 +50,8 @@ class BiEncoderJudge(ScoreJudge):
         return len(self._texts) + len(self._anchors)
 
     def score(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         if not len(pair_text):
             return np.empty(0, dtype=np.float32)
         anchors = self._anchors.of(work.anchor_texts, pair_anchor.tolist())
@@ -74,6 +80,8 @@ class BiEncoderJudge(ScoreJudge):
 
 def _input_fingerprints(schema: pa.Schema) -> dict[str, set[str]]:
     """Model fingerprint -> the input's embedding columns made with it (cltool embed's field metadata)."""
+    from cltool.dataset.pairs import embedding_info
+
     out: dict[str, set[str]] = {}
     for column in (ANCHOR, POSITIVE):
         name = embedding_column(column)

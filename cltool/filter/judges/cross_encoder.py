@@ -3,14 +3,18 @@ within (1 - ratio) of the anchor's lowest positive (sign-safe), or above --max-s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS, POSITIVE_CE_SCORE
+from cltool.dataset.columns import NEGATIVE_CE_SCORES, POSITIVE_CE_SCORE
 from cltool.errors import InputError, UsageError
 from cltool.filter.judges.base import Work, register
-from cltool.filter.judges.scored import ScoreJudge
+from cltool.filter.judges.scored import Ratio, ScoreJudge
+from cltool.options import option
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @register
@@ -18,14 +22,20 @@ class CrossEncoderJudge(ScoreJudge):
     """A sentence-transformers CrossEncoder over (anchor, text); each distinct pair scored once."""
 
     name = "cross-encoder"
+    help = "rescores (anchor, negative) jointly: false within --ratio of the lowest positive"
+    order = 1
     argument = "required"
     argument_hint = "cltool ships no cross-encoder; pass the folder of one you have"
-    score_column = JUDGE_SCORE_COLUMNS[name]
+    score_column = NEGATIVE_CE_SCORES
     positive_column = POSITIVE_CE_SCORE  # for distillation: the teacher's score of every row's positive
 
+    @dataclass(frozen=True)
+    class Options(Ratio):
+        max_score: float | None = option(None, "false at or above this score too.", kind="number-or-off")
+
     @classmethod
-    def build(cls, argument, settings, cache_dir) -> CrossEncoderJudge:
-        return cls(argument, settings.ratio, settings.max_score, settings.device, settings.batch_size)
+    def build(cls, argument, options, settings, cache_dir) -> CrossEncoderJudge:
+        return cls(argument, options.ratio, options.max_score, settings.device, settings.batch_size)
 
     def __init__(self, name: str, ratio: float, max_score: float | None, device: str, batch_size: int):
         super().__init__(ratio, max_score)
@@ -54,6 +64,8 @@ class CrossEncoderJudge(ScoreJudge):
         return len(self._cache)
 
     def score(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         keys = list(zip(pair_anchor.tolist(), pair_text.tolist()))
         todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if todo:

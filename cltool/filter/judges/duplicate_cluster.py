@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow as pa
-
+from cltool.dedup.methods.minhash import MAX_PERMUTATIONS, MinHash
 from cltool.errors import InputError
 from cltool.filter.judges.base import Judge, Verdict, Work, register
+from cltool.options import Options, option
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @register
@@ -18,12 +21,23 @@ class ClusterJudge(Judge):
     Jaccard, as `cltool dedup --method minhash`), or the duplicate links of a `cltool dedup` output."""
 
     name = "duplicate-cluster"
-    only_with = ("clusters_from",)
+    help = "the negative and a positive in one near-duplicate cluster"
+    order = 5
+
+    @dataclass(frozen=True)
+    class Options(Options):
+        # dedup --method minhash's defaults: the same clusters as dedup would find
+        cluster_threshold: float = option(MinHash.threshold, "MinHash Jaccard that makes two texts one cluster.",
+                                          above=0.0, maximum=1.0)
+        cluster_ngram: int = option(MinHash.ngram, "words per shingle.", minimum=1)
+        num_perm: int = option(MinHash.num_perm, "MinHash permutations.", minimum=1, maximum=MAX_PERMUTATIONS)
+        clusters_from: str | None = option(None, "read the clusters from a cltool dedup output instead.",
+                                           kind="path", metavar="DEDUP_OUTPUT")
 
     @classmethod
-    def build(cls, argument, settings, cache_dir) -> ClusterJudge:
-        return cls(settings.cluster_threshold, settings.cluster_ngram, settings.num_perm, settings.seed,
-                   settings.clusters_from)
+    def build(cls, argument, options, settings, cache_dir) -> ClusterJudge:
+        return cls(options.cluster_threshold, options.cluster_ngram, options.num_perm, settings.seed,
+                   options.clusters_from)
 
     def __init__(self, threshold: float, ngram: int, num_perm: int, seed: int, clusters_from: str | None):
         self.threshold, self.ngram, self.num_perm, self.seed = threshold, ngram, num_perm, seed
@@ -34,6 +48,9 @@ class ClusterJudge(Judge):
         self._size = -1
 
     def prepare(self, work: Work) -> None:
+        import numpy as np
+        import pyarrow as pa
+
         self._size = len(work.texts)
         if self.clusters_from:
             self._cluster = _clusters_from_dedup(self.clusters_from, work.text_ids)
@@ -49,6 +66,8 @@ class ClusterJudge(Judge):
         self._cluster[found.removed] = found.duplicate_of  # each duplicate points at the kept text it matches
 
     def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
+        import numpy as np
+
         if self._size != len(work.texts):  # a refill brought new texts
             self.prepare(work)
         own = self._cluster[pair_text]
@@ -64,6 +83,8 @@ class ClusterJudge(Judge):
 def _clusters_from_dedup(source: str, text_ids: list[str]) -> np.ndarray:
     """Cluster labels for text_ids from the rows a `cltool dedup` output removed: each removed row
     (its id column) and the id it duplicates (`duplicate_of`) are one cluster, transitively."""
+    import numpy as np
+
     from cltool.dataset.manifest import rejected_path
     from cltool.dataset.read import open_dataset
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS
 from cltool.filter.judges.base import Judge, Verdict, Work, best_of_positives, register
+from cltool.options import Options, option
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LEXICAL_NORMALIZATION = ("nfkc", "case", "whitespace", "punctuation")
 
@@ -18,11 +21,18 @@ class LexicalJudge(Judge):
     word sets: cheaper than MinHash here, where each text meets only its anchor's few positives."""
 
     name = "lexical"
-    score_column = JUDGE_SCORE_COLUMNS[name]
+    help = "Jaccard of the negative's and a positive's normalised word sets"
+    order = 4
+    score_column = "negative_lexical_scores"
+
+    @dataclass(frozen=True)
+    class Options(Options):
+        lexical_threshold: float = option(0.9, "false when the word sets' Jaccard with a positive reaches this.",
+                                          above=0.0, maximum=1.0)
 
     @classmethod
-    def build(cls, argument, settings, cache_dir) -> LexicalJudge:
-        return cls(settings.lexical_threshold)
+    def build(cls, argument, options, settings, cache_dir) -> LexicalJudge:
+        return cls(options.lexical_threshold)
 
     def __init__(self, threshold: float):
         self.threshold = threshold
@@ -31,6 +41,8 @@ class LexicalJudge(Judge):
         self._size = -1
 
     def prepare(self, work: Work) -> None:
+        import pyarrow as pa
+
         from cltool.dedup.near import utf8_buffers
         from cltool.dedup.text import normalize
         from cltool.kernels.minhash import WORD, shingle_sets
@@ -40,6 +52,8 @@ class LexicalJudge(Judge):
         self._size = len(work.texts)
 
     def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
+        import numpy as np
+
         from cltool.kernels.minhash import jaccard_pairs
 
         if self._size != len(work.texts):  # a refill brought new texts

@@ -6,13 +6,16 @@ by default (`--paraphrase-threshold auto`, cltool.calibration): the cosine that 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from cltool.calibration import AUTO, NEAR_DUPLICATE_TAIL, Tail, random_pair_cosines
-from cltool.dataset.pairs import JUDGE_SCORE_COLUMNS
+from cltool.errors import UsageError
 from cltool.filter.judges.base import Judge, Verdict, Work, best_of_positives, register
+from cltool.options import AUTO, Options, option
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @register
@@ -24,13 +27,26 @@ class ParaphraseJudge(Judge):
     cache, so after `cltool embed` with the same model nothing is encoded again."""
 
     name = "paraphrase"
+    help = "an embedding model's cosine of the negative with a positive (the bundled model by default)"
+    order = 3
     argument = "optional"
-    score_column = JUDGE_SCORE_COLUMNS[name]
+    score_column = "negative_paraphrase_scores"
     reference_name = "threshold"  # a negative is compared with the threshold, not with a positive's score
 
+    @dataclass(frozen=True)
+    class Options(Options):
+        paraphrase_threshold: float | str = option(
+            AUTO, "false when the negative's cosine with a positive reaches this; auto (the default): the cosine "
+                  "that only 1% of random (positive, negative) pairs of the input reach under the judge's model.",
+            kind="threshold", minimum=-1.0, maximum=1.0)
+
+        def validate(self, context) -> None:
+            if self.paraphrase_threshold is None:
+                raise UsageError("--paraphrase-threshold cannot be off", hint="leave out --judge paraphrase instead")
+
     @classmethod
-    def build(cls, argument, settings, cache_dir) -> ParaphraseJudge:
-        return cls(argument, settings.paraphrase_threshold, settings.device, settings.batch_size, cache_dir,
+    def build(cls, argument, options, settings, cache_dir) -> ParaphraseJudge:
+        return cls(argument, options.paraphrase_threshold, settings.device, settings.batch_size, cache_dir,
                    settings.seed)
 
     def __init__(self, model: str, threshold: float | str, device: str, batch_size: int, cache_dir: Path,
@@ -53,6 +69,8 @@ class ParaphraseJudge(Judge):
         return self._texts.of(work.texts, texts)
 
     def _cosines(self, work: Work, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         self._vectors_of(work, np.concatenate([left, right]).tolist())
         if not len(left):
             return np.empty(0, dtype=np.float32)
@@ -61,6 +79,8 @@ class ParaphraseJudge(Judge):
         return np.einsum("ij,ij->i", a, b).astype(np.float32)
 
     def judge(self, work: Work, pair_anchor: np.ndarray, pair_text: np.ndarray) -> Verdict:
+        import numpy as np
+
         # texts are embedded as pairs arrive (a refill brings new ones)
         best = best_of_positives(work, pair_anchor, pair_text, lambda left, right: self._cosines(work, left, right))
         if self.threshold == AUTO:  # from the first pairs (a refill's are judged on the same scale)
@@ -72,6 +92,8 @@ class ParaphraseJudge(Judge):
 
     def _calibrate(self, work: Work, pair_text: np.ndarray) -> None:
         """The threshold on this model's scale: random (positive, judged text) pairs of this input."""
+        from cltool.calibration import NEAR_DUPLICATE_TAIL, Tail, random_pair_cosines
+
         left = self._vectors_of(work, sorted(set(work.positive_texts.tolist())))
         right = self._vectors_of(work, sorted(set(pair_text.tolist())))
         near = Tail.from_background(random_pair_cosines(left, right, self.seed), NEAR_DUPLICATE_TAIL)

@@ -1,16 +1,31 @@
 """What the model judges (cross-encoder, bi-encoder) share: a score per pair, compared with the
-anchor's lowest-scoring positive by a sign-safe ratio."""
+anchor's lowest-scoring positive by a sign-safe ratio, and the one `--ratio` option they both read."""
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cltool.filter.judges.base import Judge, Verdict, Work
+from cltool.options import Options, option
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Ratio(Options):
+    """The option both model judges read: declared once, so it is one --ratio."""
+
+    ratio: float = option(0.95, "false when the negative scores at least this share of the lowest positive's "
+                                "score (sign-safe: pos - |pos| x (1 - ratio)).", above=0.0, maximum=1.0)
 
 
 def sign_safe_floor(positive: np.ndarray, ratio: float) -> np.ndarray:
     """The score at or above which a negative counts as a positive: ratio x positive, made sign-safe
     (positive - |positive| x (1 - ratio)), so that a negative score cannot flip the rule."""
+    import numpy as np
+
     return positive - np.abs(positive) * (1.0 - ratio)
 
 
@@ -19,6 +34,7 @@ class ScoreJudge(Judge):
 
     argument = "optional"
     reports_scores = True
+    Options = Ratio
 
     def __init__(self, ratio: float, max_score: float | None):
         self.ratio, self.max_score = ratio, max_score
@@ -27,6 +43,8 @@ class ScoreJudge(Judge):
         self.described = {}
 
     def prepare(self, work: Work) -> None:
+        import numpy as np
+
         anchors = np.repeat(np.arange(len(work.anchor_texts)), np.diff(work.positive_offsets))
         self.positive_scores = self.score(work, anchors, work.positive_texts)
         self.lowest = np.full(len(work.anchor_texts), np.nan, dtype=np.float32)

@@ -1,6 +1,7 @@
 """The pair judges of `cltool filter`: each says, for every row, whether its positive answers its
 anchor (`--pair-judge NAME[:MODEL]`, off unless given). One module per judge, registered by name
-(`base.py`); a new judge is one module here and its import below.
+(`base.py`); a new judge is one module here (a `PairJudge` class with `@register`, its `name`,
+`help`, `order`, `share_column`); the registry finds it.
 
 Every judge gives each row one number on one scale whatever the model: the share of the row's
 mismatched pairings (a sample of them) that outscore its own pair. A row is a mismatched pair when
@@ -16,8 +17,6 @@ Vectors: the input's anchor_embedding and positive_embedding (the mining model) 
 names a model (`consistency:MODEL`), which embeds through the embedding cache (`vectors.py`).
 """
 
-# each registers itself on import, in the order that messages list them
-from cltool.filter.pair_judges import consistency, score_outlier  # noqa: F401, I001
 from cltool.filter.pair_judges.base import (
     NONE,
     PAIR_JUDGES,

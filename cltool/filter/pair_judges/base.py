@@ -14,17 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 from cltool.errors import UsageError
 from cltool.registry import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from cltool.filter.judges import Work
     from cltool.filter.settings import Settings
-
-# how many mismatched pairings each row is compared with: the share's standard error at Q = 0.04 is 0.003
-SAMPLE = 4096
 
 
 @dataclass
@@ -45,6 +42,8 @@ class Pairs:
     @classmethod
     def from_keys(cls, anchor_keys: list, positive_keys: list, judged: np.ndarray) -> Pairs:
         """Rows grouped by their anchor's and their positive's match keys (rows not `judged`: -1)."""
+        import numpy as np
+
         anchors: dict = {}
         texts: dict = {}
         row_anchor = np.full(len(anchor_keys), -1, dtype=np.int64)
@@ -59,6 +58,8 @@ class Pairs:
 
     def anchors_of_texts(self, texts: int) -> tuple[np.ndarray, np.ndarray]:
         """Each text's anchors (CSR over range(texts)): the anchors it is a positive of."""
+        import numpy as np
+
         counts = np.diff(self.positive_offsets)
         anchor = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         order = np.argsort(self.positive_texts, kind="stable")
@@ -88,6 +89,8 @@ class PairJudge:
     and every rejected row)."""
 
     name: ClassVar[str]
+    help: ClassVar[str]  # one line for --pair-judge's help
+    order: ClassVar[int]  # where messages and the output's columns list it
     share_column: ClassVar[str]
     described_as: ClassVar[str]  # what its share is, for the removed row's detail
 
@@ -97,6 +100,8 @@ class PairJudge:
         self.seed = settings.seed
 
     def judge(self, pairs: Pairs, vectors: PairVectors) -> PairVerdict:
+        import numpy as np
+
         shares = self.shares(pairs, vectors, np.random.default_rng(self.seed))
         return PairVerdict(shares > self.threshold, shares)
 
@@ -107,7 +112,8 @@ class PairJudge:
         return f"{self.name}: {share:.1%} of {self.described_as} outscore it (> {self.threshold:.1%})"
 
 
-PAIR_JUDGES: Registry[type[PairJudge]] = Registry("pair judge")
+PAIR_JUDGES: Registry[type[PairJudge]] = Registry("pair judge", package="cltool.filter.pair_judges",
+                                                  infrastructure=("base", "shares", "vectors", "verdicts"))
 
 
 def register(cls: type[PairJudge]) -> type[PairJudge]:
@@ -138,59 +144,3 @@ def parse_pair_judges(specs: list[str]) -> list[tuple[str, str]]:
 
 def build_pair_judges(settings: Settings) -> list[PairJudge]:
     return [PAIR_JUDGES[name](model, settings) for name, model in parse_pair_judges(list(settings.pair_judges))]
-
-
-def sample(count: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to SAMPLE of range(count), sorted; all of them when there are no more."""
-    if count <= SAMPLE:
-        return np.arange(count, dtype=np.int64)
-    return np.sort(rng.choice(count, SAMPLE, replace=False)).astype(np.int64)
-
-
-CHUNK_ROWS = 4096  # rows scored against the sample at once (a float32 block of CHUNK_ROWS x SAMPLE)
-
-
-def own_scores(pairs: Pairs, vectors: PairVectors) -> np.ndarray:
-    """Each row's anchor-positive cosine; NaN for a row not judged or a vector the input lacks."""
-    valid = pairs.row_anchor >= 0
-    out = np.full(len(pairs.row_anchor), np.nan, dtype=np.float32)
-    a = vectors.anchors[pairs.row_anchor[valid]]
-    t = vectors.texts[pairs.row_positive[valid]]
-    scores = np.einsum("ij,ij->i", a, t).astype(np.float32)
-    scores[~(a.any(axis=1) & t.any(axis=1))] = np.nan
-    out[valid] = scores
-    return out
-
-
-def rows_of(offsets: np.ndarray, items: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A CSR over groups, taken for each of `groups` in turn (a CSR over rows)."""
-    counts = offsets[groups + 1] - offsets[groups]
-    row_offsets = np.zeros(len(groups) + 1, dtype=np.int64)
-    row_offsets[1:] = np.cumsum(counts)
-    within = np.arange(int(row_offsets[-1]), dtype=np.int64) - np.repeat(row_offsets[:-1], counts)
-    return row_offsets, items[np.repeat(offsets[groups], counts) + within].astype(np.int64)
-
-
-def outscored(query: np.ndarray, query_of_row: np.ndarray, own: np.ndarray, pool: np.ndarray,
-              pool_items: np.ndarray, own_offsets: np.ndarray, own_items: np.ndarray,
-              row_group: np.ndarray) -> np.ndarray:
-    """Per row, the share of the pool (vectors `pool`, ids `pool_items`) that scores above the row's
-    own pair against query[query_of_row[row]], leaving out the pool members that are the row's own
-    (own_items of its group, row_group[row], in the CSR own_offsets)."""
-    from cltool.kernels.pairs import outscored_shares
-
-    shares = np.full(len(own), np.nan, dtype=np.float32)
-    judged = np.nonzero(~np.isnan(own))[0]
-    for start in range(0, len(judged), CHUNK_ROWS):
-        rows = judged[start:start + CHUNK_ROWS]
-        scores = query[query_of_row[rows]] @ pool.T
-        offsets, items = rows_of(own_offsets, own_items, row_group[rows])
-        shares[rows] = outscored_shares(np.ascontiguousarray(scores, dtype=np.float32), own[rows],
-                                        pool_items, offsets, items)
-    return shares
-
-
-def with_vectors(items: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    """Those of `items` (sorted, unique) whose vectors are known (not zeros)."""
-    items = np.unique(items[items >= 0])
-    return items[vectors[items].any(axis=1)] if len(items) else items

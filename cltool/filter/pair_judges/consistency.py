@@ -11,27 +11,27 @@ but is outscored by none; a hub anchor the other way round), so by default both 
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from cltool.filter.pair_judges.base import (
-    PairJudge,
-    Pairs,
-    PairVectors,
-    outscored,
-    own_scores,
-    register,
-    sample,
-    with_vectors,
-)
+from cltool.filter.pair_judges.base import PairJudge, Pairs, PairVectors, register
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @register
 class ConsistencyJudge(PairJudge):
     name = "consistency"
+    help = "other rows' positives for its anchor"
+    order = 1
     share_column = "positive_outscored_share"
     described_as = "other rows' positives for its anchor"
 
     def shares(self, pairs: Pairs, vectors: PairVectors, rng: np.random.Generator) -> np.ndarray:
+        import numpy as np
+
+        from cltool.filter.pair_judges.shares import outscored, own_scores, sample, with_vectors
+
         own = own_scores(pairs, vectors)
         positives = with_vectors(pairs.row_positive[~np.isnan(own)], vectors.texts)
         pool = positives[sample(len(positives), rng)]
@@ -42,10 +42,16 @@ class ConsistencyJudge(PairJudge):
 @register
 class AnchorConsistencyJudge(PairJudge):
     name = "anchor-consistency"
+    help = "other rows' anchors for its positive"
+    order = 2
     share_column = "anchor_outscored_share"
     described_as = "other rows' anchors for its positive"
 
     def shares(self, pairs: Pairs, vectors: PairVectors, rng: np.random.Generator) -> np.ndarray:
+        import numpy as np
+
+        from cltool.filter.pair_judges.shares import outscored, own_scores, sample, with_vectors
+
         own = own_scores(pairs, vectors)
         anchors = with_vectors(pairs.row_anchor[~np.isnan(own)], vectors.anchors)
         pool = anchors[sample(len(anchors), rng)]

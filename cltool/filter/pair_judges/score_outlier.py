@@ -6,18 +6,27 @@ against everything) from a right one."""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from cltool.filter.pair_judges.base import SAMPLE, PairJudge, Pairs, PairVectors, own_scores, register
+from cltool.filter.pair_judges.base import PairJudge, Pairs, PairVectors, register
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @register
 class ScoreOutlierJudge(PairJudge):
     name = "score-outlier"
+    help = "random mismatched pairs of the file"
+    order = 3
     share_column = "pair_outscored_share"
     described_as = "random mismatched pairs of the file"
 
     def shares(self, pairs: Pairs, vectors: PairVectors, rng: np.random.Generator) -> np.ndarray:
+        import numpy as np
+
+        from cltool.filter.pair_judges.shares import SAMPLE, own_scores
+
         own = own_scores(pairs, vectors)
         judged = np.nonzero(~np.isnan(own))[0]
         if len(judged) < 2:
