@@ -105,6 +105,26 @@ def test_filter_writes_and_records_the_derived_id_of_a_negative_without_one(tmp_
     assert [(r["negative"], r["negative_id"]) for r in removed] == [("the answer to q1", text_id("the answer to q1"))]
 
 
+@pytest.mark.parametrize("missing", MISSING)
+def test_filter_reads_dedups_links_by_the_same_rule(tmp_path, missing):
+    """--clusters-from: a removed row of a dedup output without an id is linked by its derived id, the
+    one filter gives a negative without one; its raw "" would link nothing."""
+    from cltool.dataset.write import with_rejection
+    from cltool.filter import Settings, filter_negatives
+
+    copy = "a rewritten story about the sea"
+    with Output(tmp_path / "deduped", command="dedup", params={}) as out:
+        out.write(pa.table({"id": ["c1"], "text": ["the story of the sea"]}))
+        out.reject(with_rejection(pa.table({"id": pa.array([missing], pa.string()), "text": [copy]}),
+                                  reason=["near_duplicate"], detail=[""], duplicate_of=["c1"]))
+    mined = pa.table({"anchor": ["a story"], "positive": ["the story of the sea"], "positive_id": ["c1"],
+                      "negatives": [[copy, "other text"]],
+                      "negative_ids": pa.array([[missing, "c3"]], pa.list_(pa.string()))})
+    filter_negatives(mined, str(tmp_path / "out"), Settings(judges=("duplicate-cluster",),
+                                                            judge_options={"clusters_from": str(tmp_path / "deduped")}))
+    assert read_dataset(tmp_path / "out").column("negative_ids").to_pylist() == [["c3"]]
+
+
 def test_validate_does_not_take_two_missing_ids_for_one(tmp_path):
     from cltool.validate import validate
 

@@ -96,10 +96,16 @@ def _clusters_from_dedup(source: str, text_ids: list[str]) -> np.ndarray:
         raise InputError(f"{source} kept no rejected rows to read clusters from",
                          hint="run cltool dedup with its rejected rows kept (not -o - without --rejected)")
     rejected = open_dataset(where)
-    id_column = next((c for c in ("id", "positive_id", "text_id", "anchor_id") if c in rejected.schema.names), None)
+    # each id column with the text its derived id comes from (the data contract's one id rule)
+    id_column, text_column = next(((c, t) for c, t in (("id", "text"), ("positive_id", "positive"),
+                                                         ("text_id", "text"), ("anchor_id", "anchor"))
+                                   if c in rejected.schema.names), (None, None))
     if id_column is None or "duplicate_of" not in rejected.schema.names:
         raise InputError(f"{where} has no id and duplicate_of columns to read clusters from",
                          hint="dedup a table with an id column (a corpus, or pairs with positive_id)")
+    from cltool.dataset.pairs import given_or_derived
+
+    columns = [id_column, "duplicate_of"] + ([text_column] if text_column in rejected.schema.names else [])
     parent: dict[str, str] = {}
 
     def root(x: str) -> str:
@@ -108,8 +114,10 @@ def _clusters_from_dedup(source: str, text_ids: list[str]) -> np.ndarray:
             x = parent[x]
         return x
 
-    for batch in rejected.batches([id_column, "duplicate_of"]):
-        for left, right in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
+    for batch in rejected.batches(columns):
+        given = batch.column(0).to_pylist()
+        texts = batch.column(2).to_pylist() if len(columns) == 3 else [None] * len(given)
+        for left, right in zip(given_or_derived(given, texts), batch.column(1).to_pylist()):
             if left is not None and right is not None:
                 a, b = root(left), root(right)
                 if a != b:
