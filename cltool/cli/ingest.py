@@ -55,7 +55,7 @@ def ingest_command(
     per positive; missing ids are derived from the text. Rows with a null or blank anchor or positive
     go to OUT.rejected with reason empty_text.
     """
-    from cltool.dataset.pairs import CORPUS_ALIASES, PAIRS_ALIASES, parse_column_overrides
+    from cltool.ingest.canonical import CORPUS_ALIASES, PAIRS_ALIASES, parse_column_overrides
     from cltool.ingest import Settings, ingest
 
     allowed = PAIRS_ALIASES if table == "pairs" else CORPUS_ALIASES

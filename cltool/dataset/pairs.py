@@ -51,19 +51,6 @@ from cltool.dataset.columns import (  # noqa: F401
 )
 from cltool.errors import InputError
 
-# ingest's names that cltool/cli/ingest.py still imports from here (the CLI is being rewritten by
-# another change): resolved when asked for, since cltool.ingest.canonical imports this module
-_CANONICAL_NAMES = ("PAIRS_ALIASES", "CORPUS_ALIASES", "parse_column_overrides")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _CANONICAL_NAMES:
-        from cltool.ingest import canonical
-
-        return getattr(canonical, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def embedding_info(field: pa.Field) -> dict | None:
     """What made an embedding column (model, fingerprint, dimension, prompt, normalisation), if cltool did."""
     raw = (field.metadata or {}).get(FIELD_METADATA_KEY)
