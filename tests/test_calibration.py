@@ -8,7 +8,7 @@ from cltool.calibration import NEAR_DUPLICATE_TAIL, Tail, random_pair_cosines
 from cltool.filter import Settings as FilterSettings, filter_negatives
 from cltool.mine import Settings, mine
 from tests.conftest import read_dataset, run_cltool
-from tests.filter.test_filter import mined_table
+from tests.filter.conftest import mined_table
 from tests.mine.test_mine import unit, write
 
 
