@@ -1,5 +1,9 @@
 """Shared helpers: tests build their own small data and run the real `cltool` process where the
-behaviour under test is the process's (exit codes, stderr, stdout, pipes)."""
+behaviour under test is the process's (exit codes, stderr, stdout, pipes).
+
+Data builders that tests of several packages use are fixtures here (`write_table`, `write_embedded`,
+`random_pairs`, `fails_cleanly`); a package's own are fixtures in its conftest.py. Tests take them as
+fixture arguments and never import from another test module."""
 
 from __future__ import annotations
 
@@ -11,9 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from tests.vectors import unit
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
@@ -75,6 +82,94 @@ def run_cltool(*args: str, stdin: bytes | None = None, cwd: Path | None = None,
     full_env.pop("CLTOOL_DEBUG", None) if env is None or "CLTOOL_DEBUG" not in env else None
     return subprocess.run([sys.executable, "-m", "cltool", *args], input=stdin, capture_output=True,
                           cwd=cwd, env=full_env, timeout=120)
+
+
+def _write_table(path: Path, columns: dict[str, Any]) -> Path:
+    from cltool.dataset.write import Output
+
+    with Output(path, command="test", params={}) as out:
+        out.write(pa.table(columns))
+    return path
+
+
+@pytest.fixture
+def write_table():
+    """`write_table(path, columns)`: the columns (lists or Arrow arrays) as a dataset at `path`; returns `path`."""
+    return _write_table
+
+
+def _vectors_column(vectors, metadata=None):
+    vectors = np.asarray(vectors, dtype=np.float32)
+    values = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
+    return values, metadata
+
+
+def _write_embedded(path, columns, metadata=None):
+    from cltool.dataset.write import Output
+
+    arrays, fields = [], []
+    for name, values in columns.items():
+        if name.endswith("_embedding"):
+            values = _vectors_column(values)[0]
+            fields.append(pa.field(name, values.type, metadata=metadata))
+        else:
+            values = pa.array(values)
+            fields.append(pa.field(name, values.type))
+        arrays.append(values)
+    with Output(path, command="test", params={}) as out:
+        out.write(pa.Table.from_arrays(arrays, schema=pa.schema(fields)))
+    return str(path)
+
+
+@pytest.fixture
+def write_embedded():
+    """`write_embedded(path, columns, metadata=None)`: the columns as a dataset at `path`, each
+    `*_embedding` column (vectors, one row each) as fixed-size lists of float32 with `metadata` on its
+    field; returns the path as a string. tests/mine calls it `write`."""
+    return _write_embedded
+
+
+def _random_pairs(seed, anchors=40, repeats=10, corpus=60, dim=16):
+    """Anchors with one or more positives (a repeated anchor means several), and a corpus."""
+    rng = np.random.default_rng(seed)
+    centres = unit(rng.normal(size=(6, dim)))
+    def near(n):
+        return unit(centres[rng.integers(0, 6, n)] + rng.normal(scale=0.6, size=(n, dim)))
+    anchor_vectors, positive_vectors = near(anchors), near(anchors)
+    rows = list(range(anchors)) + rng.integers(0, anchors, repeats).tolist()
+    pairs = {
+        "anchor": [f"question {r}" for r in rows],
+        "positive": [f"answer {i}" for i in range(len(rows))],
+        "anchor_embedding": anchor_vectors[rows],
+        "positive_embedding": np.concatenate([positive_vectors, near(repeats)]),
+    }
+    docs = {"id": [f"doc{i}" for i in range(corpus)], "text": [f"document {i}" for i in range(corpus)],
+            "text_embedding": near(corpus)}
+    return pairs, docs
+
+
+@pytest.fixture
+def random_pairs():
+    """`random_pairs(seed, anchors=40, repeats=10, corpus=60, dim=16)`: embedded pairs and a corpus
+    (column dicts for `write_embedded`), their vectors drawn around six centres: mine's input."""
+    return _random_pairs
+
+
+def _fails_cleanly(call) -> None:
+    """`call` succeeds, or fails with an error the CLI turns into exit 1 or 2 (never 'internal error')."""
+    from cltool.errors import from_environment
+
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - what matters is how the CLI would classify it
+        known = from_environment(exc)
+        assert known is not None and known.exit_code in (1, 2), f"{type(exc).__name__}: {exc}"
+
+
+@pytest.fixture
+def fails_cleanly():
+    """`fails_cleanly(call)`: the check of the hostile-input tests (test_hostile, test_properties)."""
+    return _fails_cleanly
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from cltool.filter import Settings as FilterSettings, filter_negatives
 from cltool.mine import Settings, mine
 from tests.conftest import read_dataset, run_cltool
 from tests.filter.conftest import mined_table
-from tests.mine.test_mine import unit, write
+from tests.vectors import unit
 
 
 def compressed(x, offset=1.5, seed=7):
@@ -60,9 +60,9 @@ def paraphrase_data(scale, anchors=120, planted=40, corpus=300, dim=32):
 
 
 @pytest.mark.parametrize("scale", [unit, compressed])
-def test_mine_auto_removes_paraphrases_on_any_cosine_scale(tmp_path, scale):
+def test_mine_auto_removes_paraphrases_on_any_cosine_scale(tmp_path, scale, write_embedded):
     pairs, docs = paraphrase_data(scale)
-    args = write(tmp_path / "pairs", pairs), [write(tmp_path / "docs", docs)]
+    args = write_embedded(tmp_path / "pairs", pairs), [write_embedded(tmp_path / "docs", docs)]
     manifest = mine(args[0], str(tmp_path / "out"), Settings(num_negatives=2, sampling="top"), corpus=args[1])
     out = read_dataset(tmp_path / "out").to_pylist()
     chosen = {i: row["negative_ids"] for i, row in enumerate(out)}
@@ -78,11 +78,11 @@ def test_mine_auto_removes_paraphrases_on_any_cosine_scale(tmp_path, scale):
     assert found >= 60 if scale is compressed else found == 0
 
 
-def test_a_search_from_saved_candidates_keeps_the_threshold_it_was_read_with(tmp_path):
+def test_a_search_from_saved_candidates_keeps_the_threshold_it_was_read_with(tmp_path, write_embedded):
     pairs, docs = paraphrase_data(unit)
-    source = write(tmp_path / "pairs", pairs)
-    first = mine(source, str(tmp_path / "out"), Settings(num_negatives=2), corpus=[write(tmp_path / "docs", docs)],
-                 save_candidates=str(tmp_path / "candidates"))
+    source = write_embedded(tmp_path / "pairs", pairs)
+    first = mine(source, str(tmp_path / "out"), Settings(num_negatives=2),
+                 corpus=[write_embedded(tmp_path / "docs", docs)], save_candidates=str(tmp_path / "candidates"))
     again = mine(source, str(tmp_path / "again"), Settings(num_negatives=2), from_candidates=str(tmp_path / "candidates"))
     assert again["params"]["near_duplicate"] == first["params"]["near_duplicate"]
     assert read_dataset(tmp_path / "again").column("negative_ids").to_pylist() == \
@@ -114,10 +114,10 @@ def test_filter_reads_the_paraphrase_threshold_off_its_input(tmp_path):
     assert manifest["params"]["paraphrase_threshold"] == "auto"
 
 
-def test_inspect_and_report_show_the_thresholds_read_off_the_data(tmp_path):
+def test_inspect_and_report_show_the_thresholds_read_off_the_data(tmp_path, write_embedded):
     pairs, docs = paraphrase_data(compressed)
-    manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "mined"), Settings(num_negatives=1),
-                    corpus=[write(tmp_path / "docs", docs)])
+    manifest = mine(write_embedded(tmp_path / "pairs", pairs), str(tmp_path / "mined"), Settings(num_negatives=1),
+                    corpus=[write_embedded(tmp_path / "docs", docs)])
     threshold = manifest["summary"]["calibration"]["near_duplicate"]["threshold"]
     shown = run_cltool("inspect", str(tmp_path / "mined"))
     assert shown.returncode == 0

@@ -188,19 +188,8 @@ def test_an_output_it_may_not_replace_is_refused_before_the_work(tmp_path, chain
     assert (own / "notes.txt").read_text() == "the user's own" and not (tmp_path / "m").exists()
 
 
-def _fails_cleanly(call) -> None:
-    """`call` succeeds, or fails with an error the CLI turns into exit 1 or 2 (never 'internal error')."""
-    from cltool.errors import from_environment
-
-    try:
-        call()
-    except Exception as exc:  # noqa: BLE001 - what matters is how the CLI would classify it
-        known = from_environment(exc)
-        assert known is not None and known.exit_code in (1, 2), f"{type(exc).__name__}: {exc}"
-
-
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
-def test_any_bytes_ingest_or_fail_as_input_errors(tmp_path_factory, suffix):
+def test_any_bytes_ingest_or_fail_as_input_errors(tmp_path_factory, suffix, fails_cleanly):
     """Property: whatever bytes a JSONL or CSV file holds, ingest writes a dataset or names the problem."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
@@ -216,6 +205,6 @@ def test_any_bytes_ingest_or_fail_as_input_errors(tmp_path_factory, suffix):
     def check(content):
         root = tmp_path_factory.mktemp("bytes")
         (root / f"in{suffix}").write_bytes(b"\n".join(content))
-        _fails_cleanly(lambda: ingest(str(root / f"in{suffix}"), str(root / "out")))
+        fails_cleanly(lambda: ingest(str(root / f"in{suffix}"), str(root / "out")))
 
     check()

@@ -12,8 +12,6 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_hostile import _fails_cleanly
-
 EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 words = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), max_size=12)
 scalars = st.one_of(st.integers(-(2**63), 2**63 - 1), st.floats(), st.booleans(), words)
@@ -40,7 +38,7 @@ def toml(document: dict) -> str:
     return "".join(f"{json.dumps(k, ensure_ascii=False)} = {toml_value(v)}\n" for k, v in document.items())
 
 
-def test_any_rules_file_validates_or_is_a_usage_error(chain, tmp_path_factory):
+def test_any_rules_file_validates_or_is_a_usage_error(chain, tmp_path_factory, fails_cleanly):
     from cltool.validate import load_rules, validate
     from cltool.validate.checks import CHECKS, default_limits
 
@@ -55,12 +53,12 @@ def test_any_rules_file_validates_or_is_a_usage_error(chain, tmp_path_factory):
     def check(content):
         path = tmp_path_factory.mktemp("rules") / "rules.toml"
         path.write_text(toml(content), encoding="utf-8")
-        _fails_cleanly(lambda: validate(str(chain / "mined"), load_rules(str(path))))
+        fails_cleanly(lambda: validate(str(chain / "mined"), load_rules(str(path))))
 
     check()
 
 
-def test_any_pipeline_file_plans_or_is_a_usage_error(tmp_path_factory):
+def test_any_pipeline_file_plans_or_is_a_usage_error(tmp_path_factory, fails_cleanly):
     from cltool.pipeline.runner import COMMANDS, run
 
     key_values = {"name": st.one_of(words, values), "command": st.one_of(st.sampled_from(sorted(COMMANDS)), values),
@@ -76,12 +74,12 @@ def test_any_pipeline_file_plans_or_is_a_usage_error(tmp_path_factory):
     def check(content):
         path = tmp_path_factory.mktemp("pipeline") / "pipeline.toml"
         path.write_text(toml(content), encoding="utf-8")
-        _fails_cleanly(lambda: run(str(path), dry_run=True, quiet=True))
+        fails_cleanly(lambda: run(str(path), dry_run=True, quiet=True))
 
     check()
 
 
-def test_any_mined_table_emits_with_counts_that_add_up_or_is_refused(tmp_path_factory):
+def test_any_mined_table_emits_with_counts_that_add_up_or_is_refused(tmp_path_factory, fails_cleanly):
     from cltool.emit import Settings, emit
     from cltool.emit.formats import FORMATS
     from cltool.emit.settings import SHORT_POLICIES
@@ -106,7 +104,7 @@ def test_any_mined_table_emits_with_counts_that_add_up_or_is_refused(tmp_path_fa
         def call():
             manifest.update(emit(table, str(out), chosen))
 
-        _fails_cleanly(call)
+        fails_cleanly(call)
         if manifest:
             counts = manifest["rows"]
             assert counts["input"] == len(rows)

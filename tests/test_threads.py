@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 
 from tests.conftest import read_dataset, run_cltool, rejected_of
-from tests.dedup.test_dedup import write as write_table
-from tests.mine.test_mine import random_pairs, write
 
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                      "NUMBA_NUM_THREADS", "CLTOOL_THREADS")}
@@ -30,15 +28,15 @@ def run_with_threads(tmp_path, name, *args):
 
 
 @pytest.mark.parametrize("index", ["flat", "ivf"])
-def test_mine_writes_the_same_bytes_on_one_thread_and_on_all(tmp_path, index):
+def test_mine_writes_the_same_bytes_on_one_thread_and_on_all(tmp_path, index, random_pairs, write_embedded):
     pairs, docs = random_pairs(seed=5, anchors=600, repeats=60, corpus=900, dim=48)
-    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
+    source, corpus = write_embedded(tmp_path / "pairs", pairs), write_embedded(tmp_path / "docs", docs)
     kept, _ = run_with_threads(tmp_path, f"mine-{index}", "mine", source, "--corpus", corpus, "-n", "4",
                                "--index", index, "--nlist", "20", "--nprobe", "4", "--relative-margin", "none")
     assert sum(len(n) for n in kept.column("negatives").to_pylist()) > 1000
 
 
-def test_semantic_dedup_writes_the_same_bytes_on_one_thread_and_on_all(tmp_path):
+def test_semantic_dedup_writes_the_same_bytes_on_one_thread_and_on_all(tmp_path, write_table):
     import pyarrow as pa
 
     rng = np.random.default_rng(2)

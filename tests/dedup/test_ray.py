@@ -11,7 +11,6 @@ from cltool.cli import main
 from cltool.dedup import Settings, dedup
 from cltool.dedup.near import lsh_params, near_duplicates
 from tests.conftest import read_dataset, rejected_of
-from tests.dedup.test_dedup import planted_corpus, write
 
 pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'cltool[ray]'")
 
@@ -36,7 +35,7 @@ def ray_calls(monkeypatch):
 
 
 @pytest.mark.parametrize("rows,reference", [(0, 0), (1, 0), (3, 0), (40, 0), (40, 25)])
-def test_small_and_empty_inputs_split_among_tasks(ray_instance, rows, reference):
+def test_small_and_empty_inputs_split_among_tasks(ray_instance, rows, reference, planted_corpus):
     texts, _ = planted_corpus(seed=5, originals=10, length=30)
     array = pa.array(texts[:rows], pa.large_string())
     options = dict(threshold=0.7, ngram=3, char_ngrams=False, num_perm=64, seed=2, params=lsh_params(0.7, 64),
@@ -49,7 +48,7 @@ def test_small_and_empty_inputs_split_among_tasks(ray_instance, rows, reference)
         assert len(on_ray.removed) > 0
 
 
-def test_minhash_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_instance, ray_calls):
+def test_minhash_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_instance, ray_calls, write, planted_corpus):
     texts, planted = planted_corpus(seed=4, originals=120)
     order = np.random.default_rng(0).permutation(len(texts))  # copies before and after their originals
     texts = [texts[i] for i in order]
@@ -70,7 +69,7 @@ def test_minhash_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_inst
 
 
 @pytest.mark.parametrize("clusters,dim", [(20, 16), (1, 128)])  # one big cluster: BLAS threads differ from Ray's
-def test_semantic_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_instance, ray_calls, clusters, dim):
+def test_semantic_on_ray_removes_what_the_local_engine_removes(tmp_path, ray_instance, ray_calls, clusters, dim, write):
     rng = np.random.default_rng(1)
     centres = rng.normal(size=(40, dim))
     vectors = (np.repeat(centres, 12, axis=0) + rng.normal(scale=0.05 * 4 / np.sqrt(dim), size=(480, dim)))

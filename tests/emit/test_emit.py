@@ -1,10 +1,9 @@
 """`cltool emit`: every format loads with `datasets` and has the columns its losses take; BGE lines
-follow FlagEmbedding's schema; splits are leak-free; short anchors are filled, dropped or paired,
-never silently lost; and one real training step of the bundled MiniLM runs on an emitted file."""
+follow FlagEmbedding's schema; short anchors are filled, dropped or paired, never silently lost; and
+one real training step of the bundled MiniLM runs on an emitted file. Splits: test_split.py; files
+that a failure or a kill leaves whole: test_files.py; manifests: test_manifests.py."""
 
-import gzip
 import json
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,33 +14,7 @@ from cltool.dataset.write import Output
 from cltool.emit import Settings, emit, parse_split
 from cltool.errors import InputError, UsageError
 from tests.conftest import read_dataset, run_cltool
-
-ROWS = [
-    ("how do I sort a list", "use sorted(xs)", ["reverse with xs[::-1]", "lists are mutable", "use a set"]),
-    ("how do I sort a list", "call xs.sort()", ["reverse with xs[::-1]", "lists are mutable", "use a set"]),
-    ("what is a dict", "a mapping of keys to values", ["a list of pairs", "a tuple"]),  # one short
-    ("how to open a file", "use open(path)", ["read with pathlib", "close the file", "use with"]),
-]
-
-
-def mined(path: Path, rows=ROWS, num_negatives: int | None = 3) -> str:
-    table = pa.table({
-        "anchor": [r[0] for r in rows],
-        "positive": [r[1] for r in rows],
-        "negatives": pa.array([r[2] for r in rows], pa.list_(pa.string())),
-        "negative_scores": pa.array([[0.5 - 0.1 * i for i in range(len(r[2]))] for r in rows], pa.list_(pa.float32())),
-        "positive_score": pa.array([0.9] * len(rows), pa.float32()),
-    })
-    params = {"num_negatives": num_negatives} if num_negatives else {}
-    with Output(path, command="mine" if num_negatives else "test", params=params) as out:
-        out.write(table)
-    return str(path)
-
-
-def jsonl(path: Path) -> list[dict]:
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+from tests.emit.mined_rows import ROWS
 
 
 @pytest.mark.parametrize("fmt, columns", [
@@ -51,7 +24,7 @@ def jsonl(path: Path) -> list[dict]:
     ("labeled-list", ["anchor", "texts", "labels"]),
 ])
 @pytest.mark.parametrize("ext", [".jsonl", ".parquet", ".jsonl.gz"])
-def test_each_format_loads_with_datasets_with_the_columns_in_loss_order(tmp_path, fmt, columns, ext):
+def test_each_format_loads_with_datasets_with_the_columns_in_loss_order(tmp_path, fmt, columns, ext, mined):
     from datasets import load_dataset
 
     source = mined(tmp_path / "mined")
@@ -77,7 +50,7 @@ def test_each_format_loads_with_datasets_with_the_columns_in_loss_order(tmp_path
     assert filled == (1 if fmt in ("triplet", "n-tuple") else 0)  # the short anchor, topped up to 3
 
 
-def test_include_scores_follows_sentence_transformers(tmp_path):
+def test_include_scores_follows_sentence_transformers(tmp_path, mined, jsonl):
     source = mined(tmp_path / "mined")
     emit(source, str(tmp_path / "t.jsonl"), Settings(format="n-tuple", include_scores=True))
     line = jsonl(tmp_path / "t.jsonl")[0]
@@ -88,7 +61,7 @@ def test_include_scores_follows_sentence_transformers(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["triplet", "n-tuple", "labeled-pair", "labeled-list", "bge"])
-def test_hardness_file_lines_up_with_the_training_file(tmp_path, fmt):
+def test_hardness_file_lines_up_with_the_training_file(tmp_path, fmt, jsonl):
     """--include-scores writes FILE.hardness.parquet row for row with FILE: mine's ranks and scores
     and the judges' scores of exactly the texts each line holds; a filled negative has none."""
     rows = ROWS
@@ -134,7 +107,7 @@ def test_hardness_file_lines_up_with_the_training_file(tmp_path, fmt):
             assert paraphrase == pytest.approx(0.01 * len(text))
 
 
-def test_bge_lines_match_flagembedding_schema(tmp_path):
+def test_bge_lines_match_flagembedding_schema(tmp_path, mined, jsonl):
     source = mined(tmp_path / "mined")
     emit(source, str(tmp_path / "bge.jsonl"), Settings(format="bge", include_scores=True, prompt="Represent: "))
     lines = jsonl(tmp_path / "bge.jsonl")
@@ -150,7 +123,7 @@ def test_bge_lines_match_flagembedding_schema(tmp_path):
     assert set(jsonl(tmp_path / "plain.jsonl")[0]) == {"query", "pos", "neg"}
 
 
-def test_fill_never_uses_the_anchors_own_positive_and_drop_and_pairs_keep_every_row(tmp_path):
+def test_fill_never_uses_the_anchors_own_positive_and_drop_and_pairs_keep_every_row(tmp_path, mined, jsonl):
     rows = [("q1", "Answer One.", []), ("q1", "answer two", ["n1"]), ("q2", "answer one", ["n2", "n3"]),
             ("q3", "answer three", ["n4", "n5"])]
     source = mined(tmp_path / "mined", rows, num_negatives=2)
@@ -173,39 +146,14 @@ def test_fill_never_uses_the_anchors_own_positive_and_drop_and_pairs_keep_every_
                                                       {"anchor": "q1", "positive": "answer two"}]
 
 
-def chained_rows(n=200):
-    """Pairs whose anchors and positives are shared in chains: groups of several rows."""
-    rows = []
-    for i in range(n):
-        group = i // 4
-        rows.append((f"question {group} variant {i % 2}", f"answer {group} part {i % 3}", [f"neg {i}"]))
-    return rows
-
-
-def test_split_is_grouped_seeded_and_leak_free(tmp_path):
-    rows = chained_rows()
-    source = mined(tmp_path / "mined", rows, num_negatives=1)
-    manifest = emit(source, str(tmp_path / "{split}.jsonl"), Settings(format="n-tuple", split={"dev": 0.2},
-                                                                      shuffle=True, seed=7))
-    train, dev = jsonl(tmp_path / "train.jsonl"), jsonl(tmp_path / "dev.jsonl")
-    assert len(train) + len(dev) == 200 and 30 <= len(dev) <= 50
-    for column in ("anchor", "positive"):
-        assert not {r[column] for r in train} & {r[column] for r in dev}
-    assert manifest["summary"]["split_leaks"] == 0
-    assert (tmp_path / "train.manifest.json").is_file() and (tmp_path / "dev.manifest.json").is_file()
-    emit(source, str(tmp_path / "again-{split}.jsonl"), Settings(format="n-tuple", split={"dev": 0.2},
-                                                                 shuffle=True, seed=7))
-    assert (tmp_path / "again-dev.jsonl").read_bytes() == (tmp_path / "dev.jsonl").read_bytes()
-
-
-def test_max_rows_keeps_the_rest_in_rejected(tmp_path):
+def test_max_rows_keeps_the_rest_in_rejected(tmp_path, mined, jsonl):
     source = mined(tmp_path / "mined")
     manifest = emit(source, str(tmp_path / "few.jsonl"), Settings(format="n-tuple", max_rows=3))
     assert len(jsonl(tmp_path / "few.jsonl")) == 3
     assert manifest["rejected_by_reason"] == {"max_rows": 1}
 
 
-def test_bad_input_and_options(tmp_path):
+def test_bad_input_and_options(tmp_path, mined):
     plain = tmp_path / "plain"
     with Output(plain, command="test", params={}) as out:
         out.write(pa.table({"anchor": ["a"], "positive": ["b"]}))
@@ -220,7 +168,7 @@ def test_bad_input_and_options(tmp_path):
         emit(source, str(tmp_path / "x.jsonl"), Settings(split={"dev": 0.6, "test": 0.5}))
 
 
-def test_cli_writes_jsonl_to_stdout_and_refuses_bad_input(tmp_path):
+def test_cli_writes_jsonl_to_stdout_and_refuses_bad_input(tmp_path, mined):
     source = mined(tmp_path / "mined")
     run = run_cltool("emit", source, "-o", "-", "--format", "triplet", "-q")
     assert run.returncode == 0, run.stderr.decode()
@@ -237,7 +185,7 @@ def test_cli_writes_jsonl_to_stdout_and_refuses_bad_input(tmp_path):
 
 @pytest.mark.parametrize("fmt, loss_name", [("n-tuple", "MultipleNegativesRankingLoss"),
                                              ("triplet", "TripletLoss"), ("labeled-pair", "ContrastiveLoss")])
-def test_one_real_training_step_of_the_bundled_model_on_an_emitted_file(tmp_path, fmt, loss_name):
+def test_one_real_training_step_of_the_bundled_model_on_an_emitted_file(tmp_path, fmt, loss_name, mined):
     """The loss sentence-transformers documents for the format takes the file's columns as they are:
     the label column (if any) as labels, every other column, in order, as inputs."""
     import torch
@@ -265,80 +213,10 @@ def test_one_real_training_step_of_the_bundled_model_on_an_emitted_file(tmp_path
     assert not torch.equal(before, next(model.parameters()).detach())
 
 
-def test_an_in_memory_table_emits_what_its_dataset_does(tmp_path):
+def test_an_in_memory_table_emits_what_its_dataset_does(tmp_path, mined):
     source = mined(tmp_path / "mined")
     table = pq.read_table(next((tmp_path / "mined").glob("part-*.parquet")))
     emit(source, str(tmp_path / "from-disk.jsonl"), Settings(format="n-tuple", num_negatives=3))
     manifest = emit(table, str(tmp_path / "from-table.jsonl"), Settings(format="n-tuple", num_negatives=3))
     assert (tmp_path / "from-table.jsonl").read_bytes() == (tmp_path / "from-disk.jsonl").read_bytes()
     assert manifest["rows"]["emitted"] == 4
-
-
-def test_a_failure_before_the_manifest_leaves_no_file_behind(tmp_path, monkeypatch):
-    import cltool.emit.run
-
-    source = mined(tmp_path / "mined")
-
-    def fail(*args, **kwargs):
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(cltool.emit.run, "_write_rejected", fail)
-    with pytest.raises(RuntimeError, match="disk full"):
-        emit(source, str(tmp_path / "out" / "train.jsonl"), Settings(format="n-tuple", short="drop"))
-    assert list((tmp_path / "out").iterdir()) == []
-
-
-DEAD_PID = 4_194_999  # above Linux's largest pid: no process has it
-
-
-def test_the_next_emit_finishes_a_killed_commit_and_clears_its_debris(tmp_path):
-    """A writer killed between two renames left new train beside old dev: the next emit to the same
-    place finishes the renames from the journal first; temporary files of dead writers go."""
-    from cltool.emit.files import StagedFiles
-
-    source = mined(tmp_path / "mined", chained_rows())
-    target = str(tmp_path / "out" / "{split}.jsonl")
-    emit(source, target, Settings(split={"dev": 0.2}))
-    out = tmp_path / "out"
-    manifest = out / "train.manifest.json"
-    staged = out / f".dev.jsonl.cltool-tmp-{DEAD_PID}"
-    staged.write_text('{"anchor": "new"}\n')
-    (out / f".{manifest.name}.cltool-commit-{DEAD_PID}").write_text(json.dumps([[str(staged), str(out / "dev.jsonl")]]))
-    debris = out / f".train.jsonl.cltool-tmp-{DEAD_PID}"
-    debris.write_text("half a file")
-    StagedFiles(None, manifest)  # what the next emit does first
-    assert (out / "dev.jsonl").read_text() == '{"anchor": "new"}\n' and not staged.exists()
-    assert not list(out.glob(f"*.cltool-commit-{DEAD_PID}"))
-    emit(source, target, Settings(split={"dev": 0.2}))
-    assert not debris.exists()
-    assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "dev.manifest.json", "train.jsonl", "train.manifest.json"]
-
-
-def test_emit_killed_at_any_point_leaves_old_or_new_files_whole(tmp_path):
-    """SIGKILL at several points of a real emit process; the next run writes exactly what an
-    uninterrupted run writes, and nothing else is left in the folder."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    source = mined(tmp_path / "mined", chained_rows(2000))
-    reference = tmp_path / "ref"
-    emit(source, str(reference / "{split}.jsonl"), Settings(split={"dev": 0.1}))
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "cltool", "emit", source, "--split", "dev=0.1", "-o", str(out / "{split}.jsonl"),
-               "-q"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    for delay in (0.3, 0.6, 0.9, 1.2, 1.5):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        for name in ("train.jsonl", "dev.jsonl"):  # a file that is there is whole: the reference's bytes
-            if (out / name).exists():
-                assert (out / name).read_bytes() == (reference / name).read_bytes()
-    assert subprocess.run(command, env=env, capture_output=True).returncode == 0
-    for name in ("train.jsonl", "dev.jsonl"):
-        assert (out / name).read_bytes() == (reference / name).read_bytes()
-    assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "dev.manifest.json", "train.jsonl", "train.manifest.json"]

@@ -12,7 +12,6 @@ import pytest
 
 from cltool.dataset.manifest import file_sha256
 from cltool.emit import Settings, emit, sidecar
-from tests.emit.test_emit import chained_rows, mined
 
 
 def manifests_beside(files: list[Path]) -> list[dict]:
@@ -30,7 +29,7 @@ def manifests_beside(files: list[Path]) -> list[dict]:
     ("out/data.jsonl", ["out/data-train.jsonl", "out/data-dev.jsonl"]),
     ("out/{split}/data.jsonl", ["out/train/data.jsonl", "out/dev/data.jsonl"]),
 ])
-def test_each_split_file_has_its_manifest_beside_it(tmp_path, output, files):
+def test_each_split_file_has_its_manifest_beside_it(tmp_path, output, files, mined, chained_rows):
     source = mined(tmp_path / "mined", chained_rows(), num_negatives=1)
     returned = emit(source, str(tmp_path / output), Settings(split={"dev": 0.2}))
     files = [tmp_path / f for f in files]
@@ -45,7 +44,7 @@ def test_each_split_file_has_its_manifest_beside_it(tmp_path, output, files):
     assert sidecar(str(tmp_path / output), "manifest.json") == Path(found[0]["manifests"][0])  # what run reads
 
 
-def test_an_unsplit_file_keeps_name_manifest_json(tmp_path):
+def test_an_unsplit_file_keeps_name_manifest_json(tmp_path, mined):
     source = mined(tmp_path / "mined")
     emit(source, str(tmp_path / "train.jsonl"), Settings())
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("train")) == [
@@ -53,7 +52,7 @@ def test_an_unsplit_file_keeps_name_manifest_json(tmp_path):
     assert sidecar(str(tmp_path / "train.jsonl"), "manifest.json") == tmp_path / "train.manifest.json"
 
 
-def test_the_old_single_manifest_of_a_split_emit_is_removed(tmp_path):
+def test_the_old_single_manifest_of_a_split_emit_is_removed(tmp_path, mined, chained_rows):
     source = mined(tmp_path / "mined", chained_rows(), num_negatives=1)
     out = tmp_path / "out"
     out.mkdir()
@@ -65,7 +64,7 @@ def test_the_old_single_manifest_of_a_split_emit_is_removed(tmp_path):
                                                      "train.jsonl", "train.manifest.json"]
 
 
-def test_a_pipeline_emit_step_with_splits_is_up_to_date_on_the_second_run(tmp_path):
+def test_a_pipeline_emit_step_with_splits_is_up_to_date_on_the_second_run(tmp_path, mined, chained_rows):
     from cltool.pipeline.runner import load, up_to_date
     from tests.conftest import run_cltool
 
@@ -84,7 +83,7 @@ options = {{ split = "dev=0.2" }}
     assert up_to_date(step) == (True, "up to date")
 
 
-def test_an_unsplit_emits_manifest_survives_a_split_emit_of_the_same_name(tmp_path):
+def test_an_unsplit_emits_manifest_survives_a_split_emit_of_the_same_name(tmp_path, mined, chained_rows):
     """`-o x/out.jsonl` then `-o x/out.jsonl --split`: out.jsonl is still there, and so is its manifest
     (only a manifest of an earlier release's split files is stale)."""
     source = mined(tmp_path / "mined", chained_rows(), num_negatives=1)
@@ -95,7 +94,8 @@ def test_an_unsplit_emits_manifest_survives_a_split_emit_of_the_same_name(tmp_pa
     assert [f["path"] for f in kept["outputs"]] == [str(tmp_path / "x" / "out.jsonl")]
 
 
-def test_validate_finds_the_emit_manifest_from_another_directory_and_after_a_move(tmp_path, monkeypatch):
+def test_validate_finds_the_emit_manifest_from_another_directory_and_after_a_move(tmp_path, monkeypatch, mined,
+                                                                                  chained_rows):
     from tests.conftest import run_cltool
 
     source = mined(tmp_path / "mined", chained_rows(), num_negatives=1)

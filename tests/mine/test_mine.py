@@ -5,62 +5,16 @@ import json
 from dataclasses import replace
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from cltool.dataset.pairs import text_id
-from cltool.dataset.write import Output
 from cltool.errors import InputError, UsageError
 from cltool.mine import Settings, mine
 from cltool.mine.settings import DEFAULT_WINDOW_END
 from tests.conftest import read_dataset, run_cltool, write_jsonl, rejected_of
+from tests.vectors import unit
 
 TOP_OF_ALL = dict(range_min=0, sampling="top")  # the hardest first, from rank 0: what a rule does is seen
-
-
-def vectors_column(vectors, metadata=None):
-    vectors = np.asarray(vectors, dtype=np.float32)
-    values = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
-    return values, metadata
-
-
-def write(path, columns, metadata=None):
-    arrays, fields = [], []
-    for name, values in columns.items():
-        if name.endswith("_embedding"):
-            values = vectors_column(values)[0]
-            fields.append(pa.field(name, values.type, metadata=metadata))
-        else:
-            values = pa.array(values)
-            fields.append(pa.field(name, values.type))
-        arrays.append(values)
-    with Output(path, command="test", params={}) as out:
-        out.write(pa.Table.from_arrays(arrays, schema=pa.schema(fields)))
-    return str(path)
-
-
-def unit(x):
-    x = np.asarray(x, dtype=np.float64)
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
-
-
-def random_pairs(seed, anchors=40, repeats=10, corpus=60, dim=16):
-    """Anchors with one or more positives (a repeated anchor means several), and a corpus."""
-    rng = np.random.default_rng(seed)
-    centres = unit(rng.normal(size=(6, dim)))
-    def near(n):
-        return unit(centres[rng.integers(0, 6, n)] + rng.normal(scale=0.6, size=(n, dim)))
-    anchor_vectors, positive_vectors = near(anchors), near(anchors)
-    rows = list(range(anchors)) + rng.integers(0, anchors, repeats).tolist()
-    pairs = {
-        "anchor": [f"question {r}" for r in rows],
-        "positive": [f"answer {i}" for i in range(len(rows))],
-        "anchor_embedding": anchor_vectors[rows],
-        "positive_embedding": np.concatenate([positive_vectors, near(repeats)]),
-    }
-    docs = {"id": [f"doc{i}" for i in range(corpus)], "text": [f"document {i}" for i in range(corpus)],
-            "text_embedding": near(corpus)}
-    return pairs, docs
 
 
 def brute_force(pairs, docs, settings: Settings, floor=None):
@@ -119,7 +73,7 @@ def brute_force(pairs, docs, settings: Settings, floor=None):
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("rules", [dict(), dict(relative_margin=None, near_duplicate=None, max_score=0.6),
                                    dict(relative_margin=0.2, near_duplicate=0.8, range_min=0, sampling="top")])
-def test_exact_mining_equals_brute_force(tmp_path, seed, rules):
+def test_exact_mining_equals_brute_force(tmp_path, seed, rules, write, random_pairs):
     pairs, docs = random_pairs(seed)
     settings = Settings(num_negatives=4, **rules)
     manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), settings,
@@ -142,7 +96,7 @@ def test_exact_mining_equals_brute_force(tmp_path, seed, rules):
     assert manifest["summary"]["search"]["index"] == "flat"
 
 
-def test_several_positives_never_come_back_and_margins_use_the_lowest(tmp_path):
+def test_several_positives_never_come_back_and_margins_use_the_lowest(tmp_path, write):
     # One anchor, three rows: its positives score 0.9, 0.8 and 0.3 with it. Other positives and
     # documents score in between. With a relative margin the bar is 0.3 - 0.015 = 0.285.
     def at(score):  # a unit vector whose cosine with e0 is `score`
@@ -163,7 +117,7 @@ def test_several_positives_never_come_back_and_margins_use_the_lowest(tmp_path):
     assert [round(r["positive_score"], 3) for r in rows[:3]] == [0.9, 0.8, 0.3]
 
 
-def test_a_positive_under_another_id_and_a_near_duplicate_are_not_negatives(tmp_path):
+def test_a_positive_under_another_id_and_a_near_duplicate_are_not_negatives(tmp_path, write):
     pairs = {"anchor": ["q", "r"], "positive": ["The answer.", "Something else"],
              "anchor_embedding": [[1, 0, 0], [0, 1, 0]], "positive_embedding": [[0.9, 0.43, 0], [0, 1, 0]]}
     docs = {"id": ["copy", "reworded", "plain", "q-itself"],
@@ -182,7 +136,7 @@ def test_a_positive_under_another_id_and_a_near_duplicate_are_not_negatives(tmp_
     assert "reworded" in read_dataset(tmp_path / "loose").to_pylist()[0]["negative_ids"]
 
 
-def test_the_relative_margin_is_sign_safe_end_to_end(tmp_path):
+def test_the_relative_margin_is_sign_safe_end_to_end(tmp_path, write):
     # The positive scores -0.5: (1 - 0.1) x -0.5 = -0.45 would admit a candidate scoring -0.46,
     # closer to the anchor than its positive is. The bar is -0.5 - 0.05 = -0.55.
     def at(score):
@@ -195,7 +149,7 @@ def test_the_relative_margin_is_sign_safe_end_to_end(tmp_path):
     assert read_dataset(tmp_path / "out").to_pylist()[0]["negative_ids"] == ["b"]
 
 
-def test_short_anchors_are_kept_and_counted_or_rejected_with_min_negatives(tmp_path):
+def test_short_anchors_are_kept_and_counted_or_rejected_with_min_negatives(tmp_path, write, random_pairs):
     pairs, docs = random_pairs(0, anchors=20, repeats=0, corpus=0)
     source = write(tmp_path / "pairs", pairs)
     kept = mine(source, str(tmp_path / "kept"), Settings(num_negatives=5, relative_margin=0.3))
@@ -210,7 +164,7 @@ def test_short_anchors_are_kept_and_counted_or_rejected_with_min_negatives(tmp_p
     assert "--min-negatives 5" in rejected[0]["detail"]
 
 
-def test_unusable_rows_are_rejected_with_a_reason(tmp_path):
+def test_unusable_rows_are_rejected_with_a_reason(tmp_path, write):
     pairs = {"anchor": ["q", " ", "r", "s"], "positive": ["a", "b", None, "d"],
              "anchor_embedding": [[1, 0], [0, 1], [1, 1], [np.nan, 1]], "positive_embedding": [[1, 0.1]] * 4}
     manifest = mine(write(tmp_path / "pairs", pairs), str(tmp_path / "out"), Settings(num_negatives=1))
@@ -218,39 +172,7 @@ def test_unusable_rows_are_rejected_with_a_reason(tmp_path):
     assert manifest["rejected_by_reason"] == {"empty_text": 2, "invalid_embedding": 1}
 
 
-def test_sampling_is_seeded(tmp_path):
-    pairs, docs = random_pairs(1)
-    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
-    runs = {}
-    for name, sampling, seed in (("a", "random", 1), ("b", "random", 1), ("c", "random", 2), ("s", "simans", 1)):
-        mine(source, str(tmp_path / name), Settings(num_negatives=3, sampling=sampling, seed=seed,
-                                                    relative_margin=None, range_max=40), corpus=[corpus])
-        runs[name] = [r["negative_ids"] for r in read_dataset(tmp_path / name).to_pylist()]
-    assert runs["a"] == runs["b"] != runs["c"]
-    assert all(len(set(n)) == len(n) == 3 for n in runs["c"] + runs["s"])
-
-
-def test_from_candidates_equals_searching_again(tmp_path):
-    pairs, docs = random_pairs(2)
-    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
-    wide = Settings(num_negatives=3, range_max=60)
-    mine(source, str(tmp_path / "first"), wide, corpus=[corpus], save_candidates=str(tmp_path / "cands"))
-    for name, settings in (("same", wide), ("strict", Settings(num_negatives=3, range_max=60, relative_margin=0.3,
-                                                               range_min=2, near_duplicate=0.7))):
-        mine(source, str(tmp_path / f"{name}-reused"), settings, from_candidates=str(tmp_path / "cands"))
-        mine(source, str(tmp_path / f"{name}-searched"), settings, corpus=[corpus])
-        reused = read_dataset(tmp_path / f"{name}-reused").to_pylist()
-        searched = read_dataset(tmp_path / f"{name}-searched").to_pylist()
-        assert [r["negative_ids"] for r in reused] == [r["negative_ids"] for r in searched]
-        assert [r["negatives"] for r in reused] == [r["negatives"] for r in searched]
-    with pytest.raises(UsageError, match="reaches rank 61 but only 60 candidates were saved"):
-        mine(source, str(tmp_path / "deeper"), Settings(range_max=61), from_candidates=str(tmp_path / "cands"))
-    other = dict(pairs, anchor=[a + " again" for a in pairs["anchor"]])
-    with pytest.raises(InputError, match="no saved candidates"):
-        mine(write(tmp_path / "other", other), str(tmp_path / "x"), wide, from_candidates=str(tmp_path / "cands"))
-
-
-def test_embeddings_of_other_models_are_refused(tmp_path):
+def test_embeddings_of_other_models_are_refused(tmp_path, write, random_pairs):
     pairs, docs = random_pairs(0)
     source = write(tmp_path / "pairs", pairs)
     short = dict(docs, text_embedding=docs["text_embedding"][:, :8])
@@ -263,22 +185,7 @@ def test_embeddings_of_other_models_are_refused(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("index", ["ivf", "hnsw"])
-def test_approximate_indexes_find_what_exact_search_finds(tmp_path, index):
-    pairs, docs = random_pairs(3, anchors=200, corpus=800)
-    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
-    exact = mine(source, str(tmp_path / "exact"), Settings(index="flat", sampling="top"), corpus=[corpus])
-    approx = mine(source, str(tmp_path / index), Settings(index=index, nlist=8, nprobe=5, sampling="top"),
-                  corpus=[corpus])
-    assert approx["summary"]["search"]["index"] == index
-    a = [set(r["negative_ids"]) for r in read_dataset(tmp_path / "exact").to_pylist()]
-    b = [set(r["negative_ids"]) for r in read_dataset(tmp_path / index).to_pylist()]
-    agreement = sum(len(x & y) for x, y in zip(a, b)) / sum(len(x) for x in a)
-    assert agreement > 0.9
-    assert exact["summary"]["anchors"] == approx["summary"]["anchors"]
-
-
-def test_bad_settings(tmp_path):
+def test_bad_settings(tmp_path, write, random_pairs):
     pairs, _ = random_pairs(0)
     source = write(tmp_path / "pairs", pairs)
     for settings, message in ((Settings(num_negatives=0), "at least 1"), (Settings(range_max=2), "fewer than"),
@@ -330,7 +237,7 @@ def test_cli_end_to_end_with_the_real_model(tmp_path):
     assert not (tmp_path / "never").exists()
 
 
-def test_anchors_merged_by_loose_text_are_scored_with_the_vector_searched(tmp_path):
+def test_anchors_merged_by_loose_text_are_scored_with_the_vector_searched(tmp_path, write):
     # "Close it." and "close it" are one anchor, searched with the first one's vector; the margin
     # must come from positive scores under that same vector (0.9 and 0.7: bar 0.665), not 0.3.
     pairs = {"anchor": ["Close it.", "close it", "other"], "positive": ["p1", "p2", "p3"],
@@ -345,7 +252,7 @@ def test_anchors_merged_by_loose_text_are_scored_with_the_vector_searched(tmp_pa
     assert [round(r["positive_score"], 3) for r in rows[:2]] == [0.9, 0.7]
 
 
-def test_an_anchor_with_many_positives_is_searched_deeper_alone(tmp_path):
+def test_an_anchor_with_many_positives_is_searched_deeper_alone(tmp_path, write):
     rng = np.random.default_rng(7)
     others = unit(rng.normal(size=(100, 8)))
     crowd = unit(np.array([1.0] + [0] * 7) + rng.normal(scale=0.05, size=(30, 8)))  # 30 positives of one anchor
@@ -359,47 +266,3 @@ def test_an_anchor_with_many_positives_is_searched_deeper_alone(tmp_path):
     assert search["depth"] == DEFAULT_WINDOW_END and search["deeper"] == {"anchors": 1, "depth": 70, "index": "flat"}
     many = next(r for r in read_dataset(tmp_path / "out").to_pylist() if r["anchor"] == "many")
     assert many["negative_ranks"][0] >= 30 and not many["negatives"][0].startswith("pos of many")
-
-
-def test_anchors_left_short_by_the_rules_are_searched_deeper(tmp_path):
-    """A strict margin empties the default window of most anchors: they are searched again, deeper,
-    until they have their negatives (or reach --max-window, or their window ends below the median of
-    random pairs: deeper is no closer than a random fill); a --range-max the user gives is kept."""
-    pairs, docs = random_pairs(seed=11, anchors=120, repeats=0, corpus=400)
-    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
-    strict = dict(num_negatives=2, relative_margin=0.3, **TOP_OF_ALL)
-    fixed = mine(source, str(tmp_path / "fixed"), Settings(**strict, max_window=0), corpus=[corpus])["summary"]
-    grown = mine(source, str(tmp_path / "grown"), Settings(**strict), corpus=[corpus])["summary"]
-    kept = mine(source, str(tmp_path / "kept"), Settings(**strict, range_max=30), corpus=[corpus])["summary"]
-    assert fixed["anchors_full"] < 90 and "deepened" not in fixed
-    assert kept["anchors_full"] == fixed["anchors_full"] and "deepened" not in kept  # the default window: 30
-    deepened = grown["deepened"]
-    assert deepened["anchors_deepened"] == 120 - fixed["anchors_full"]
-    assert [r["depth"] for r in deepened["rounds"]][:2] == [120, 480]  # 4x deeper each round
-    assert grown["anchors_full"] + deepened["still_short"] == 120 and grown["anchors_full"] > fixed["anchors_full"]
-    # 520 candidates: all were seen, or the window ended at a random text's score
-    assert deepened["still_short"] == deepened["still_short_out_of_candidates"] + deepened["still_short_below_floor"]
-    assert deepened["still_short_below_floor"] > 0
-    assert deepened["floor"] == pytest.approx(grown["calibration"]["deepening_floor"]["threshold"], abs=1e-6)
-    rows = read_dataset(tmp_path / "grown").to_pylist()
-    assert max(max(r["negative_ranks"], default=0) for r in rows) >= 30  # found below the default window
-
-
-def test_a_window_larger_than_the_free_memory_is_refused_and_deepening_stops_at_it(tmp_path, monkeypatch):
-    """Work an option sizes is checked against the machine's free memory before it starts: an absurd
-    -n or --range-max is refused up front; deepening goes as deep as the memory allows, and says so."""
-    from cltool import memory
-    from cltool.mine.ranked import ranked_bytes
-
-    pairs, docs = random_pairs(seed=11, anchors=120, repeats=0, corpus=400)
-    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
-    # as if the machine had room for 120 anchors x 100 candidates, and no more
-    monkeypatch.setattr(memory, "available", lambda: int(ranked_bytes(120, 100) / 0.75))
-    with pytest.raises(UsageError, match="needs about .* GiB of memory"):
-        mine(source, str(tmp_path / "huge"), Settings(range_max=400), corpus=[corpus])
-    assert not (tmp_path / "huge").exists()
-    summary = mine(source, str(tmp_path / "grown"), Settings(num_negatives=2, relative_margin=0.3),
-                   corpus=[corpus])["summary"]
-    deepened = summary["deepened"]
-    assert deepened["stopped_by_memory"] and deepened["still_short"] > 0
-    assert all(r["anchors"] * r["depth"] <= 120 * 100 for r in deepened["rounds"])

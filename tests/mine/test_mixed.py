@@ -8,7 +8,6 @@ from cltool.errors import UsageError
 from cltool.mine import SAMPLERS, Settings, mine
 from cltool.mine.samplers import Pool
 from tests.conftest import read_dataset, run_cltool
-from tests.mine.test_mine import random_pairs, write
 
 
 def pool_of(rows: list[list[int]], width: int) -> Pool:
@@ -39,7 +38,7 @@ def test_mixed_takes_the_hardest_then_draws_from_the_rest(top):
         np.testing.assert_array_equal(got, SAMPLERS["top"].pick(pool_of(rows, 20), num, mixed.Options()))
 
 
-def test_mixed_end_to_end_and_on_the_command_line(tmp_path):
+def test_mixed_end_to_end_and_on_the_command_line(tmp_path, write, random_pairs):
     pairs, docs = random_pairs(6, anchors=12, repeats=0, corpus=40)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
     rules = dict(relative_margin=None, range_max=30, num_negatives=3)

@@ -8,11 +8,10 @@ import pytest
 
 from cltool.mine import Settings, mine
 from tests.conftest import read_dataset
-from tests.mine.test_mine import random_pairs, write
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_positive_rank_equals_brute_force(tmp_path, seed):
+def test_positive_rank_equals_brute_force(tmp_path, seed, write, random_pairs):
     pairs, docs = random_pairs(seed, anchors=30, repeats=8, corpus=40)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
     manifest = mine(source, str(tmp_path / "mined"), Settings(num_negatives=2, max_window=0), corpus=[corpus])

@@ -7,13 +7,13 @@ import pytest
 
 import cltool.mine.ray_search as ray_search
 from cltool.mine import Settings, mine
-from tests.mine.test_mine import random_pairs, write
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'cltool[ray]'")
 
 
 @pytest.mark.parametrize("index", ["flat", "ivf"])
-def test_the_ray_engine_writes_what_the_local_engine_writes(tmp_path, ray_instance, index, monkeypatch):
+def test_the_ray_engine_writes_what_the_local_engine_writes(tmp_path, ray_instance, index, monkeypatch, write,
+                                                            random_pairs):
     calls = []
     original = ray_search.ray_search
     monkeypatch.setattr(ray_search, "ray_search", lambda *a, **k: calls.append(a[3].index) or original(*a, **k))
@@ -29,7 +29,7 @@ def test_the_ray_engine_writes_what_the_local_engine_writes(tmp_path, ray_instan
     assert outputs["local"] == outputs["ray"]
 
 
-def test_engine_ray_without_ray_says_how_to_install(tmp_path):
+def test_engine_ray_without_ray_says_how_to_install(tmp_path, write, random_pairs):
     pairs, _ = random_pairs(seed=1, anchors=10, repeats=0, corpus=0)
     source = write(tmp_path / "pairs", pairs)
     code = ("import sys; sys.modules['ray'] = None; from cltool.cli import main; "

@@ -11,7 +11,6 @@ import pytest
 from cltool.kernels.mine import cap_reuse as cap_kernel
 from cltool.mine import Settings, mine
 from tests.conftest import read_dataset
-from tests.mine.test_mine import random_pairs, write
 
 
 def reference(chosen, options, cap, candidates):
@@ -57,7 +56,7 @@ def test_the_kernel_follows_the_rule(seed):
     assert ids.tolist() == reference(chosen.tolist(), options, cap, candidates)
 
 
-def test_mine_caps_reuse_with_eligible_replacements_and_says_so(tmp_path):
+def test_mine_caps_reuse_with_eligible_replacements_and_says_so(tmp_path, write, random_pairs):
     pairs, docs = random_pairs(3, anchors=60, corpus=30)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
     common = dict(num_negatives=3, relative_margin=None, range_max=40)
@@ -80,7 +79,7 @@ def test_mine_caps_reuse_with_eligible_replacements_and_says_so(tmp_path):
     assert again["summary"]["reuse"] == reuse
 
 
-def test_the_cli_and_the_report_show_reuse_before_and_after(tmp_path):
+def test_the_cli_and_the_report_show_reuse_before_and_after(tmp_path, write, random_pairs):
     from tests.conftest import run_cltool
 
     pairs, docs = random_pairs(3, anchors=60, corpus=30)

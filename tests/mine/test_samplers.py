@@ -1,5 +1,5 @@
 """The samplers registry, and the semi-hard sampler added through it: against a plain reference,
-end to end, and on the command line."""
+end to end, and on the command line; the random samplers are seeded."""
 
 import numpy as np
 import pyarrow as pa
@@ -9,7 +9,6 @@ from cltool.errors import UsageError
 from cltool.mine import SAMPLERS, Settings, mine
 from cltool.mine.samplers import Pool
 from tests.conftest import read_dataset, run_cltool
-from tests.mine.test_mine import random_pairs, write
 
 
 def semi_hard_reference(eligible: list[int], num: int, skip: int) -> list[int]:
@@ -50,7 +49,7 @@ def test_semi_hard_with_no_skip_is_top():
                                   SAMPLERS["top"].pick(pool, 3, SAMPLERS["top"].Options()))
 
 
-def test_semi_hard_end_to_end_is_top_without_the_hardest_and_deterministic(tmp_path):
+def test_semi_hard_end_to_end_is_top_without_the_hardest_and_deterministic(tmp_path, write, random_pairs):
     pairs, docs = random_pairs(4)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
     rules = dict(relative_margin=None, range_max=40)
@@ -67,7 +66,7 @@ def test_semi_hard_end_to_end_is_top_without_the_hardest_and_deterministic(tmp_p
     assert any(len(h) == 4 for h in top)
 
 
-def test_sampler_options_are_checked_by_their_sampler(tmp_path):
+def test_sampler_options_are_checked_by_their_sampler(tmp_path, write, random_pairs):
     pairs, _ = random_pairs(0)
     source = write(tmp_path / "pairs", pairs)
     for settings, message in (
@@ -79,7 +78,7 @@ def test_sampler_options_are_checked_by_their_sampler(tmp_path):
             mine(source, str(tmp_path / "out"), settings)
 
 
-def test_cli_semi_hard(tmp_path):
+def test_cli_semi_hard(tmp_path, write, random_pairs):
     pairs, docs = random_pairs(5, anchors=12, repeats=0, corpus=30)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
     run = run_cltool("mine", source, "--corpus", corpus, "-n", "2", "--sampling", "semi-hard", "--semi-hard-skip", "2",
@@ -90,7 +89,7 @@ def test_cli_semi_hard(tmp_path):
     assert read_dataset(tmp_path / "out").equals(read_dataset(tmp_path / "api"))
 
 
-def test_an_arrow_table_is_mined_as_its_dataset_is(tmp_path):
+def test_an_arrow_table_is_mined_as_its_dataset_is(tmp_path, write, random_pairs):
     pairs, docs = random_pairs(6)
     source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
     table = read_dataset(tmp_path / "pairs")
@@ -100,3 +99,15 @@ def test_an_arrow_table_is_mined_as_its_dataset_is(tmp_path):
     from_table = mine(table, str(tmp_path / "table"), settings, corpus=[corpus])
     assert read_dataset(tmp_path / "table").equals(read_dataset(tmp_path / "path"))
     assert from_table["rows"] == from_path["rows"]
+
+
+def test_sampling_is_seeded(tmp_path, write, random_pairs):
+    pairs, docs = random_pairs(1)
+    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
+    runs = {}
+    for name, sampling, seed in (("a", "random", 1), ("b", "random", 1), ("c", "random", 2), ("s", "simans", 1)):
+        mine(source, str(tmp_path / name), Settings(num_negatives=3, sampling=sampling, seed=seed,
+                                                    relative_margin=None, range_max=40), corpus=[corpus])
+        runs[name] = [r["negative_ids"] for r in read_dataset(tmp_path / name).to_pylist()]
+    assert runs["a"] == runs["b"] != runs["c"]
+    assert all(len(set(n)) == len(n) == 3 for n in runs["c"] + runs["s"])

@@ -1,11 +1,13 @@
 """The search's result depends only on the queries and the candidates: not on how the queries were
 partitioned (the Ray engine's tasks, the local engine's blocks), which changes how a float32 BLAS
-product rounds each score."""
+product rounds each score. The approximate indexes (IVF, HNSW) find what exact search finds."""
 
 import numpy as np
 import pytest
 
+from cltool.mine import Settings, mine
 from cltool.mine.search import RESCORE_SLACK, IvfIndex, exact_search, exact_search_top, exact_top
+from tests.conftest import read_dataset
 
 
 def unit(x):
@@ -120,3 +122,18 @@ def test_an_ivf_query_searched_again_stays_within_the_lists_it_probes():
         want_scores, want_ids = reference_top(queries[q:q + 1], candidates[members], 12)
         np.testing.assert_array_equal(ids[q], members[want_ids[0]])
         np.testing.assert_array_equal(scores[q], want_scores[0])
+
+
+@pytest.mark.parametrize("index", ["ivf", "hnsw"])
+def test_approximate_indexes_find_what_exact_search_finds(tmp_path, index, write, random_pairs):
+    pairs, docs = random_pairs(3, anchors=200, corpus=800)
+    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
+    exact = mine(source, str(tmp_path / "exact"), Settings(index="flat", sampling="top"), corpus=[corpus])
+    approx = mine(source, str(tmp_path / index), Settings(index=index, nlist=8, nprobe=5, sampling="top"),
+                  corpus=[corpus])
+    assert approx["summary"]["search"]["index"] == index
+    a = [set(r["negative_ids"]) for r in read_dataset(tmp_path / "exact").to_pylist()]
+    b = [set(r["negative_ids"]) for r in read_dataset(tmp_path / index).to_pylist()]
+    agreement = sum(len(x & y) for x, y in zip(a, b)) / sum(len(x) for x in a)
+    assert agreement > 0.9
+    assert exact["summary"]["anchors"] == approx["summary"]["anchors"]
