@@ -76,6 +76,23 @@ def removed_negatives_of(path: Path) -> Path:
     return part_path(rejected, manifest_of(rejected), "_negatives")
 
 
+# cltool run with one more directory in a package's path: a module there is one of the package's, as
+# a new strategy module would be (tests/emit/test_formats.py, tests/validate/test_checks.py)
+_WITH_MODULE = """
+import importlib, sys
+importlib.import_module(sys.argv[1]).__path__.append(sys.argv[2])
+from cltool.cli import main
+main(sys.argv[3:])
+"""
+
+
+def run_cltool_with_module(package: str, directory: Path, *args: str) -> subprocess.CompletedProcess:
+    """`cltool ARGS`, with the modules in `directory` added to `package` (its registry finds them)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-c", _WITH_MODULE, package, str(directory), *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
 def run_cltool(*args: str, stdin: bytes | None = None, cwd: Path | None = None,
                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}

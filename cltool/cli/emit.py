@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from cltool.cli.common import Json, Quiet, RichReporter, example, run_step, seed_option
+from cltool.emit.formats import help_text as formats_help
+from cltool.emit.settings import Settings
 
 EPILOG = example(
     "cltool emit data/filtered -o train/data.jsonl                         # n-tuple, for MultipleNegativesRankingLoss",
@@ -21,18 +23,15 @@ def emit_command(
     output: Annotated[str, typer.Option("--output", "-o", metavar="FILE|-", help="PATH.jsonl, PATH.jsonl.gz or "
                                         "PATH.parquet ({split} in the path names each split's file), or - for "
                                         "JSONL on stdout.")],
-    # the formats are cltool.emit.formats' registry; named here (a test keeps them in step) so that
-    # start-up does not import the library
-    fmt: Annotated[str, typer.Option("--format", "-f", help="triplet, n-tuple, labeled-pair, labeled-list "
-                                     "(sentence-transformers), bge (FlagEmbedding JSONL).")] = "n-tuple",
+    fmt: Annotated[str, typer.Option("--format", "-f", help=formats_help())] = Settings.format,
     num_negatives: Annotated[int | None, typer.Option("--num-negatives", "-n", help="Negatives per anchor "
                                                       "(default: what mine was asked for).")] = None,
     short: Annotated[str, typer.Option("--short", help="Anchors with fewer negatives: fill (from other anchors' "
                                        "positives), drop (to the rejected rows), pairs (a separate anchor, "
-                                       "positive file).")] = "fill",
+                                       "positive file).")] = Settings.short,
     split: Annotated[str | None, typer.Option("--split", metavar="NAME=SHARE,...", help="Held-out splits, e.g. "
                                               "dev=0.05; no anchor or positive text is in two splits.")] = None,
-    seed: seed_option("Splits, shuffling and filling") = 1,
+    seed: seed_option("Splits, shuffling and filling") = Settings.seed,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Shuffle the rows (seeded).")] = False,
     include_scores: Annotated[bool, typer.Option("--include-scores", help="Add the scores (cross-encoder's where "
                                                  "filter computed them) for distillation losses, and beside each "
@@ -52,7 +51,7 @@ def emit_command(
     Beside the file go OUT.manifest.json (counts, splits, what was filled or dropped, checksums)
     and, when rows were not emitted, OUT.rejected with their reasons.
     """
-    from cltool.emit import Settings, emit, parse_split
+    from cltool.emit import emit, parse_split
 
     settings = Settings(format=fmt, num_negatives=num_negatives, split=parse_split(split), seed=seed,
                         shuffle=shuffle, include_scores=include_scores, max_rows=max_rows, short=short,

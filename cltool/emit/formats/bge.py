@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
-from cltool.emit.formats.registry import FLOAT_LISTS, Format, LineTexts, register
+from cltool.emit.formats.registry import Format, LineTexts, register
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
-@register("bge", library="FlagEmbedding JSONL", fixed_negatives=True, takes_prompt=True)
+@register("bge", order=5, library="FlagEmbedding JSONL", fixed_negatives=True, takes_prompt=True)
 class Bge(Format):
     def lines(self, rows, index, negatives):
         """One line per anchor: its positives and negatives gathered from all its rows, in order, each text once."""
@@ -26,10 +29,12 @@ class Bge(Format):
         return lines
 
     def table(self, texts: LineTexts, n: int, include_scores: bool, prompt: str | None) -> pa.Table:
+        import pyarrow as pa
+
         columns = {"query": texts.anchor, "pos": texts.positives, "neg": texts.negatives}
         if include_scores:
-            columns["pos_scores"] = pa.array(texts.positive_scores, FLOAT_LISTS)
-            columns["neg_scores"] = pa.array(texts.negative_scores, FLOAT_LISTS)
+            columns["pos_scores"] = pa.array(texts.positive_scores, pa.list_(pa.float32()))
+            columns["neg_scores"] = pa.array(texts.negative_scores, pa.list_(pa.float32()))
         if prompt is not None:
             columns["prompt"] = [prompt] * len(texts.anchor)
         return pa.table(columns)

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from cltool.emit.formats.registry import Format, LineTexts, register
 
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-@register("labeled-list", library="sentence-transformers", fixed_negatives=False)
+
+@register("labeled-list", order=4, library="sentence-transformers", fixed_negatives=False)
 class LabeledList(Format):
     def table(self, texts: LineTexts, n: int, include_scores: bool, prompt: str | None) -> pa.Table:
+        import pyarrow as pa
+
         columns = {"anchor": texts.anchor, "texts": [p + x for p, x in zip(texts.positives, texts.negatives)]}
         if include_scores:
             columns["scores"] = texts.scores()

@@ -1,7 +1,9 @@
 """The emit formats, by name. A format says how the selected rows become lines (`lines`), which
 columns a line has (`table`), and whether a line holds a set number of negatives
 (`fixed_negatives`: then an anchor short of them is filled, dropped or paired, and extra ones are
-cut). A new format is one module with a `@register(...)` class, imported in `formats/__init__.py`.
+cut). A new format is one module in this package with a `@register(...)` class: the registry finds it,
+and lists it by its `order`. Light at import (the CLI builds --format's help from here): pyarrow is
+imported where a table is made.
 """
 
 from __future__ import annotations
@@ -9,19 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-import pyarrow as pa
-
 from cltool.registry import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
     from cltool.emit.read import Rows
 
 # One line of a training file: the row whose anchor it holds, the rows whose positives it holds, and the
 # negatives it holds as (row, position in that row's negatives). The training columns and the hardness
 # file are both made from these, so they line up row for row.
 Line = tuple[int, list[int], list[tuple[int, int]]]
-FLOAT_LISTS = pa.list_(pa.float32())
 
 
 @dataclass
@@ -45,11 +46,15 @@ class LineTexts:
 
     def scores(self) -> pa.Array:
         """Per line, the scores of its texts: positives, then negatives (sentence-transformers' `scores`)."""
-        return pa.array([ps + ns for ps, ns in zip(self.positive_scores, self.negative_scores)], FLOAT_LISTS)
+        import pyarrow as pa
+
+        return pa.array([ps + ns for ps, ns in zip(self.positive_scores, self.negative_scores)],
+                        pa.list_(pa.float32()))
 
 
 class Format:
     name: ClassVar[str]
+    order: ClassVar[int]  # its place in FORMATS (--format's help and errors): ascending
     library: ClassVar[str]  # who loads it, for --help
     fixed_negatives: ClassVar[bool]
     takes_prompt: ClassVar[bool] = False  # has a prompt field (--prompt)
@@ -64,13 +69,16 @@ class Format:
         raise NotImplementedError
 
 
-FORMATS: Registry[Format] = Registry("emit format")
+FORMATS: Registry[Format] = Registry("emit format", package="cltool.emit.formats",
+                                    infrastructure=("registry",))  # by ascending order
 
 
-def register(name: str, *, library: str, fixed_negatives: bool, takes_prompt: bool = False):
-    """Class decorator: add a Format subclass to FORMATS under `name` (also the --format value)."""
+def register(name: str, *, order: int, library: str, fixed_negatives: bool, takes_prompt: bool = False):
+    """Class decorator: add a Format subclass to FORMATS under `name` (also the --format value), at
+    `order` among the formats."""
     def add(cls: type[Format]) -> type[Format]:
         cls.name, cls.library, cls.fixed_negatives, cls.takes_prompt = name, library, fixed_negatives, takes_prompt
+        cls.order = order
         FORMATS.add(name, cls())
         return cls
     return add

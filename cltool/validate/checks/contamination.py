@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 @register("contamination", "no anchor or positive shared with --against, exactly or as a near-duplicate",
-          max_contamination=0, near_duplicate_threshold=NEAR_DUPLICATE_THRESHOLD)
+          order=11, max_contamination=0, near_duplicate_threshold=NEAR_DUPLICATE_THRESHOLD)
 def check_contamination(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     if against is None:
         return skipped(rules.max_contamination, "no --against dataset")

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from cltool.dataset.pairs import ANCHOR, NEGATIVES, POSITIVE, blank_mask
+from cltool.dataset.columns import ANCHOR, NEGATIVES, POSITIVE
 from cltool.validate.checks.registry import Result, register, skipped, within
 
 if TYPE_CHECKING:
@@ -12,10 +10,14 @@ if TYPE_CHECKING:
     from cltool.validate.rules import Rules
 
 
-@register("empty_text", "no null or blank anchor, positive or negative", max_empty_text=0)
+@register("empty_text", "no null or blank anchor, positive or negative", order=2, max_empty_text=0)
 def check_empty_text(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     if ANCHOR not in t.table.column_names or POSITIVE not in t.table.column_names:
         return skipped(rules.max_empty_text, "no anchor and positive columns")
+    import numpy as np
+
+    from cltool.dataset.pairs import blank_mask
+
     bad = blank_mask(t.table.column(ANCHOR).combine_chunks()) | blank_mask(t.table.column(POSITIVE).combine_chunks())
     if NEGATIVES in t.table.column_names:
         for r, row in enumerate(t.table.column(NEGATIVES).to_pylist()):

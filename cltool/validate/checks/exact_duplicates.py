@@ -2,9 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from cltool.validate.checks.registry import Result, register, skipped, within
 
 if TYPE_CHECKING:
@@ -13,10 +10,13 @@ if TYPE_CHECKING:
 
 
 @register("exact_duplicates", "no (anchor, positive) pair repeated, after dedup's normalisation",
-          max_exact_duplicate_rate=0.0)
+          order=3, max_exact_duplicate_rate=0.0)
 def check_exact_duplicates(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     if not t.anchors:
         return skipped(rules.max_exact_duplicate_rate, "no anchor and positive columns")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from cltool.dedup.text import DEFAULT_NORMALIZATION, exact_keys, joined, normalize
 
     # the normalisation of `cltool dedup --method exact` by default, so that a deduplicated table passes

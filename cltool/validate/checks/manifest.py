@@ -1,21 +1,19 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pathlib import Path
-
 from cltool.dataset.manifest import file_sha256, rejected_path
-from cltool.dataset.read import open_dataset
 from cltool.errors import InputError
 from cltool.validate.checks.registry import Result, from_problems, register, skipped
-from cltool.validate.training import listed_entry
 
 if TYPE_CHECKING:
     from cltool.validate.read import Data
     from cltool.validate.rules import Rules
 
 
-@register("manifest", "every file's rows and sha256 are as the manifest records, and kept + rejected = input")
+@register("manifest", "every file's rows and sha256 are as the manifest records, and kept + rejected = input",
+          order=10)
 def check_manifest(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     if t.training is not None:
         return _check_emit_manifest(t, examples)
@@ -38,6 +36,8 @@ def check_manifest(t: Data, rules: Rules, examples: int, against: Data | None) -
         problems.append(f"{t.table.num_rows} rows read, the manifest says {rows['output']}")
     rejected = rejected_path(root, manifest)
     if rows.get("rejected") and rejected is not None and rejected.is_dir():
+        from cltool.dataset.read import open_dataset
+
         try:
             kept = open_dataset(rejected, verify=False).num_rows
         except InputError as exc:
@@ -52,6 +52,8 @@ def check_manifest(t: Data, rules: Rules, examples: int, against: Data | None) -
 
 def _check_emit_manifest(t: Data, examples: int) -> Result:
     """An emitted training file: its lines and sha256 are those its emit manifest records."""
+    from cltool.validate.training import listed_entry
+
     training = t.training
     if training.manifest is None:
         return skipped(None, f"no emit manifest beside {training.path.name} lists it")

@@ -7,17 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow as pa
-
-from cltool.dataset.pairs import (
-    ANCHOR,
-    POSITIVE,
-    comparable_info,
-    embedding_column,
-    embedding_matrix,
-    require_comparable,
-)
+from cltool.dataset.columns import ANCHOR, POSITIVE, embedding_column
 from cltool.errors import InputError
 from cltool.validate.checks.registry import Result, from_problems, register, skipped, within
 
@@ -32,16 +22,21 @@ JUDGES = ("consistency", "anchor-consistency")
 # Set one in CI for a source whose noise rate is known (on clean real sets this was 1-3%, a third on a
 # dictionary whose rare words the bundled model cannot tell apart: bench/outcome.py)
 @register("mismatched_pairs", "few pairs look mismatched: their positive is outscored by other rows' positives "
-          "for their anchor, and their anchor by other rows' anchors for their positive", max_mismatched_pairs=1.0)
+          "for their anchor, and their anchor by other rows' anchors for their positive", order=9,
+          max_mismatched_pairs=1.0)
 def check_mismatched_pairs(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
-    from cltool.filter import Settings
-    from cltool.filter.pair_judges import PAIR_JUDGES, Pairs, PairVectors
-    from cltool.dedup.semantic import unit_rows
-
     limit = rules.max_mismatched_pairs
     columns = [embedding_column(ANCHOR), embedding_column(POSITIVE)]
     if t.training is not None or not all(c in t.dataset.schema.names for c in columns):
         return _from_manifest(t, limit)
+    import numpy as np
+    import pyarrow as pa
+
+    from cltool.dataset.pairs import comparable_info, embedding_matrix, require_comparable
+    from cltool.dedup.semantic import unit_rows
+    from cltool.filter import Settings
+    from cltool.filter.pair_judges import PAIR_JUDGES, Pairs, PairVectors
+
     try:
         require_comparable(*(comparable_info(t.dataset.schema.field(c)) for c in columns), same_column=False,
                            where=f"{columns[0]} and {columns[1]} of {t.dataset.source}")

@@ -2,9 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow as pa
-
 from cltool.validate.checks.registry import Result, register, skipped, within
 from cltool.validate.checks.similar import NEAR_DUPLICATE_THRESHOLD
 
@@ -14,10 +11,13 @@ if TYPE_CHECKING:
 
 
 @register("near_duplicate_negatives", "no negative is a near-duplicate of one of its anchor's positives",
-          max_near_duplicate_negatives=0, near_duplicate_threshold=NEAR_DUPLICATE_THRESHOLD)
+          order=6, max_near_duplicate_negatives=0, near_duplicate_threshold=NEAR_DUPLICATE_THRESHOLD)
 def check_near_duplicate_negatives(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     if t.negatives is None:
         return skipped(rules.max_near_duplicate_negatives, "no negatives column")
+    import numpy as np
+    import pyarrow as pa
+
     from cltool.dedup.near import utf8_buffers
     from cltool.dedup.text import DEFAULT_NORMALIZATION, normalize
     from cltool.kernels.minhash import WORD, jaccard_pairs, shingle_sets

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 @register("near_duplicates", "few rows are near-duplicates (MinHash, word 5-grams) of an earlier row",
-          max_near_duplicate_rate=0.05, near_duplicate_threshold=NEAR_DUPLICATE_THRESHOLD)
+          order=4, max_near_duplicate_rate=0.05, near_duplicate_threshold=NEAR_DUPLICATE_THRESHOLD)
 def check_near_duplicates(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     if not t.anchors:
         return skipped(rules.max_near_duplicate_rate, "no anchor and positive columns")

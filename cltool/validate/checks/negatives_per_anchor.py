@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from cltool.validate.checks.registry import FAIL, PASS, Result, register, skipped
 
@@ -14,13 +11,15 @@ if TYPE_CHECKING:
 
 
 @register("negatives_per_anchor", "every row has min_negatives..max_negatives negatives",
-          min_negatives=0, max_negatives=None)
+          order=7, min_negatives=0, max_negatives=None)
 def check_negatives_per_anchor(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     """Counted per row (an (anchor, positive) pair and its negatives), and how many anchors those rows
     belong to, as `inspect` counts rows and anchors without negatives."""
     limit = {"min": rules.min_negatives, "max": rules.max_negatives}
     if t.negatives is None:
         return skipped(limit, "no negatives column")
+    import numpy as np
+
     counts = np.array([len(row) for row in t.negatives])
     bad = (counts < rules.min_negatives) | (counts > (rules.max_negatives if rules.max_negatives is not None
                                                       else math.inf))

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cltool.dataset.pairs import ids_and_match_keys
 from cltool.validate.checks.registry import Result, register, skipped, within
 
 if TYPE_CHECKING:
@@ -21,10 +20,12 @@ def _anchor_positives(t: Data) -> tuple[dict[int, set[str]], dict[int, set[int]]
 
 
 @register("positive_in_negatives", "no negative is one of its anchor's positives or the anchor",
-          max_positive_in_negatives=0)
+          order=5, max_positive_in_negatives=0)
 def check_positive_in_negatives(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     if t.negatives is None:
         return skipped(rules.max_positive_in_negatives, "no negatives column")
+    from cltool.dataset.pairs import ids_and_match_keys
+
     ids, keys = _anchor_positives(t)
     found = []
     for r, row in enumerate(t.negatives):

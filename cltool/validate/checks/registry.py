@@ -1,7 +1,8 @@
 """The validate checks, by name. A check measures one thing, compares it with its limits and keeps a
 few offending rows; it declares its limits with their defaults (they make `Rules`) and a one-line
-description. A new check is one module with a `@register(...)` function, imported in
-`checks/__init__.py`."""
+description. A new check is one module in this package with a `@register(...)` function: the registry
+finds it, and runs and reports it by its `order`. Light at import (the rules are made from the limits
+the checks declare): a check imports numpy and pyarrow inside its function."""
 
 from __future__ import annotations
 
@@ -54,21 +55,23 @@ class Check:
     run: CheckFunction
     description: str
     limits: dict[str, Any]  # the limits it reads, with their defaults
+    order: int  # its turn: checks run, and are reported, by ascending order
 
 
-CHECKS: Registry[Check] = Registry("validate check")  # in the order they run and are reported
+CHECKS: Registry[Check] = Registry("validate check", package="cltool.validate.checks",
+                                  infrastructure=("registry", "similar"))  # in the order they run and are reported
 
 
-def register(name: str, description: str, **limits: Any) -> Callable[[CheckFunction], CheckFunction]:
+def register(name: str, description: str, *, order: int, **limits: Any) -> Callable[[CheckFunction], CheckFunction]:
     """Function decorator: add a check to CHECKS under `name` (also its name in reports and in
-    `checks = [...]`), with the limits it reads and their defaults. Checks may share a limit, with
-    one default."""
+    `checks = [...]`), at `order` among the checks, with the limits it reads and their defaults.
+    Checks may share a limit, with one default."""
     def add(run: CheckFunction) -> CheckFunction:
         for check in CHECKS.values():
             for limit in limits.keys() & check.limits.keys():
                 if limits[limit] != check.limits[limit]:
                     raise ValueError(f"checks {check.name} and {name} give limit {limit} different defaults")
-        CHECKS.add(name, Check(name, run, description, limits))
+        CHECKS.add(name, Check(name, run, description, limits, order))
         return run
     return add
 

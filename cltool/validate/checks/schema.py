@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
-from cltool.dataset.pairs import ANCHOR, EMBEDDING_SUFFIX, POSITIVE, is_text_type
+from cltool.dataset.columns import ANCHOR, EMBEDDING_SUFFIX, POSITIVE
 from cltool.validate.checks.registry import Result, from_problems, register
 
 if TYPE_CHECKING:
@@ -13,9 +11,13 @@ if TYPE_CHECKING:
 
 
 @register("schema", "the required columns are there, texts are text, embeddings are fixed-size and agree",
-          required_columns=[ANCHOR, POSITIVE],
+          order=1, required_columns=[ANCHOR, POSITIVE],
           embedding_dim=None)  # every *_embedding column must have it (None: they must agree)
 def check_schema(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
+    import pyarrow as pa
+
+    from cltool.dataset.pairs import is_text_type
+
     schema, problems = t.dataset.schema, []
     for column in rules.required_columns:
         if column not in schema.names:

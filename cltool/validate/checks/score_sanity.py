@@ -1,10 +1,9 @@
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Sequence
 
-import math
-
-from cltool.dataset.pairs import NEGATIVE_SCORES, POSITIVE_SCORE
+from cltool.dataset.columns import NEGATIVE_SCORES, POSITIVE_SCORE
 from cltool.validate.checks.registry import Result, register, skipped, within
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ def negatives_above_positive(anchor_keys: Sequence[int], positive_scores: Sequen
 # share of anchors; 1.0 (no limit) by default: mine has no margin by default (it trained better
 # models), so hard negatives outscoring the positive are expected. Set one for margin-mined data.
 @register("score_sanity", "few anchors have a negative that outscores their lowest positive",
-          max_hardest_negative_above_positive=1.0)
+          order=8, max_hardest_negative_above_positive=1.0)
 def check_score_sanity(t: Data, rules: Rules, examples: int, against: Data | None) -> Result:
     columns = t.table.column_names
     if NEGATIVE_SCORES not in columns or POSITIVE_SCORE not in columns:

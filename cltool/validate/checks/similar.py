@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
-
 NEAR_DUPLICATE_THRESHOLD = 0.8  # MinHash Jaccard on word 5-grams, verified exactly: the limit's default
 
 
 def near_duplicates(texts: list[str], threshold: float, reference_rows: int = 0):
     """The dedup result of `texts` (after dedup's default normalisation); the first `reference_rows`
     are the reference, never removed."""
+    import pyarrow as pa
+
     from cltool.dedup.near import lsh_params, near_duplicates as find
     from cltool.dedup.text import DEFAULT_NORMALIZATION, normalize
 
