@@ -64,3 +64,11 @@ def test_the_help_names_every_registered_strategy_and_takes_its_options(command,
             as_text = spec_of(f).kind in ("number-or-off", "threshold", "numbers", "words")
             expected = shown(default) if as_text else default
             assert param.default == expected, f"{flag_of(f)}: {param.default!r} is not {expected!r}"
+
+
+def test_validate_help_names_every_registered_check():
+    from cltool.validate.checks import CHECKS
+
+    help_text = typer.main.get_command(app).commands["validate"].help
+    for name in CHECKS:
+        assert name.replace("_", " ") in help_text, f"validate's help does not name {name!r}"
