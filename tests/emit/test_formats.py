@@ -4,7 +4,6 @@ a new one reaches `--format`, its help and `emit` without an edit anywhere else.
 import json
 
 from tests.conftest import run_cltool_with_module
-from tests.emit.test_emit import mined
 
 NEW_FORMAT = '''
 from cltool.emit.formats.registry import Format, register
@@ -19,7 +18,7 @@ class FirstNegative(Format):
 '''
 
 
-def test_a_new_format_is_one_module(tmp_path):
+def test_a_new_format_is_one_module(tmp_path, mined):
     (tmp_path / "formats").mkdir()
     (tmp_path / "formats" / "first_negative.py").write_text(NEW_FORMAT)
     source = mined(tmp_path / "mined")

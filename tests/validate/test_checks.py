@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tests.conftest import run_cltool_with_module
-from tests.validate.test_validate import good_rows, write
+from tests.validate.datasets import good_rows, write
 
 NEW_CHECK = '''
 from cltool.validate.checks.registry import Result, register, within
