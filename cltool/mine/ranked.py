@@ -41,7 +41,8 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
                    reporter: Reporter) -> tuple[list[Ranked], dict[str, Any]]:
     """Every anchor to the depth that 99% of anchors need; the few that need more (many positives)
     again, exactly and deeper, rather than making every anchor pay for the deepest one."""
-    from cltool.mine.search import exact_search_top, exact_top, plan_search, search, searched_depth
+    from cltool.engine import Engine
+    from cltool.mine.search import exact_search_top, exact_top, plan_search, searched_depth
 
     anchors, total = len(pairs.anchor_keys), len(candidates)
     if not anchors:
@@ -60,13 +61,7 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
     # search was split (engine, partitions, threads)
     searched = searched_depth(depth, total) if plan.index != "hnsw" else depth
     with reporter.task("mine search", total=anchors, unit="anchors") as task:
-        if settings.engine == "ray":
-            from cltool.mine.ray_search import ray_search
-
-            scores, ids, reach = ray_search(pairs.queries, vectors, searched, plan, task, settings.seed,
-                                            settings.ray_address)
-        else:
-            scores, ids, reach = search(pairs.queries, vectors, searched, plan, task, settings.seed)
+        scores, ids, reach = Engine.of(settings).search(pairs.queries, vectors, searched, plan, task, settings.seed)
         scores, ids = exact_top(pairs.queries, vectors, scores, ids, depth, reach)
     parts = [Ranked(np.arange(anchors), ids, scores, depth)]
     info = {**plan.describe(), "depth": depth}
