@@ -142,7 +142,7 @@ def cpus_per_actor(ray, actors: int) -> int:
 def task_threads() -> int:
     """Inside a Ray task: size Numba's thread pool to the CPUs Ray gave the task, so that tasks sharing
     a node do not each start one thread per core. Returns that count."""
-    import cltool.kernels  # noqa: F401  (first: it sets the kernels' CPU target before Numba reads it)
+    import cltool.kernels.setup  # noqa: F401  (first: it sets the kernels' CPU target before Numba reads it)
     import numba
     import ray
 

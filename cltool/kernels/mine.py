@@ -13,6 +13,8 @@ Each removed candidate is counted once, under the first rule (in RULES order) th
 
 from __future__ import annotations
 
+from cltool.kernels import setup  # noqa: F401  (first: before Numba is imported)
+
 import numpy as np
 from numba import njit, prange
 
