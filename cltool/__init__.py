@@ -5,7 +5,7 @@ import os
 # After each call, OpenBLAS's worker threads spin for about 2^28 cycles. Search alternates a BLAS
 # product with a Numba kernel, and on a small machine the spinning threads took the cores from it:
 # the IVF scan ran 4x slower. OpenBLAS reads this once, when numpy loads, so it is set here; a value
-# the user set wins. (OpenMP's spinning is handled in cltool.kernels.)
+# the user set wins. (OpenMP's spinning is handled in cltool.kernels.openmp.)
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 __version__ = "0.1.0"

@@ -1,10 +1,25 @@
 """Where a step runs: `local` (this process, all cores) or `ray` (a Ray cluster, or a local Ray
 instance when no address is given). Chosen with `--engine` or CLTOOL_ENGINE; the Ray address with
-`--ray-address` or RAY_ADDRESS. Ray is an optional extra: `pip install 'cltool[ray]'`."""
+`--ray-address` or RAY_ADDRESS. Ray is an optional extra: `pip install 'cltool[ray]'`.
+
+A strategy does not ask which engine was chosen: it calls the work it needs on `Engine.of(settings)`
+(`search`, `near_duplicates`, `pairs_in_clusters`), and `Local` runs it here while `Ray` hands it to
+the step's `ray_*.py`. Both return the same values for the same input. Nothing here imports Ray, or a
+step's modules, until the work is called: the CLI reads this module at start-up.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from cltool.dedup.near import NearResult
+    from cltool.mine.search import Reach, SearchPlan
 
 ENGINES = ("local", "ray")
 
@@ -16,6 +31,70 @@ def resolve(engine: str | None) -> str:
 
         raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     return engine
+
+
+class Engine:
+    """The distributed work the strategies need, run where the step's settings chose."""
+
+    @staticmethod
+    def of(settings: Any) -> Local | Ray:
+        """The engine a step's settings chose (their `engine`, resolved by `check`, and `ray_address`)."""
+        return Ray(settings.ray_address) if settings.engine == "ray" else Local()
+
+    def search(self, queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None,
+               seed: int = 1) -> tuple[np.ndarray, np.ndarray, Reach]:
+        """`cltool.mine.search.search`: each query's top k candidates, and what its search could reach."""
+        raise NotImplementedError
+
+    def near_duplicates(self, texts: pa.Array, **options: Any) -> NearResult:
+        """`cltool.dedup.near.near_duplicates`: MinHash + LSH, verified by true Jaccard."""
+        raise NotImplementedError
+
+    def pairs_in_clusters(self, embeddings: np.ndarray, work: list, labels: np.ndarray, ranks: np.ndarray,
+                          eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`cltool.dedup.semantic.pairs_in_clusters`: the pairs within eps inside each cluster's work."""
+        raise NotImplementedError
+
+
+class Local(Engine):
+    """This process, all cores."""
+
+    def search(self, queries, candidates, k, plan, task=None, seed=1):
+        from cltool.mine.search import search
+
+        return search(queries, candidates, k, plan, task, seed)
+
+    def near_duplicates(self, texts, **options):
+        from cltool.dedup.near import near_duplicates
+
+        return near_duplicates(texts, **options)
+
+    def pairs_in_clusters(self, embeddings, work, labels, ranks, eps):
+        from cltool.dedup.semantic import pairs_in_clusters
+
+        return pairs_in_clusters(embeddings, work, labels, ranks, eps)
+
+
+@dataclass(frozen=True)
+class Ray(Engine):
+    """Ray tasks on the cluster at `address` (None: RAY_ADDRESS, else a Ray instance started here)."""
+
+    address: str | None = None
+
+    def search(self, queries, candidates, k, plan, task=None, seed=1):
+        from cltool.mine.ray_search import ray_search
+
+        return ray_search(queries, candidates, k, plan, task, seed, self.address)
+
+    def near_duplicates(self, texts, **options):
+        from cltool.dedup.ray_dedup import ray_near_duplicates
+
+        return ray_near_duplicates(texts, **options, address=self.address)
+
+    def pairs_in_clusters(self, embeddings, work, labels, ranks, eps):
+        from cltool.dedup.ray_dedup import ray_pairs_in_clusters
+
+        return ray_pairs_in_clusters(embeddings, work, labels, ranks, eps, self.address)
 
 
 def ray_session(address: str | None = None):
@@ -63,7 +142,7 @@ def cpus_per_actor(ray, actors: int) -> int:
 def task_threads() -> int:
     """Inside a Ray task: size Numba's thread pool to the CPUs Ray gave the task, so that tasks sharing
     a node do not each start one thread per core. Returns that count."""
-    import cltool.kernels  # noqa: F401  (first: it sets the kernels' CPU target before Numba reads it)
+    import cltool.kernels.setup  # noqa: F401  (first: it sets the kernels' CPU target before Numba reads it)
     import numba
     import ray
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cltool.engine import cpus_per_actor, partitions, resolve
+from cltool.engine import Engine, Local, Ray, cpus_per_actor, partitions, resolve
 from cltool.errors import UsageError
 
 
@@ -39,3 +39,15 @@ def test_engine_from_flag_or_environment(monkeypatch):
     assert resolve(None) == "ray" and resolve("local") == "local"
     with pytest.raises(UsageError, match="--engine must be one of local, ray"):
         resolve("spark")
+
+
+def test_the_settings_choose_the_engine_the_strategies_call():
+    from cltool.dedup import Settings as DedupSettings
+    from cltool.mine import Settings as MineSettings
+
+    for Settings in (DedupSettings, MineSettings):
+        local, on_ray = Settings(engine="local"), Settings(engine="ray", ray_address="ray://head:10001")
+        local.check()
+        on_ray.check()
+        assert isinstance(Engine.of(local), Local)
+        assert Engine.of(on_ray) == Ray("ray://head:10001")

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cltool.dedup.methods.semantic import DEFAULT_PROBES, KEEP_ORDERS  # noqa: F401  (declared with the options)
+
+if TYPE_CHECKING:
+    from cltool.engine import Engine
 
 _BLOCK_CELLS = 1 << 24  # similarities held at once: 64 MB of float32
 # the earliest-ranked matches kept per row and cluster: the first-come rule needs one kept match,
@@ -159,19 +163,17 @@ def keep_by_rank(n: int, ranks: np.ndarray, left: np.ndarray, right: np.ndarray,
 
 def semantic_duplicates(embeddings: np.ndarray, *, eps: float, clusters: int, keep: str, seed: int,
                         lengths: np.ndarray | None = None, clustering: Clustering | None = None,
-                        probes: int = DEFAULT_PROBES, engine: str = "local",
-                        ray_address: str | None = None) -> SemanticResult:
+                        probes: int = DEFAULT_PROBES, engine: Engine | None = None) -> SemanticResult:
+    """The rows within eps of a kept row ranked before them; the pairs are found cluster by cluster on
+    `engine` (None: this process, `cltool.engine.Local`)."""
+    from cltool.engine import Local
+
     embeddings = unit_rows(embeddings)
     if clustering is None:
         clustering = cluster(embeddings, clusters, seed, probes)
     ranks = ranking(len(embeddings), clustering.to_centroid, lengths, keep)
     work = cluster_work(clustering)
-    if engine == "ray":
-        from cltool.dedup.ray_dedup import ray_pairs_in_clusters
-
-        left, right, cosine = ray_pairs_in_clusters(embeddings, work, clustering.labels, ranks, eps, ray_address)
-    else:
-        left, right, cosine = pairs_in_clusters(embeddings, work, clustering.labels, ranks, eps)
+    left, right, cosine = (engine or Local()).pairs_in_clusters(embeddings, work, clustering.labels, ranks, eps)
     removed, duplicate_of = keep_by_rank(len(embeddings), ranks, left, right, cosine)
     return SemanticResult(removed, duplicate_of, exact_cosines(embeddings, removed, embeddings, duplicate_of),
                           clustering.clusters)

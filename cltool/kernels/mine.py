@@ -13,6 +13,8 @@ Each removed candidate is counted once, under the first rule (in RULES order) th
 
 from __future__ import annotations
 
+from cltool.kernels import setup  # noqa: F401  (first: before Numba is imported)
+
 import numpy as np
 from numba import njit, prange
 
@@ -28,21 +30,21 @@ _SAME_SCORE = 1e-3
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def positive_similarity(candidate_ids, positive_offsets, positive_rows, vectors, range_min, range_max):
+def positive_similarity(candidate_rows, positive_offsets, positive_rows, vectors, range_min, range_max):
     """Highest cosine between each candidate in the window and any of its anchor's positives.
 
-    candidate_ids: (anchors, k) indices into `vectors` (unit rows), -1 for none; positive_rows holds
+    candidate_rows: (anchors, k) indices into `vectors` (unit rows), -1 for none; positive_rows holds
     the positives' rows in `vectors` for anchor a at positive_offsets[a]:positive_offsets[a + 1].
     Candidates outside the window, or with no positive to compare with, get NaN.
     """
-    anchors, k = candidate_ids.shape
+    anchors, k = candidate_rows.shape
     dim = vectors.shape[1]
     out = np.full((anchors, k), np.nan, dtype=np.float32)
     hi = min(range_max, k)
     for a in prange(anchors):
         first, last = positive_offsets[a], positive_offsets[a + 1]
         for r in range(range_min, hi):
-            c = candidate_ids[a, r]
+            c = candidate_rows[a, r]
             if c < 0:
                 break
             best = -np.inf
@@ -60,14 +62,14 @@ def positive_similarity(candidate_ids, positive_offsets, positive_rows, vectors,
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def eligible_candidates(candidate_ids, candidate_scores, near_positive, candidate_keys, positive_offsets,
-                        positive_ids, positive_keys, anchor_keys, lowest_positive, range_min, range_maxes,
+def eligible_candidates(candidate_rows, candidate_scores, near_positive, candidate_keys, positive_offsets,
+                        positive_rows, positive_keys, anchor_keys, lowest_positive, range_min, range_maxes,
                         max_score, absolute_margin, relative_margin, min_score, near_duplicate):
     """The ranks of each anchor's candidates that pass every rule (call it through
     `cltool.mine.select.eligible`, which names the arguments).
 
-    Per anchor a (row of candidate_ids / candidate_scores / near_positive, best first):
-      positive_ids[positive_offsets[a]:positive_offsets[a+1]]  candidate indices of its positives (-1: not a candidate)
+    Per anchor a (row of candidate_rows / candidate_scores / near_positive, best first):
+      positive_rows[positive_offsets[a]:positive_offsets[a+1]]  candidate indices of its positives (-1: not a candidate)
       positive_keys[same slice]                                 their normalised-text keys
       anchor_keys[a]                                            its own normalised-text key
       lowest_positive[a]                                        the score of its lowest-scoring positive
@@ -77,7 +79,7 @@ def eligible_candidates(candidate_ids, candidate_scores, near_positive, candidat
     Returns (eligible ranks (anchors, k - range_min) best first, -1 padded; how many per anchor;
     removals per anchor and rule (anchors, len(RULES))).
     """
-    anchors, k = candidate_ids.shape
+    anchors, k = candidate_rows.shape
     eligible = np.full((anchors, max(k - range_min, 0)), -1, dtype=np.int32)
     counts = np.zeros(anchors, dtype=np.int32)
     removed = np.zeros((anchors, len(RULES)), dtype=np.int32)
@@ -87,14 +89,14 @@ def eligible_candidates(candidate_ids, candidate_scores, near_positive, candidat
         pos = lowest_positive[a]
         first, last = positive_offsets[a], positive_offsets[a + 1]
         for r in range(range_min, hi):
-            c = candidate_ids[a, r]
+            c = candidate_rows[a, r]
             if c < 0:
                 break
             s = candidate_scores[a, r]
             key = candidate_keys[c]
             rule = -1
             for p in range(first, last):
-                if positive_ids[p] == c:
+                if positive_rows[p] == c:
                     rule = POSITIVE_ID
                     break
             if rule < 0:
@@ -109,7 +111,7 @@ def eligible_candidates(candidate_ids, candidate_scores, near_positive, candidat
             if rule < 0:
                 i = m - 1
                 while i >= 0 and candidate_scores[a, eligible[a, i]] - s <= _SAME_SCORE:
-                    if candidate_keys[candidate_ids[a, eligible[a, i]]] == key:
+                    if candidate_keys[candidate_rows[a, eligible[a, i]]] == key:
                         rule = DUPLICATE_TEXT
                         break
                     i -= 1
@@ -131,7 +133,7 @@ def eligible_candidates(candidate_ids, candidate_scores, near_positive, candidat
 
 
 @njit(cache=True, nogil=True)
-def cap_reuse(chosen_ids, chosen_scores, chosen_ranks, option_offsets, option_ids, option_scores, option_ranks,
+def cap_reuse(chosen_rows, chosen_scores, chosen_ranks, option_offsets, option_rows, option_scores, option_ranks,
               candidates, cap):
     """No candidate a negative of more than `cap` anchors: anchors in input order keep their choices
     while a candidate's count is under the cap; past it, a slot takes the anchor's next option (its
@@ -142,16 +144,16 @@ def cap_reuse(chosen_ids, chosen_scores, chosen_ranks, option_offsets, option_id
     cap)."""
     uses = np.zeros(candidates, dtype=np.int64)
     pending = np.zeros(candidates, dtype=np.int64)  # the anchors still to come that chose it: a replacement
-    anchors, n = chosen_ids.shape                    # never takes the place they are owed under the cap
+    anchors, n = chosen_rows.shape                   # never takes the place they are owed under the cap
     for a in range(anchors):
         for s in range(n):
-            if chosen_ids[a, s] >= 0:
-                pending[chosen_ids[a, s]] += 1
+            if chosen_rows[a, s] >= 0:
+                pending[chosen_rows[a, s]] += 1
     replaced = 0
     kept = 0
     for a in range(anchors):
         for s in range(n):
-            c = chosen_ids[a, s]
+            c = chosen_rows[a, s]
             if c < 0:
                 continue
             pending[c] -= 1
@@ -160,12 +162,12 @@ def cap_reuse(chosen_ids, chosen_scores, chosen_ranks, option_offsets, option_id
                 continue
             taken = -1
             for o in range(option_offsets[a], option_offsets[a + 1]):
-                e = option_ids[o]
+                e = option_rows[o]
                 if uses[e] + pending[e] >= cap:
                     continue
                 mine = False
                 for t in range(n):
-                    if chosen_ids[a, t] == e:
+                    if chosen_rows[a, t] == e:
                         mine = True
                         break
                 if not mine:
@@ -175,23 +177,23 @@ def cap_reuse(chosen_ids, chosen_scores, chosen_ranks, option_offsets, option_id
                 uses[c] += 1
                 kept += 1
                 continue
-            chosen_ids[a, s] = option_ids[taken]
+            chosen_rows[a, s] = option_rows[taken]
             chosen_scores[a, s] = option_scores[taken]
             chosen_ranks[a, s] = option_ranks[taken]
-            uses[option_ids[taken]] += 1
+            uses[option_rows[taken]] += 1
             replaced += 1
     return replaced, kept
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def positive_ranks(part_rows, row_scores, ranked_ids, ranked_scores, positive_offsets, positive_ids, complete):
+def positive_ranks(part_rows, row_scores, ranked_rows, ranked_scores, positive_offsets, positive_rows, complete):
     """Per row: how many of its anchor's ranked candidates that are none of the anchor's positives score
     above the row's own positive (0: it is the anchor's nearest text but for its other positives). The
     row's anchor is row part_rows[i] of the ranking; positives as CSR over those rows. -1 where the
     ranking ends above the positive's score and is not `complete` (the positive lies deeper than the
     search went)."""
     n = len(part_rows)
-    depth = ranked_ids.shape[1]
+    depth = ranked_rows.shape[1]
     out = np.full(n, -1, dtype=np.int32)
     for i in prange(n):
         r = part_rows[i]
@@ -199,13 +201,13 @@ def positive_ranks(part_rows, row_scores, ranked_ids, ranked_scores, positive_of
         above = 0
         known = complete
         for k in range(depth):
-            c = ranked_ids[r, k]
+            c = ranked_rows[r, k]
             if c < 0 or ranked_scores[r, k] <= s:
                 known = True
                 break
             positive = False
             for p in range(positive_offsets[r], positive_offsets[r + 1]):
-                if positive_ids[p] == c:
+                if positive_rows[p] == c:
                     positive = True
                     break
             if not positive:

@@ -10,6 +10,8 @@ signatures equal datasketch's `MinHash(scheme="affine32")` bit for bit (tested).
 
 from __future__ import annotations
 
+from cltool.kernels import setup  # noqa: F401  (first: before Numba is imported)
+
 import numpy as np
 from numba import njit, prange
 

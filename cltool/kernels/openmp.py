@@ -1,4 +1,4 @@
-"""Set before Numba starts its thread pool: imported (by the package) before any kernel module."""
+"""Set before Numba starts its thread pool: imported by `setup`, which every kernel module imports first."""
 
 import os
 

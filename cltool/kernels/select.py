@@ -8,6 +8,8 @@ ever removes C for resembling a row that is itself gone.
 
 from __future__ import annotations
 
+from cltool.kernels import setup  # noqa: F401  (first: before Numba is imported)
+
 import numpy as np
 from numba import njit
 

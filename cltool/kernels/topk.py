@@ -8,6 +8,8 @@ size or on thread scheduling.
 
 from __future__ import annotations
 
+from cltool.kernels import setup  # noqa: F401  (first: before Numba is imported)
+
 import numpy as np
 from numba import njit, prange
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cltool.kernels import setup  # noqa: F401  (first: this module imports Numba too)
 from cltool.progress import NullReporter, Reporter
 
 

@@ -120,14 +120,15 @@ def write_candidates(target: str, pairs: Pairs, candidates: Candidates, parts: l
                 rows = np.arange(start, min(start + LOAD_ROWS, len(part.anchors)))
                 rows = rows[latest[part.anchors[rows]] == number]
                 a = part.anchors[rows]
-                valid = part.ids[rows] >= 0
+                found = part.candidate_rows[rows]
+                valid = found >= 0
                 offsets = pa.array(np.concatenate([[0], np.cumsum(valid.sum(axis=1))]).astype(np.int32))
                 out.write(pa.table({
                     ANCHOR: pa.array([pairs.anchor_texts[i] for i in a], pa.string()),
                     ANCHOR_ID: pa.array([pairs.anchor_ids[i] for i in a], pa.string()),
                     ANCHOR_KEY: pa.array(pairs.anchor_keys[a], pa.uint64()),
                     DEPTH: pa.array(np.full(len(a), part.depth), pa.int32()),
-                    CANDIDATE_IDS: pa.ListArray.from_arrays(offsets, ids.take(pa.array(part.ids[rows][valid]))),
+                    CANDIDATE_IDS: pa.ListArray.from_arrays(offsets, ids.take(pa.array(found[valid]))),
                     CANDIDATE_SCORES: pa.ListArray.from_arrays(offsets, pa.array(part.scores[rows][valid],
                                                                                  pa.float32())),
                     CANDIDATE_NEAR: pa.ListArray.from_arrays(offsets, pa.array(part.near[rows][valid],
@@ -177,11 +178,12 @@ def load_candidates(source: str, pairs: Pairs, current: Candidates,
         part = Ranked(a, np.full((len(a), width), -1, dtype=np.int32),
                       np.full((len(a), width), -np.inf, dtype=np.float32), width,
                       np.full((len(a), width), np.nan, dtype=np.float32))
-        part.ids[mask] = pc.index_in(lists.flatten(), value_set=value_set).fill_null(-1).to_numpy(zero_copy_only=False)
+        indices = pc.index_in(lists.flatten(), value_set=value_set).fill_null(-1)
+        part.candidate_rows[mask] = indices.to_numpy(zero_copy_only=False)
         for target, column in ((part.scores, CANDIDATE_SCORES), (part.near, CANDIDATE_NEAR)):
             target[mask] = part_rows.column(column).combine_chunks().flatten().to_numpy(zero_copy_only=False)
         parts.append(part)
     # the positives of this input, as indices into the saved candidates
-    positive_ids = np.array([candidates.index.get(cid, -1) for cid in current.ids], dtype=np.int64)
-    pairs.row_positive = np.where(pairs.row_positive >= 0, positive_ids[np.maximum(pairs.row_positive, 0)], -1)
+    saved_rows = np.array([candidates.index.get(cid, -1) for cid in current.ids], dtype=np.int64)
+    pairs.row_positive = np.where(pairs.row_positive >= 0, saved_rows[np.maximum(pairs.row_positive, 0)], -1)
     return candidates, parts

@@ -55,8 +55,8 @@ def deepen(parts: list[Ranked], chosen: Chosen, candidates: Candidates, pairs: P
             if deep is None or depth > deep.depth:  # a later round's anchors are some of this round's
                 reach = int(cap[short].max())
                 reach = reach if memory.fits(ranked_bytes(len(short), reach)) else depth
-                scores, ids = exact_search_top(pairs.queries[short], candidates.vectors[:total], reach)
-                deep = Ranked(short, ids, scores, reach)
+                scores, rows = exact_search_top(pairs.queries[short], candidates.vectors[:total], reach)
+                deep = Ranked(short, rows, scores, reach)
                 if needs_near:
                     near_positives(deep, candidates, selector.positives)
             part = _rows(deep, short, depth)
@@ -87,7 +87,7 @@ def _window_ends(parts: list[Ranked], range_maxes: np.ndarray) -> np.ndarray:
         ok = last >= 0
         rows = np.nonzero(ok)[0]
         scores = part.scores[rows, last[ok]]
-        ends[part.anchors[rows]] = np.where(part.ids[rows, last[ok]] >= 0, scores, -np.inf)
+        ends[part.anchors[rows]] = np.where(part.candidate_rows[rows, last[ok]] >= 0, scores, -np.inf)
     return ends
 
 
@@ -97,4 +97,4 @@ def _rows(deep: Ranked, anchors: np.ndarray, depth: int) -> Ranked:
     each round anew found, without searching the deepest anchors once per round."""
     rows = np.searchsorted(deep.anchors, anchors)
     cut = lambda a: None if a is None else np.ascontiguousarray(a[rows, :depth])  # noqa: E731
-    return Ranked(anchors, cut(deep.ids), cut(deep.scores), depth, cut(deep.near))
+    return Ranked(anchors, cut(deep.candidate_rows), cut(deep.scores), depth, cut(deep.near))

@@ -17,10 +17,10 @@ from cltool.progress import Reporter
 
 @dataclass
 class Ranked:
-    """The ranked candidates of some anchors: row i of ids / scores / near is anchor anchors[i]."""
+    """The ranked candidates of some anchors: row i of candidate_rows / scores / near is anchor anchors[i]."""
 
     anchors: np.ndarray  # anchor indices
-    ids: np.ndarray  # (rows, depth) candidate indices, best first, -1 for none
+    candidate_rows: np.ndarray  # (rows, depth) indices into the candidates (not their string ids), best first, -1: none
     scores: np.ndarray  # (rows, depth) float32
     depth: int  # how deep the search went (a list is shorter only when the candidates ran out)
     near: np.ndarray | None = None  # (rows, depth) highest cosine with one of the anchor's positives
@@ -41,7 +41,8 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
                    reporter: Reporter) -> tuple[list[Ranked], dict[str, Any]]:
     """Every anchor to the depth that 99% of anchors need; the few that need more (many positives)
     again, exactly and deeper, rather than making every anchor pay for the deepest one."""
-    from cltool.mine.search import exact_search_top, exact_top, plan_search, search, searched_depth
+    from cltool.engine import Engine
+    from cltool.mine.search import exact_search_top, exact_top, plan_search, searched_depth
 
     anchors, total = len(pairs.anchor_keys), len(candidates)
     if not anchors:
@@ -60,26 +61,20 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
     # search was split (engine, partitions, threads)
     searched = searched_depth(depth, total) if plan.index != "hnsw" else depth
     with reporter.task("mine search", total=anchors, unit="anchors") as task:
-        if settings.engine == "ray":
-            from cltool.mine.ray_search import ray_search
-
-            scores, ids, reach = ray_search(pairs.queries, vectors, searched, plan, task, settings.seed,
-                                            settings.ray_address)
-        else:
-            scores, ids, reach = search(pairs.queries, vectors, searched, plan, task, settings.seed)
-        scores, ids = exact_top(pairs.queries, vectors, scores, ids, depth, reach)
-    parts = [Ranked(np.arange(anchors), ids, scores, depth)]
+        scores, rows, reach = Engine.of(settings).search(pairs.queries, vectors, searched, plan, task, settings.seed)
+        scores, rows = exact_top(pairs.queries, vectors, scores, rows, depth, reach)
+    parts = [Ranked(np.arange(anchors), rows, scores, depth)]
     info = {**plan.describe(), "depth": depth}
     if len(deep):
         deeper = int(range_maxes[deep].max())
-        scores, ids = exact_search_top(pairs.queries[deep], vectors, deeper)
-        parts.append(Ranked(deep, ids, scores, deeper))
+        scores, rows = exact_search_top(pairs.queries[deep], vectors, deeper)
+        parts.append(Ranked(deep, rows, scores, deeper))
         info["deeper"] = {"anchors": len(deep), "depth": deeper, "index": "flat"}
     return parts, info
 
 
 def ranked_bytes(anchors: int, depth: int) -> int:
-    """Memory that ranking `depth` candidates per anchor holds while choosing: ids, scores, the cosine
+    """Memory that ranking `depth` candidates per anchor holds while choosing: rows, scores, the cosine
     to a positive, the eligible ranks and the sampler's weights, with room for the search's copies."""
     return anchors * depth * 32
 
@@ -88,6 +83,7 @@ def near_positives(part: Ranked, candidates: Candidates, positives: Positives) -
     """Each ranked candidate's highest cosine with one of its anchor's positives, into part.near."""
     from cltool.kernels.mine import positive_similarity
 
-    # positives are candidates: their ids index the candidates' vectors directly
+    # positives are candidates: their candidate rows index the candidates' vectors directly
     own = positives.of(part.anchors)
-    part.near = positive_similarity(part.ids, own.offsets, own.ids, candidates.vectors, 0, part.ids.shape[1])
+    part.near = positive_similarity(part.candidate_rows, own.offsets, own.candidate_rows, candidates.vectors, 0,
+                                    part.candidate_rows.shape[1])

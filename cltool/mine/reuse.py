@@ -18,8 +18,8 @@ from cltool.mine.select import Chosen, Selector, eligible
 
 
 def reuse_counts(chosen: Chosen, candidates: int) -> np.ndarray:
-    ids = chosen.ids[chosen.ids >= 0]
-    return np.bincount(ids, minlength=candidates)
+    rows = chosen.candidate_rows[chosen.candidate_rows >= 0]
+    return np.bincount(rows, minlength=candidates)
 
 
 def describe_reuse(uses: np.ndarray, cap: int | None) -> dict[str, Any]:
@@ -40,14 +40,14 @@ def cap_reuse(parts: list[Ranked], chosen: Chosen, selector: Selector, candidate
     before = reuse_counts(chosen, candidates)
     summary: dict[str, Any] = {"max_reuse": cap, "before": describe_reuse(before, cap)}
     hubs = before > cap
-    touched = np.nonzero((hubs[np.maximum(chosen.ids, 0)] & (chosen.ids >= 0)).any(axis=1))[0]
-    offsets, ids, scores, ranks = _options(parts, selector, touched, len(chosen.ids))
-    replaced, kept = cap_kernel(chosen.ids, chosen.scores, chosen.ranks, offsets, ids, scores, ranks,
+    touched = np.nonzero((hubs[np.maximum(chosen.candidate_rows, 0)] & (chosen.candidate_rows >= 0)).any(axis=1))[0]
+    offsets, rows, scores, ranks = _options(parts, selector, touched, len(chosen.candidate_rows))
+    replaced, kept = cap_kernel(chosen.candidate_rows, chosen.scores, chosen.ranks, offsets, rows, scores, ranks,
                                 candidates, cap) if len(touched) else (0, 0)
     if len(touched):  # a replacement takes the slot of the hub: the row is put back in rank order
         ranks_of = np.where(chosen.ranks[touched] >= 0, chosen.ranks[touched], np.iinfo(np.int32).max)
         order = np.argsort(ranks_of, axis=1, kind="stable")
-        for column in (chosen.ids, chosen.scores, chosen.ranks):
+        for column in (chosen.candidate_rows, chosen.scores, chosen.ranks):
             column[touched] = np.take_along_axis(column[touched], order, axis=1)
     summary.update(after=describe_reuse(reuse_counts(chosen, candidates), cap), replaced=int(replaced),
                    kept_over_cap=int(kept))
@@ -65,25 +65,25 @@ def _options(parts: list[Ranked], selector: Selector, anchors: np.ndarray, total
         if not len(mine):
             continue
         rows = row_of[mine]
-        sub = Ranked(mine, part.ids[rows], part.scores[rows], part.depth,
+        sub = Ranked(mine, part.candidate_rows[rows], part.scores[rows], part.depth,
                      part.near[rows] if part.near is not None else None)
-        pool = eligible(sub.ids, sub.scores, near=sub.near, candidate_keys=selector.candidate_keys,
+        pool = eligible(sub.candidate_rows, sub.scores, near=sub.near, candidate_keys=selector.candidate_keys,
                         positives=selector.positives.of(mine), anchor_keys=selector.anchor_keys[mine],
                         lowest=selector.lowest[mine], rules=settings.rules, range_min=settings.range_min,
                         range_maxes=selector.range_maxes[mine])
         for i, a in enumerate(mine):
             r = pool.ranks[i, :pool.counts[i]]
-            per_anchor[int(a)] = (sub.ids[i, r], sub.scores[i, r], r.astype(np.int32))
+            per_anchor[int(a)] = (sub.candidate_rows[i, r], sub.scores[i, r], r.astype(np.int32))
     counts = np.zeros(total + 1, dtype=np.int64)
-    for a, (ids, _, _) in per_anchor.items():
-        counts[a + 1] = len(ids)
+    for a, (options, _, _) in per_anchor.items():
+        counts[a + 1] = len(options)
     offsets = np.cumsum(counts)
     size = int(offsets[-1])
-    ids = np.empty(size, dtype=np.int32)
+    candidate_rows = np.empty(size, dtype=np.int32)
     scores = np.empty(size, dtype=np.float32)
     ranks = np.empty(size, dtype=np.int32)
     for a, (i, s, r) in per_anchor.items():
-        ids[offsets[a]:offsets[a + 1]] = i
+        candidate_rows[offsets[a]:offsets[a + 1]] = i
         scores[offsets[a]:offsets[a + 1]] = s
         ranks[offsets[a]:offsets[a + 1]] = r
-    return offsets, ids, scores, ranks
+    return offsets, candidate_rows, scores, ranks

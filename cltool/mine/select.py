@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class Positives:
-    """The positives of each anchor a (CSR): candidate indices (-1: not among the candidates) and
+    """The positives of each anchor a (CSR): their rows among the candidates (-1: not among them) and
     normalised-text keys at offsets[a]:offsets[a + 1]."""
 
     offsets: np.ndarray  # int64, anchors + 1
-    ids: np.ndarray  # int64
+    candidate_rows: np.ndarray  # int64, indices into the candidates (not their string ids)
     keys: np.ndarray  # uint64
 
     def of(self, rows: np.ndarray) -> Positives:
@@ -31,7 +31,7 @@ class Positives:
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         flat = np.repeat(self.offsets[rows] - offsets[:-1], counts) + np.arange(offsets[-1])
-        return Positives(offsets, self.ids[flat], self.keys[flat])
+        return Positives(offsets, self.candidate_rows[flat], self.keys[flat])
 
 
 @dataclass
@@ -48,12 +48,12 @@ def _off(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-def eligible(ranked_ids: np.ndarray, ranked_scores: np.ndarray, *, near: np.ndarray | None,
+def eligible(ranked_rows: np.ndarray, ranked_scores: np.ndarray, *, near: np.ndarray | None,
              candidate_keys: np.ndarray, positives: Positives, anchor_keys: np.ndarray, lowest: np.ndarray,
              rules: Rules, range_min: int, range_maxes: np.ndarray) -> Eligible:
     """The candidates each anchor may take as negatives, inside ranks range_min .. range_maxes[a] - 1.
 
-    ranked_ids / ranked_scores: (anchors, depth) candidate indices and scores, best first (-1: none);
+    ranked_rows / ranked_scores: (anchors, depth) candidate rows and scores, best first (-1: none);
     near: each one's highest cosine with one of the anchor's positives (None: not known, so the
     near-duplicate rule cannot apply); candidate_keys: every candidate's normalised-text key;
     anchor_keys, lowest: each anchor's own key and its lowest positive score, which the margins
@@ -61,20 +61,20 @@ def eligible(ranked_ids: np.ndarray, ranked_scores: np.ndarray, *, near: np.ndar
     from cltool.kernels.mine import eligible_candidates
 
     if near is None:
-        near = np.full(ranked_ids.shape, np.nan, dtype=np.float32)
+        near = np.full(ranked_rows.shape, np.nan, dtype=np.float32)
     ranks, counts, removed = eligible_candidates(
-        ranked_ids, ranked_scores, near, candidate_keys, positives.offsets, positives.ids, positives.keys, anchor_keys,
-        lowest, range_min, range_maxes, _off(rules.max_score), _off(rules.absolute_margin),
+        ranked_rows, ranked_scores, near, candidate_keys, positives.offsets, positives.candidate_rows, positives.keys,
+        anchor_keys, lowest, range_min, range_maxes, _off(rules.max_score), _off(rules.absolute_margin),
         _off(rules.relative_margin), _off(rules.min_score), _off(rules.near_duplicate))
     return Eligible(ranks, counts, removed)
 
 
 @dataclass
 class Chosen:
-    """Per anchor: the negatives chosen (candidate index, score, rank; -1 padded), how many candidates
-    passed every rule, and how many each rule removed."""
+    """Per anchor: the negatives chosen (row among the candidates, score, rank; -1 padded), how many
+    candidates passed every rule, and how many each rule removed."""
 
-    ids: np.ndarray
+    candidate_rows: np.ndarray  # indices into the candidates (not their string ids)
     scores: np.ndarray
     ranks: np.ndarray
     eligible: np.ndarray
@@ -90,7 +90,7 @@ class Chosen:
 
     @property
     def found(self) -> np.ndarray:
-        return (self.ids >= 0).sum(axis=1)
+        return (self.candidate_rows >= 0).sum(axis=1)
 
 
 @dataclass
@@ -120,14 +120,14 @@ class Selector:
     def select_part(self, part: Ranked, chosen: Chosen) -> None:
         """The rules, then the sampler, over one part's anchors; their choices replace what `chosen` held."""
         settings, a = self.settings, part.anchors
-        pool = eligible(part.ids, part.scores, near=part.near, candidate_keys=self.candidate_keys,
+        pool = eligible(part.candidate_rows, part.scores, near=part.near, candidate_keys=self.candidate_keys,
                         positives=self.positives.of(a), anchor_keys=self.anchor_keys[a], lowest=self.lowest[a],
                         rules=settings.rules, range_min=settings.range_min, range_maxes=self.range_maxes[a])
         ranks = self.sampler.pick(Pool(pool.ranks, pool.counts, part.scores, self.lowest[a], self.seeds[a]),
                                   settings.num_negatives, self.sampler_options)
         taken = ranks >= 0
         safe = np.maximum(ranks, 0)
-        chosen.ids[a] = np.where(taken, np.take_along_axis(part.ids, safe, axis=1), -1)
+        chosen.candidate_rows[a] = np.where(taken, np.take_along_axis(part.candidate_rows, safe, axis=1), -1)
         chosen.scores[a] = np.where(taken, np.take_along_axis(part.scores, safe, axis=1), np.nan)
         chosen.ranks[a] = ranks
         chosen.eligible[a] = pool.counts
@@ -151,6 +151,6 @@ def positive_ranks(parts: list[Ranked], selector: Selector, row_anchor: np.ndarr
         if not len(rows):
             continue
         positives = selector.positives.of(part.anchors)
-        ranks[rows] = kernel(row_of[row_anchor[rows]], row_score[rows].astype(np.float32), part.ids, part.scores,
-                             positives.offsets, positives.ids, part.depth >= candidates)
+        ranks[rows] = kernel(row_of[row_anchor[rows]], row_score[rows].astype(np.float32), part.candidate_rows,
+                             part.scores, positives.offsets, positives.candidate_rows, part.depth >= candidates)
     return ranks

@@ -31,5 +31,5 @@ def chosen_summary(chosen: Chosen, pairs: Pairs, num_negatives: int) -> dict[str
         "anchors_short": int(((found > 0) & (found < num_negatives)).sum()),
         "anchors_without_negatives": int((found == 0).sum()),
         "positive_score": distribution(pairs.row_score[pairs.row_anchor >= 0]),
-        "negative_score": distribution(chosen.scores[chosen.ids >= 0]),
+        "negative_score": distribution(chosen.scores[chosen.candidate_rows >= 0]),
     }

@@ -41,9 +41,9 @@ def write_mined(out: Output, dataset: Dataset, pairs: Pairs, candidates: Candida
         keep = (anchor >= 0) & ~short
         kept = index[keep]
         a = pairs.row_anchor[kept]
-        mask = chosen.ids[a] >= 0
+        mask = chosen.candidate_rows[a] >= 0
         list_offsets = pa.array(np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).astype(np.int32))
-        negatives = pa.array(chosen.ids[a][mask])
+        negatives = pa.array(chosen.candidate_rows[a][mask])
 
         def lists(values: pa.Array) -> pa.Array:
             return pa.ListArray.from_arrays(list_offsets, values)

@@ -172,7 +172,7 @@ def test_a_reader_that_goes_away_is_reported_not_hidden(tmp_path):
 
 def test_idle_thread_spinning_is_off_where_kernels_run_and_the_users_setting_wins():
     # must hold before numpy (OpenBLAS) and Numba's thread pool (OpenMP) load: each reads it once
-    code = ("import os, cltool, numpy; a = os.environ.get('OMP_WAIT_POLICY', '-'); import cltool.kernels; "
+    code = ("import os, cltool, numpy; a = os.environ.get('OMP_WAIT_POLICY', '-'); import cltool.kernels.setup; "
             "print(os.environ['OPENBLAS_THREAD_TIMEOUT'], a, os.environ['OMP_WAIT_POLICY'])")
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")}
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

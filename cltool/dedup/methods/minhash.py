@@ -29,17 +29,11 @@ class MinHash(Normalized):
 def minhash(job: Job) -> dict[str, Any]:
     import pyarrow as pa
 
-    from cltool.dedup.near import lsh_params, near_duplicates
+    from cltool.dedup.near import lsh_params
     from cltool.dedup.text import normalized_text
+    from cltool.engine import Engine
 
     settings, options, reference = job.settings, job.options, job.reference
-    if settings.engine == "ray":
-        from functools import partial
-
-        from cltool.dedup.ray_dedup import ray_near_duplicates
-
-        near_duplicates = partial(ray_near_duplicates, address=settings.ray_address)
-
     params = lsh_params(options.threshold, options.num_perm, options.bands, options.rows)
     live = job.live
     words = not options.char_ngrams
@@ -49,9 +43,9 @@ def minhash(job: Job) -> dict[str, Any]:
         ref_texts = normalized_text(reference.texts, options.normalization, tokenized=words)
         offset = len(ref_texts)
         texts = pa.concat_arrays([ref_texts.cast(pa.large_string()), texts.cast(pa.large_string())])
-    result = near_duplicates(texts, threshold=options.threshold, ngram=options.ngram,
-                             char_ngrams=options.char_ngrams, num_perm=options.num_perm, seed=settings.seed,
-                             params=params, reference_rows=offset)
+    result = Engine.of(settings).near_duplicates(texts, threshold=options.threshold, ngram=options.ngram,
+                                                 char_ngrams=options.char_ngrams, num_perm=options.num_perm,
+                                                 seed=settings.seed, params=params, reference_rows=offset)
     duplicate_of = result.duplicate_of if reference is not None else live[result.duplicate_of]
     job.remove(live[result.removed - offset], duplicate_of, result.jaccard)
     summary = {**params.describe(), "candidate_pairs": result.candidates, "verified_pairs": result.verified}

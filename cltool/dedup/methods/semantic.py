@@ -74,6 +74,7 @@ def _duplicates(job: Job, eps: float, clustering=None):
 
     from cltool.dedup.semantic import against_reference, cluster, default_clusters, semantic_duplicates
     from cltool.dedup.text import joined
+    from cltool.engine import Engine
 
     settings, options, rows = job.settings, job.options, job.rows
     live = job.live
@@ -91,7 +92,6 @@ def _duplicates(job: Job, eps: float, clustering=None):
     if not len(live):
         return None, clustering, {"clusters": 0}
     result = semantic_duplicates(vectors, eps=eps, clusters=clusters, keep=options.keep, seed=settings.seed,
-                                 lengths=lengths, clustering=clustering, engine=settings.engine,
-                                 ray_address=settings.ray_address)
+                                 lengths=lengths, clustering=clustering, engine=Engine.of(settings))
     return (live[result.removed], live[result.duplicate_of], result.cosine), clustering, {
         "clusters": result.clusters, "probes": int(clustering.probes.shape[1])}
