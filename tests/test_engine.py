@@ -51,3 +51,17 @@ def test_the_settings_choose_the_engine_the_strategies_call():
         on_ray.check()
         assert isinstance(Engine.of(local), Local)
         assert Engine.of(on_ray) == Ray("ray://head:10001")
+
+
+def test_no_strategy_asks_which_engine_was_chosen():
+    """The engine choice lives behind `Engine.of`: the steps' strategies and their helpers call work on
+    it rather than testing `settings.engine` (only the settings resolve it, and embed picks its runner)."""
+    from pathlib import Path
+
+    import cltool
+
+    root = Path(cltool.__file__).parent
+    asking = [str(p.relative_to(root)) for p in root.rglob("*.py")
+              if p.name not in ("settings.py", "engine.py") and p.parts[-2:] != ("embed", "run.py")
+              and ('engine == "ray"' in p.read_text() or "engine == 'ray'" in p.read_text())]
+    assert asking == []
