@@ -49,7 +49,8 @@ class Run:
 
 def child_env(cache_dir: Path) -> dict[str, str]:
     """The environment of a measured process: offline, quiet, its own cache, no CLTOOL_ defaults."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CLTOOL_MODEL", "CLTOOL_DEVICE", "CLTOOL_THREADS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("CLTOOL_MODEL", "CLTOOL_DEVICE", "CLTOOL_THREADS",
+                                                                  "CLTOOL_BACKEND")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
                TOKENIZERS_PARALLELISM="false", CLTOOL_CACHE_DIR=str(cache_dir))
     return env

@@ -94,6 +94,7 @@ def plain_worker(data: Path, result: Path) -> None:
     done = time.perf_counter()
     result.write_text(json.dumps({"texts": len(texts), "dimension": int(vectors.shape[1]), "load_s": loaded - start,
                                   "read_s": read - loaded, "encode_s": done - read}))
+    np.save(result.with_suffix(".npy"), vectors.astype(np.float32))  # for the agreement of other backends
 
 
 # -- data ----------------------------------------------------------------------------------------

@@ -1,8 +1,13 @@
 """Each step of cltool against its strongest peer, on the same data, in one run: one table of speed
 and peak memory (issue 17).
 
-  embed     cltool embed (the bundled all-MiniLM-L6-v2, empty cache) against sentence-transformers'
-            `encode` of the same model, on --texts stdlib texts (bench/embed.py's data);
+  embed     cltool embed at its defaults (the bundled all-MiniLM-L6-v2, `--backend auto`) against
+            sentence-transformers' `encode` of the same model, on --texts short and --long-texts long
+            stdlib texts (bench/embed.py's pool: docstring summaries up to 200 characters, function
+            sources of 600 and more). Twice: the first run on the machine (an empty cache: auto's
+            one-time conversion and probe included), and a later run (`--no-cache`: every text embedded
+            again, the conversion and probe found). With the backend auto chose, and the lowest cosine
+            and top-10 neighbour overlap of cltool's vectors with sentence-transformers';
   mine      cltool mine against sentence-transformers' `mine_hard_negatives` (relative margin 0.05,
             its FAISS-free path), on --pairs stdlib pairs embedded with the static model
             (bench/mine.py's data and workers);
@@ -17,8 +22,8 @@ Every tool runs in its own process; wall time and peak RSS come from os.wait4 (c
 cltool faster (or smaller). The sizes are kept small enough for about 10 minutes on two cores; the
 per-step benchmarks run each at full size. Run it with:
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/peers.py [--texts 2000] [--pairs 5000] [--docs 100000]
-                                                     [--workdir DIR]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/peers.py [--texts 4000] [--long-texts 2000] [--pairs 5000]
+                                                     [--docs 100000] [--steps embed,mine,...] [--workdir DIR]
 
 Peers that are not installed are named in the table (pip install rensa semhash).
 """
@@ -61,14 +66,38 @@ def row(step: str, data: str, ours: Run, peer_name: str, peer: Run | None, ours_
             f"{peer.peak_rss_mb:,.0f}", f"{peer_s / ours_s:.2f}x", f"{ours.peak_rss_mb / peer.peak_rss_mb:.2f}x", note]
 
 
-def embed_rows(work: Path, texts: int) -> list[list[str]]:
-    logs, env = work / "logs", child_env(work / "embed-cache")
-    chosen, _ = embed.choose_texts(embed.stdlib_texts(), texts)
-    data = embed.write_dataset(work / "embed-data", chosen)
-    plain = embed.run_plain(data, work / "plain.json", env, logs)
-    ours = embed.run_cltool("cltool embed", data, work / "embed-out", env, logs)
-    return [row("embed", f"{texts:,} stdlib texts, MiniLM", ours, "sentence-transformers encode", plain,
-                note="process walls, model load included")]
+def bf16_feature() -> str:
+    from cltool.embed.backend import native_bf16
+
+    return native_bf16() or "no native bf16"
+
+
+def embed_rows(work: Path, texts: int, long_texts: int) -> list[list[str]]:
+    import numpy as np
+
+    from cltool.embed.backend import agreement
+
+    logs, pool = work / "logs", embed.stdlib_texts()
+    rows = []
+    for kind, n, subset in (("short", texts, [t for t in pool if len(t) <= 200]),
+                            ("long", long_texts, [t for t in pool if len(t) >= 600])):
+        if n <= 0:
+            continue
+        env = child_env(work / f"embed-cache-{kind}")  # empty: the first run on a machine
+        chosen, real = embed.choose_texts(subset, n)
+        data = embed.write_dataset(work / f"embed-data-{kind}", chosen)
+        plain = embed.run_plain(data, work / f"plain-{kind}.json", env, logs)
+        first = embed.run_cltool(f"cltool embed ({kind}, first run)", data, work / f"embed-first-{kind}", env, logs)
+        later = embed.run_cltool(f"cltool embed ({kind})", data, work / f"embed-{kind}", env, logs, "--no-cache")
+        backend = later.result["params"]["backend"]
+        fit = agreement(np.load(work / f"plain-{kind}.npy"), embed.read_embeddings(work / f"embed-{kind}"))
+        data_name = f"{n:,} {kind} stdlib texts ({real:,} distinct), MiniLM"
+        note = (f"backend {backend['name']} ({backend['reason']}); vs encode: min cosine {fit['min_cosine']:.6f}, "
+                f"top-10 overlap {fit['top10_overlap']:.4f}; process walls, model load included")
+        rows.append(row("embed", data_name, later, "sentence-transformers encode", plain, note=note))
+        rows.append(row("embed", data_name, first, "sentence-transformers encode", plain,
+                        note="first run on this machine: auto's conversion and probe included"))
+    return rows
 
 
 def mine_rows(work: Path, pairs: int) -> list[list[str]]:
@@ -123,7 +152,9 @@ def semantic_rows(work: Path) -> list[list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--texts", type=int, default=2000, help="texts for embed (default 2,000)")
+    parser.add_argument("--texts", type=int, default=4000, help="short texts for embed (default 4,000)")
+    parser.add_argument("--long-texts", type=int, default=2000, help="long texts for embed (default 2,000)")
+    parser.add_argument("--steps", default="embed,mine,minhash,semantic", help="which rows (default all)")
     parser.add_argument("--pairs", type=int, default=5000, help="pairs for mine (default 5,000)")
     parser.add_argument("--docs", type=int, default=100_000, help="documents for minhash (default 100,000)")
     parser.add_argument("--workdir", type=Path, help="data, outputs and logs (kept); default a temporary directory")
@@ -133,14 +164,17 @@ def main() -> None:
     (work / "logs").mkdir(parents=True, exist_ok=True)
     (work / "semantic" / "logs").mkdir(parents=True, exist_ok=True)
     try:
-        rows = embed_rows(work, args.texts) + mine_rows(work, args.pairs) + minhash_rows(work, args.docs)
-        rows += semantic_rows(work)
+        steps = {s.strip() for s in args.steps.split(",")}
+        rows = embed_rows(work, args.texts, args.long_texts) if "embed" in steps else []
+        rows += mine_rows(work, args.pairs) if "mine" in steps else []
+        rows += minhash_rows(work, args.docs) if "minhash" in steps else []
+        rows += semantic_rows(work) if "semantic" in steps else []
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
     header = ["step", "data", "cltool", "MiB", "peer", "peer", "MiB", "speed", "memory", "notes"]
     print(f"\n== cltool against its peers (bench/peers.py, {(time.perf_counter() - started) / 60:.0f} min; "
-          f"{cpu_name()}, {os.cpu_count()} cores, Python {sys.version.split()[0]})")
+          f"{cpu_name()} ({bf16_feature()}), {os.cpu_count()} cores, Python {sys.version.split()[0]})")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for cells in rows:

@@ -22,6 +22,11 @@ import pytest
 
 from tests.vectors import unit
 
+# The suite embeds with torch float32 on every CPU: `--backend auto` would run OpenVINO bf16 on CPUs with
+# native bf16 and torch elsewhere, so the same test would meet other vectors on another machine, and
+# each fresh cache dir would pay auto's one-time probe. tests/embed/test_backend.py tests auto itself.
+os.environ.setdefault("CLTOOL_BACKEND", "torch")
+
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
     text = "".join(json.dumps(r) + "\n" for r in rows)

@@ -40,6 +40,10 @@ def embed_command(
                                               "run by OpenVINO: ~2x on a CPU, cosine >= 0.9999 to torch's), "
                                               "static:MODEL or openvino:MODEL, a model folder, or a Hub name already "
                                               "in the local cache.")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", envvar="CLTOOL_BACKEND", help="auto (OpenVINO in bf16 "
+                                                "where the CPU has native bf16 and a one-time probe matches torch "
+                                                "float32 at cosine >= 0.9999, else torch), torch (float32) or "
+                                                "openvino.")] = None,
     batch_size: BatchSizeOpt = 32,
     device: DeviceOpt = "cpu",
     precision: Annotated[str, typer.Option("--precision", help="float32 or float16 (storage; the model runs in "
@@ -71,7 +75,7 @@ def embed_command(
     from cltool.embed import Settings, embed
 
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    settings = Settings(columns=chosen, model=model, batch_size=batch_size, device=device, precision=precision,
+    settings = Settings(columns=chosen, model=model, backend=backend, batch_size=batch_size, device=device, precision=precision,
                         query_prompt=query_prompt, document_prompt=document_prompt, normalize=normalize,
                         max_seq_length=max_seq_length, cache=cache, engine=engine, ray_address=ray_address)
     run_step("embed", embed, input, output, settings, json_out=json_out, quiet=quiet, rejected=rejected,

@@ -128,9 +128,9 @@ def query_and_document_vectors(model: str, device: str, batch_size: int, cache_d
     """One model (a path or name; "" for the bundled one) with its anchors' and its texts' vectors, under
     the key `cltool embed` gives them by default (normalised, the model's sequence length, each side's
     prompt), so after `cltool embed` with the same model nothing is encoded again."""
-    from cltool.embed.model import resolve_model
+    from cltool.embed.backend import model_on_backend
 
-    spec = resolve_model(model or None, cache_dir)
+    spec = model_on_backend(model or None, device, cache_dir)
     embedder = Embedder(spec, None, lambda: spec.load(device, batch_size, None, normalize=True), True,
                         spec.max_seq_length, reporter=reporter, batch_size=batch_size)
     return (spec, embedder, TextVectors(embedder, cache_dir, spec.prompts.get("query")),

@@ -102,15 +102,13 @@ class OpenVINOEncoder:
     def __init__(self, path: Path, batch_size: int, max_seq_length: int | None, normalize: bool,
                  threads: int | None):
         ov = _openvino()
-        from transformers import AutoTokenizer
-
         from cltool.embed.model import torch_threads
 
         meta = json.loads((path / _META).read_text())
         self.inputs, self.pooling = meta["inputs"], meta["pooling"]
         self.max_length = max_seq_length or meta["max_seq_length"]
         self.batch_size, self.normalize = batch_size, normalize
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self.tokenizer = _FastTokenizer.of(path, self.max_length) or _TransformersTokenizer(path, self.max_length)
         self.threads = threads or torch_threads()
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": _PRECISION}
         if self.threads:
@@ -128,8 +126,7 @@ class OpenVINOEncoder:
             texts = [prompt + t for t in texts]
         out = np.empty((len(texts), self._dimension), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):  # the Embedder sorts texts by length
-            encoded = self.tokenizer(texts[start:start + self.batch_size], padding=True, truncation=True,
-                                     max_length=self.max_length, return_tensors="np")
+            encoded = self.tokenizer(texts[start:start + self.batch_size])
             hidden = self.model([encoded[n].astype(np.int64) for n in self.inputs])[0]
             if self.pooling == "cls":
                 pooled = hidden[:, 0]
@@ -140,3 +137,47 @@ class OpenVINOEncoder:
                 pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             out[start:start + len(pooled)] = pooled
         return out
+
+
+class _FastTokenizer:
+    """The model's tokenizer.json run by `tokenizers` itself: the same ids, attention mask and token
+    types as transformers' fast tokenizer (padded to the batch's longest, truncated to max_length),
+    without importing transformers (and torch), which is most of a short run's start-up."""
+
+    @classmethod
+    def of(cls, path: Path, max_length: int) -> _FastTokenizer | None:
+        if not (path / "tokenizer.json").is_file():
+            return None
+        from tokenizers import Tokenizer
+
+        config = json.loads((path / "tokenizer_config.json").read_text()) if (path / "tokenizer_config.json").is_file() \
+            else {}
+        pad = config.get("pad_token")
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        pad_id = tokenizer.token_to_id(pad) if pad else None
+        if pad_id is None or config.get("padding_side", "right") != "right":
+            return None  # not a layout this reads: transformers' tokenizer decides
+        tokenizer.enable_truncation(max_length)
+        tokenizer.enable_padding(pad_id=pad_id, pad_token=pad)
+        return cls(tokenizer)
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
+        encoded = self.tokenizer.encode_batch(texts)
+        return {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
+
+
+class _TransformersTokenizer:
+    def __init__(self, path: Path, max_length: int):
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self.max_length = max_length
+
+    def __call__(self, texts: list[str]):
+        return self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")

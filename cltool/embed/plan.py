@@ -31,12 +31,16 @@ class Plan:
     columns: list[str]
     prompts: dict[str, str | None]  # per column
     seq_length: int | None  # --max-seq-length, else the model's: part of the cache key
+    backend: dict[str, Any]  # what runs the model, and why (cltool.embed.backend.choose)
 
     @classmethod
     def of(cls, settings: Settings, columns: list[str], cache_dir: Path, reporter: Reporter | None = None) -> Plan:
         """Resolves the model (its files only: nothing is loaded, but a static model is distilled and an
         OpenVINO one converted on first use)."""
-        spec = resolve_model(settings.model, cache_dir, reporter)
+        from cltool.embed.backend import choose
+
+        spec, backend = choose(resolve_model(settings.model, cache_dir, reporter), settings.backend or "auto",
+                               settings.device, settings.max_seq_length, cache_dir, reporter)
         query = settings.query_prompt if settings.query_prompt is not None else spec.prompts.get("query")
         document = settings.document_prompt if settings.document_prompt is not None else spec.prompts.get("document")
         prompts = {c: query if c in QUERY_COLUMNS else document for c in columns}
@@ -44,7 +48,7 @@ class Plan:
         if settings.max_seq_length is not None and spec.max_positions and settings.max_seq_length > spec.max_positions:
             raise UsageError(f"--max-seq-length {settings.max_seq_length:,} is longer than {spec.model_id} can read "
                              f"({spec.max_positions} tokens)", hint=f"give at most {spec.max_positions}")
-        return cls(settings, spec, columns, prompts, seq_length)
+        return cls(settings, spec, columns, prompts, seq_length, backend)
 
     @property
     def dtype(self) -> pa.DataType:
@@ -54,7 +58,8 @@ class Plan:
         s = self.settings
         return {**self.spec.describe(), "columns": self.columns, "precision": s.precision, "normalize": s.normalize,
                 "prompts": dict(self.prompts), "max_seq_length": self.seq_length, "batch_size": s.batch_size,
-                "device": s.device, "cache": str(cache.path) if cache else None, "engine": s.engine}
+                "device": s.device, "cache": str(cache.path) if cache else None, "engine": s.engine,
+                "backend": self.backend}
 
     def embedder(self, cache: EmbeddingCache | None, device: str | None = None,
                  threads: int | None = None, reporter: Reporter | None = None) -> Embedder:
@@ -79,7 +84,8 @@ class Plan:
                 offsets = pc.subtract(values.offsets, values.offsets[0])
                 array = pa.ListArray.from_arrays(offsets, array)
             info = {**self.spec.describe(), "dimension": dimension, "normalize": self.settings.normalize,
-                    "prompt": self.prompts[column], "precision": self.settings.precision, "source_column": column}
+                    "prompt": self.prompts[column], "precision": self.settings.precision, "source_column": column,
+                    "backend": self.backend["name"]}
             name = embedding_column(column)
             field = pa.field(name, array.type, metadata={FIELD_METADATA_KEY: json.dumps(info)})
             if name in table.schema.names:  # re-embedding replaces the old column

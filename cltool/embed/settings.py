@@ -22,6 +22,8 @@ MAX_CPU_BATCH = 256
 class Settings:
     columns: Sequence[str] | None = None  # default: anchor and positive, or text for a corpus
     model: str | None = None  # default: CLTOOL_MODEL, else the bundled all-MiniLM-L6-v2
+    # auto, torch or openvino (default: CLTOOL_BACKEND, else auto: the fastest faithful, cltool.embed.backend)
+    backend: str | None = None
     batch_size: int = 32
     device: str = "cpu"
     precision: str = "float32"  # of the stored vectors; the model runs in float32
@@ -37,6 +39,7 @@ class Settings:
 
     def check(self) -> None:
         from cltool.embed.model import torch_threads
+        from cltool.embed.backend import resolve_backend
         from cltool.engine import resolve
 
         if self.precision not in PRECISIONS:
@@ -50,4 +53,8 @@ class Settings:
         if self.max_seq_length is not None and self.max_seq_length < 1:
             raise UsageError("--max-seq-length must be at least 1")
         self.engine = resolve(self.engine)
+        self.backend = resolve_backend(self.backend)
+        if self.backend == "openvino" and (self.model or "").partition(":")[0] == "static":
+            raise UsageError("--backend openvino runs a sentence-transformers model, not a static one",
+                             hint="leave --backend out for a static model")
         torch_threads()  # a bad CLTOOL_THREADS is a usage error up front, even when the cache holds every text

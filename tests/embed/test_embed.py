@@ -1,6 +1,5 @@
 """embed with the real bundled all-MiniLM-L6-v2, offline."""
 
-import json
 import shutil
 
 import numpy as np
@@ -13,27 +12,13 @@ from cltool.embed import Settings, embed, embedding_info
 from cltool.embed.model import bundled_model_path, resolve_model
 from cltool.errors import InputError, UsageError
 from tests.conftest import read_dataset, run_cltool, manifest_of, rejected_of
-
-ANCHORS = ["how do I sort a list in python", "what is a hash map", "how do I sort a list in python",
-           "reverse a string", "read a file line by line", "what is a closure"]
-POSITIVES = ["use sorted(xs) or xs.sort()", "a table from keys to values", "call list.sort()",
-             "s[::-1]", "for line in open(path): ...", "a function that captures variables"]
-
+from tests.embed.conftest import ANCHORS, POSITIVES
 
 @pytest.fixture(scope="session")
 def st_model():
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(bundled_model_path()), device="cpu", local_files_only=True)
-
-
-@pytest.fixture
-def pairs_dir(tmp_path):
-    path = tmp_path / "pairs"
-    with Output(path, command="test", params={}) as out:
-        out.write(pa.table({"anchor": ANCHORS, "positive": POSITIVES,
-                            "negatives": [["a linked list"], [], ["s.upper()", "len(s)"], [], [], []]}))
-    return path
 
 
 def vectors(table, column):

@@ -52,9 +52,9 @@ class ParaphraseJudge(Judge):
     def __init__(self, model: str, threshold: float | str, device: str, batch_size: int, cache_dir: Path,
                  seed: int):
         from cltool.embed.embedder import Embedder, TextVectors
-        from cltool.embed.model import resolve_model
+        from cltool.embed.backend import model_on_backend
 
-        spec = resolve_model(model or None, cache_dir)
+        spec = model_on_backend(model or None, device, cache_dir)
         self.threshold = threshold  # AUTO until the first pairs are judged
         self.seed = seed
         self.described = {**spec.describe(), "threshold": threshold}
