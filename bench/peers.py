@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -45,16 +44,6 @@ import mine
 from common import Run, child_env
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def row(step: str, data: str, ours: Run, peer_name: str, peer: Run | None, ours_s: float | None = None,
         peer_s: float | None = None, note: str = "") -> list[str]:
     """A table row: ours_s / peer_s are the compared seconds when they are not the process walls."""
@@ -64,6 +53,12 @@ def row(step: str, data: str, ours: Run, peer_name: str, peer: Run | None, ours_
     peer_s = peer.wall_s if peer_s is None else peer_s
     return [step, data, f"{ours_s:.1f} s", f"{ours.peak_rss_mb:,.0f}", peer_name, f"{peer_s:.1f} s",
             f"{peer.peak_rss_mb:,.0f}", f"{peer_s / ours_s:.2f}x", f"{ours.peak_rss_mb / peer.peak_rss_mb:.2f}x", note]
+
+
+def cpu_name() -> str:
+    from cltool.embed.backend import cpu_name
+
+    return cpu_name()
 
 
 def bf16_feature() -> str:
