@@ -9,8 +9,8 @@ top-10 neighbours the same. The vectors are not bit-identical to torch's, so the
 is its own: the embedding cache keeps them apart, and `mine` refuses to compare the two.
 
 Only models made of a Transformer, a mean or CLS Pooling and an optional Normalize convert; any
-other module (a Dense layer, another pooling) is refused with the reason. Needs `pip install
-'cltool[openvino]'`.
+other module (a Dense layer, another pooling) is refused with the reason. OpenVINO is one of cltool's
+dependencies; where it is missing, `--backend auto` runs torch.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _openvino():
     try:
         import openvino
     except ImportError:
-        raise UsageError("--model openvino needs OpenVINO", hint="pip install 'cltool[openvino]'") from None
+        raise UsageError("--model openvino needs OpenVINO", hint="pip install openvino (one of cltool's dependencies)") from None
     return openvino
 
 
