@@ -42,6 +42,11 @@ def resolve_backend(backend: str | None) -> str:
     return backend
 
 
+def refuse_static() -> None:
+    raise UsageError("--backend openvino runs a sentence-transformers model, not a static one",
+                     hint="leave --backend out for a static model")
+
+
 def native_bf16() -> str | None:
     """The CPU feature that computes bf16 natively (amx_bf16, avx512_bf16), or None (Linux reads
     /proc/cpuinfo; elsewhere None: torch)."""
@@ -116,8 +121,7 @@ def choose(spec, backend: str | None, device: str, max_seq_length: int | None, c
     """(the spec that embeds, what was chosen and why) for a resolved model `spec`."""
     backend = resolve_backend(backend)
     if backend == "openvino" and spec.kind == "static":
-        raise UsageError("--backend openvino runs a sentence-transformers model, not a static one",
-                         hint="leave --backend out for a static model")
+        refuse_static()
     if spec.kind != "sentence-transformers" or backend == "torch":
         kind = spec.kind if spec.kind != "sentence-transformers" else "torch"
         why = "asked for" if backend == "torch" else f"a {spec.kind} model"
@@ -173,9 +177,8 @@ def _probe(spec, converted, max_seq_length: int | None, feature: str, reporter) 
     if reporter is not None:
         reporter.info(f"probing OpenVINO bf16 against torch float32 for {spec.model_id} on this CPU (once per model)")
     texts = probe_texts()
-    threads = None
-    exact = spec.load("cpu", 32, max_seq_length, True, threads).encode(texts, None)
-    fast = converted.load("cpu", 32, max_seq_length, True, threads).encode(texts, None)
+    exact = spec.load("cpu", 32, max_seq_length, True).encode(texts, None)
+    fast = converted.load("cpu", 32, max_seq_length, True).encode(texts, None)
     verdict = {"texts": len(texts), **agreement(exact, fast)}
     verdict["faithful"] = verdict["min_cosine"] >= MIN_COSINE and verdict["top10_overlap"] >= MIN_TOP10_OVERLAP
     tmp = path.with_name(f".{path.name}.{os.getpid()}")

@@ -39,7 +39,7 @@ class Plan:
         OpenVINO one converted on first use)."""
         from cltool.embed.backend import choose
 
-        spec, backend = choose(resolve_model(settings.model, cache_dir, reporter), settings.backend or "auto",
+        spec, backend = choose(resolve_model(settings.model, cache_dir, reporter), settings.backend,
                                settings.device, settings.max_seq_length, cache_dir, reporter)
         query = settings.query_prompt if settings.query_prompt is not None else spec.prompts.get("query")
         document = settings.document_prompt if settings.document_prompt is not None else spec.prompts.get("document")

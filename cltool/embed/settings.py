@@ -39,7 +39,7 @@ class Settings:
 
     def check(self) -> None:
         from cltool.embed.model import torch_threads
-        from cltool.embed.backend import resolve_backend
+        from cltool.embed.backend import refuse_static, resolve_backend
         from cltool.engine import resolve
 
         if self.precision not in PRECISIONS:
@@ -55,6 +55,5 @@ class Settings:
         self.engine = resolve(self.engine)
         self.backend = resolve_backend(self.backend)
         if self.backend == "openvino" and (self.model or "").partition(":")[0] == "static":
-            raise UsageError("--backend openvino runs a sentence-transformers model, not a static one",
-                             hint="leave --backend out for a static model")
+            refuse_static()  # before the static model is distilled
         torch_threads()  # a bad CLTOOL_THREADS is a usage error up front, even when the cache holds every text
