@@ -583,11 +583,12 @@ class SemanticReal:
     encode_only: Run | None  # the same static model's encoding alone, in its own process, as semhash loads it
 
 
-def semantic_real_runs(work: Path, logs: Path) -> SemanticReal | None:
-    """Section h's runs on Debian's descriptions; None without the description lists."""
+def semantic_real_runs(work: Path, logs: Path, limit: int | None = None) -> SemanticReal | None:
+    """Section h's runs on Debian's descriptions (the first `limit` of them: a contiguous run of
+    packages, so that related packages stay together as in the whole); None without the lists."""
     import importlib.util
 
-    texts = debian_texts()
+    texts = debian_texts()[:limit]
     if not texts:
         return None
     cltool = cltool_command()

@@ -14,16 +14,18 @@ and peak memory (issue 17).
   minhash   cltool dedup --method minhash against rensa's fastest keep-first path and a datasketch
             loop, on --docs generated documents with planted near-copies (bench/dedup.py's corpus,
             workers and scoring: precision and recall at Jaccard >= 0.8);
-  semantic  cltool embed --model static + dedup --method semantic against semhash with the same
-            static model, on Debian's package descriptions (bench/dedup.py, section h), with the
-            share of an exhaustive search's removals each finds.
+  semantic  cltool embed --model static + dedup --method semantic (two processes, their walls added)
+            against semhash with the same static model, on the first --semantic-texts of Debian's
+            package descriptions and on all of them (bench/dedup.py, section h), with the share of
+            an exhaustive search's removals each finds.
 
 Every tool runs in its own process; wall time and peak RSS come from os.wait4 (common.measure). A ratio above 1 is
 cltool faster (or smaller). The sizes are kept small enough for about 10 minutes on two cores; the
 per-step benchmarks run each at full size. Run it with:
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/peers.py [--texts 4000] [--long-texts 2000] [--pairs 5000]
-                                                     [--docs 100000] [--steps embed,mine,...] [--workdir DIR]
+                                                     [--docs 100000] [--semantic-texts 50000,all]
+                                                     [--steps embed,mine,...] [--workdir DIR]
 
 Peers that are not installed are named in the table (pip install rensa semhash).
 """
@@ -129,8 +131,18 @@ def minhash_rows(work: Path, docs: int) -> list[list[str]]:
     return rows
 
 
-def semantic_rows(work: Path) -> list[list[str]]:
-    real = dedup.semantic_real_runs(work / "semantic", work / "semantic" / "logs")
+def semantic_rows(work: Path, sizes: str) -> list[list[str]]:
+    rows = []
+    for size in sizes.split(","):
+        limit = None if size.strip() == "all" else int(size)
+        where = work / f"semantic-{size.strip()}"
+        (where / "logs").mkdir(parents=True, exist_ok=True)
+        rows += semantic_row(where, limit)
+    return rows
+
+
+def semantic_row(work: Path, limit: int | None) -> list[list[str]]:
+    real = dedup.semantic_real_runs(work, work / "logs", limit)
     if real is None:
         return [["semantic", "no Debian description lists (apt-get update -o Acquire::Languages=en)", *[""] * 8]]
     ours = real.dedup["default probes"]
@@ -152,18 +164,19 @@ def main() -> None:
     parser.add_argument("--steps", default="embed,mine,minhash,semantic", help="which rows (default all)")
     parser.add_argument("--pairs", type=int, default=5000, help="pairs for mine (default 5,000)")
     parser.add_argument("--docs", type=int, default=100_000, help="documents for minhash (default 100,000)")
+    parser.add_argument("--semantic-texts", default="50000,all", help="Debian descriptions for semantic, one row "
+                        "per size: the first N, or all (default 50000,all)")
     parser.add_argument("--workdir", type=Path, help="data, outputs and logs (kept); default a temporary directory")
     args = parser.parse_args()
     started = time.perf_counter()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="cltool-bench-peers-"))
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    (work / "semantic" / "logs").mkdir(parents=True, exist_ok=True)
     try:
         steps = {s.strip() for s in args.steps.split(",")}
         rows = embed_rows(work, args.texts, args.long_texts) if "embed" in steps else []
         rows += mine_rows(work, args.pairs) if "mine" in steps else []
         rows += minhash_rows(work, args.docs) if "minhash" in steps else []
-        rows += semantic_rows(work) if "semantic" in steps else []
+        rows += semantic_rows(work, args.semantic_texts) if "semantic" in steps else []
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

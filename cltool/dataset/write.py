@@ -93,7 +93,11 @@ class ShardWriter:
 
     def _open_shard(self) -> None:
         name = f"part-{len(self._shards):05d}.parquet"
-        self._writer = pq.ParquetWriter(self.directory / (name + ".partial"), self.schema, compression="zstd")
+        # no dictionary for vector columns: floats rarely repeat, and trying one cost half the write
+        # (embed's 135k x 256 vectors: 1.16 s -> 0.47 s, and the file smaller)
+        dictionary = [f.name for f in self.schema if not pa.types.is_fixed_size_list(f.type)]
+        self._writer = pq.ParquetWriter(self.directory / (name + ".partial"), self.schema, compression="zstd",
+                                        use_dictionary=dictionary)
         self._shard_name = name
         self._shard_rows = 0
 

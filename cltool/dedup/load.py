@@ -19,7 +19,7 @@ from cltool.dataset.pairs import (
     require_comparable,
     require_text_columns,
 )
-from cltool.dataset.read import Dataset
+from cltool.dataset.read import Dataset, release_memory
 from cltool.errors import InputError
 
 
@@ -37,12 +37,14 @@ class DecidingColumns:
     def __len__(self) -> int:
         return len(self.texts[0])
 
-    def id_of(self, row: int) -> str:
-        """The row's id in the user's terms (`given_or_derived`), for duplicate_of: one part per
-        deciding column. Asked of the rows kept as someone's original, so of few: hashed one at a time."""
-        parts = given_or_derived([ids[row].as_py() if ids is not None else None for ids in self.given_ids],
-                                 [text[row].as_py() for text in self.texts])
-        return "|".join(part or "" for part in parts)
+    def ids_of(self, rows: np.ndarray) -> list[str]:
+        """The rows' ids in the user's terms (`given_or_derived`), for duplicate_of: one part per
+        deciding column, joined by "|". One take per column for all the rows, not a scalar each."""
+        index = pa.array(np.asarray(rows, dtype=np.int64))
+        parts = [given_or_derived(ids.take(index).to_pylist() if ids is not None else None,
+                                  text.take(index).to_pylist())
+                 for ids, text in zip(self.given_ids, self.texts)]
+        return ["|".join(part or "" for part in row) for row in zip(*parts)]
 
     def blank_masks(self) -> list[np.ndarray]:
         """Per deciding column, where its text is null or blank."""
@@ -107,6 +109,8 @@ def load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> DecidingColum
     columns = {c: pa.concat_arrays(v) if v else pa.array([], schema.field(c).type) for c, v in parts.items()}
     texts = [pc.cast(columns[c], pa.string()) for c in on]
     given_ids = [pc.cast(columns[i], pa.string()) if i else None for i in id_columns]
+    del parts, columns
+    release_memory()
     return DecidingColumns(dataset, texts, given_ids, matrix, [schema.field(c) for c in vector_columns], bad)
 
 

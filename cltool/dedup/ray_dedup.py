@@ -9,7 +9,7 @@ MinHash is a map and a group-by:
 - the driver merges the candidate pairs and verifies them by true Jaccard, then keeps the first
   text of each duplicate group (`verify`): that step is ordered, and cheap next to the sketches.
 
-Semantic dedup clusters on the driver (FAISS k-means trains on at most 256 rows per centroid; then
+Semantic dedup clusters on the driver (FAISS k-means trains on at most 64 rows per centroid; then
 every row finds its nearest centroids) and sends the clusters, in contiguous groups of about equal
 work, to Ray tasks that share the embeddings through the object store; each returns its pairs, and
 the driver applies the first-come rule to them all (ordered, and cheap next to the products).

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from cltool.dataset.columns import EMPTY_TEXT, INVALID_EMBEDDING
-from cltool.dataset.read import IN_MEMORY
+from cltool.dataset.read import IN_MEMORY, release_memory
 from cltool.dedup.decisions import Decisions
 from cltool.dedup.load import DecidingColumns, default_on, load, load_reference
 from cltool.dedup.methods import METHODS, Job
@@ -60,6 +60,12 @@ def dedup(input: str | pa.Table, output: str | None, settings: Settings | None =
                     "stages": run.stages.times,
                     "removed_fraction": {r: round(n / len(rows), 6) for r, n in summary["removed"].items()}}
 
+        # the write pass reads the rows again and needs only the texts and ids (for duplicate_of): the
+        # vectors, the largest thing held, go before it
+        rows.embeddings = None
+        if reference is not None:
+            reference.embeddings = None
+        release_memory()
         inputs = [dataset] + ([reference.dataset] if reference else [])
         with run.output(output, command="dedup", params=params, inputs=inputs) as out:
             write(out, dataset, decisions, rows, reference, run.reporter)

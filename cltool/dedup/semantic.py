@@ -22,10 +22,14 @@ from cltool.dedup.methods.semantic import DEFAULT_PROBES, KEEP_ORDERS  # noqa: F
 if TYPE_CHECKING:
     from cltool.engine import Engine
 
-_BLOCK_CELLS = 1 << 24  # similarities held at once: 64 MB of float32
+# similarities held at once: 16 MB of float32, and as much again of the queries' gathered vectors
+_BLOCK_CELLS = 1 << 22
 # the earliest-ranked matches kept per row and cluster: the first-come rule needs one kept match,
 # and a group of m copies would otherwise give m^2 pairs
 PAIRS_PER_ROW = 16
+KMEANS_SAMPLE_PER_CENTROID = 64
+KMEANS_ITERATIONS = 10
+_ASSIGN_BLOCK_ROWS = 65_536
 
 
 @dataclass
@@ -36,12 +40,12 @@ class SemanticResult:
     clusters: int
 
 
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; an array that already is (float32, contiguous) is returned as it is,
-    not copied: at 1M x 384 every copy is 1.5 GB."""
+def unit_rows(x: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Rows scaled to unit length; an array whose `rows` (None: all) already are (float32, contiguous)
+    is returned as it is, not copied: at 1M x 384 every copy is 1.5 GB."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     norms = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None]  # np.linalg.norm would square a full copy first
-    if np.allclose(norms, 1.0, atol=1e-4):
+    if np.allclose(norms if rows is None else norms[rows], 1.0, atol=1e-4):
         return x
     return x / np.maximum(norms, 1e-12)
 
@@ -54,7 +58,11 @@ def float_tolerance(dim: int) -> float:
 
 
 def default_clusters(n: int) -> int:
-    return max(1, int(round(math.sqrt(n))))
+    """1.5 sqrt(n): smaller clusters than SemDeDup's sqrt(n), so fewer rows to compare per row at the
+    same probes. On 135k Debian descriptions 35% fewer products (375-406M against 558-584M, two seeds)
+    at the same share of an exhaustive search's removals (98.6-98.8% against 98.6%); on 13k stdlib
+    docstrings 98.5-98.7% against 98.8-99.1%, at the same time."""
+    return max(1, int(round(1.5 * math.sqrt(n))))
 
 
 @dataclass
@@ -68,17 +76,42 @@ class Clustering:
     clusters: int
 
 
-def cluster(embeddings: np.ndarray, clusters: int, seed: int, probes: int = DEFAULT_PROBES) -> Clustering:
-    """Spherical k-means with FAISS; every row's `probes` nearest centroids."""
+def cluster(embeddings: np.ndarray, clusters: int, seed: int, probes: int = DEFAULT_PROBES,
+            rows: np.ndarray | None = None) -> Clustering:
+    """Spherical k-means with FAISS over `rows` of the embeddings (None: all of them); each row's
+    `probes` nearest centroids. The clustering's arrays follow `rows`' order. The rows are never
+    copied out as a whole (at 1M x 384 a copy is 1.5 GB): k-means trains on a seeded sample of them,
+    and they are assigned in blocks."""
     import faiss
 
-    n, dim = embeddings.shape
+    rows = np.arange(len(embeddings)) if rows is None else rows
+    n, dim = len(rows), embeddings.shape[1]
     clusters = min(clusters, n)
-    kmeans = faiss.Kmeans(dim, clusters, niter=20, seed=seed, spherical=True, verbose=False,
-                          max_points_per_centroid=256, min_points_per_centroid=1)
-    kmeans.train(embeddings)
-    similarity, nearest = kmeans.index.search(embeddings, min(probes, clusters))
-    return Clustering(nearest[:, 0].astype(np.int64), similarity[:, 0], nearest.astype(np.int64), clusters)
+    # trained on at most 64 rows per centroid, 10 iterations: the clusters only decide which rows are
+    # compared. Against 256 and 20 (FAISS's sample, SemDeDup's iterations), on 135k Debian descriptions
+    # (static model) a quarter of the time (0.5 s, not 2.5 s) for the same share of an exhaustive
+    # search's removals (eps 0.1: 98.55% against 98.68%; eps 0.05: 99.59% against 99.49%), and on 13k
+    # stdlib docstrings no less (98.83% against 98.53%; 99.95% against 99.85%)
+    sample = rows
+    if n > clusters * KMEANS_SAMPLE_PER_CENTROID:
+        sample = rows[np.sort(np.random.default_rng(seed).choice(n, clusters * KMEANS_SAMPLE_PER_CENTROID,
+                                                                 replace=False))]
+    kmeans = faiss.Kmeans(dim, clusters, niter=KMEANS_ITERATIONS, seed=seed, spherical=True, verbose=False,
+                          max_points_per_centroid=KMEANS_SAMPLE_PER_CENTROID, min_points_per_centroid=1)
+    kmeans.train(np.ascontiguousarray(embeddings[sample]))
+    # most rows alive (a few dead ones): every row is assigned, in views of the embeddings, and the
+    # live rows' answers taken; fewer: the live rows are gathered block by block
+    every = n > 0.8 * len(embeddings)
+    todo = len(embeddings) if every else n
+    similarity = np.empty((todo, min(probes, clusters)), dtype=np.float32)
+    nearest = np.empty((todo, min(probes, clusters)), dtype=np.int64)
+    for start in range(0, todo, _ASSIGN_BLOCK_ROWS):
+        end = min(start + _ASSIGN_BLOCK_ROWS, todo)
+        block = embeddings[start:end] if every else embeddings[rows[start:end]]
+        similarity[start:end], nearest[start:end] = kmeans.index.search(block, nearest.shape[1])
+    if every and n < len(embeddings):
+        similarity, nearest = similarity[rows], nearest[rows]
+    return Clustering(nearest[:, 0].copy(), similarity[:, 0].copy(), nearest, clusters)
 
 
 def ranking(n: int, to_centroid: np.ndarray, lengths: np.ndarray | None, keep: str) -> np.ndarray:
@@ -151,32 +184,45 @@ def pairs_in_clusters(embeddings: np.ndarray, work: list[tuple[int, np.ndarray, 
 def keep_by_rank(n: int, ranks: np.ndarray, left: np.ndarray, right: np.ndarray, cosine: np.ndarray):
     """The first-come rule over all pairs found: a row goes when a row ranked before it, and kept,
     is within eps (the most similar such row is the one it duplicates). Returns (removed rows, the
-    rows they duplicate)."""
+    rows they duplicate, their exact cosines rounded to float32)."""
     from cltool.kernels.select import keep_first
 
     order = np.argsort(ranks)  # rank -> row
     # the exact float64 cosines choose among a row's kept matches: float32 could tie two that differ
-    kept, duplicate_of, _ = keep_first(n, ranks[left], ranks[right], cosine, -2.0)
+    kept, duplicate_of, score = keep_first(n, ranks[left], ranks[right], cosine, -2.0)
     gone = np.nonzero(~kept)[0]
-    return order[gone], order[duplicate_of[gone]]
+    return order[gone], order[duplicate_of[gone]], score[gone]
 
 
 def semantic_duplicates(embeddings: np.ndarray, *, eps: float, clusters: int, keep: str, seed: int,
                         lengths: np.ndarray | None = None, clustering: Clustering | None = None,
-                        probes: int = DEFAULT_PROBES, engine: Engine | None = None) -> SemanticResult:
-    """The rows within eps of a kept row ranked before them; the pairs are found cluster by cluster on
-    `engine` (None: this process, `cltool.engine.Local`)."""
+                        probes: int = DEFAULT_PROBES, engine: Engine | None = None,
+                        rows: np.ndarray | None = None) -> SemanticResult:
+    """The rows within eps of a kept row ranked before them, among `rows` of the embeddings (None: all;
+    `lengths` and `clustering` follow `rows`); the pairs are found cluster by cluster on `engine` (None:
+    this process, `cltool.engine.Local`). Returns rows of `embeddings`: the other rows never meet,
+    and are not copied out (the embeddings are used in place)."""
     from cltool.engine import Local
 
-    embeddings = unit_rows(embeddings)
+    embeddings = unit_rows(embeddings, rows)
     if clustering is None:
-        clustering = cluster(embeddings, clusters, seed, probes)
-    ranks = ranking(len(embeddings), clustering.to_centroid, lengths, keep)
+        clustering = cluster(embeddings, clusters, seed, probes, rows)
+    ranks = ranking(len(clustering.labels), clustering.to_centroid, lengths, keep)
     work = cluster_work(clustering)
-    left, right, cosine = (engine or Local()).pairs_in_clusters(embeddings, work, clustering.labels, ranks, eps)
-    removed, duplicate_of = keep_by_rank(len(embeddings), ranks, left, right, cosine)
-    return SemanticResult(removed, duplicate_of, exact_cosines(embeddings, removed, embeddings, duplicate_of),
-                          clustering.clusters)
+    labels = clustering.labels
+    if rows is not None and len(rows) < len(embeddings):
+        # positions among `rows` -> rows of the embeddings; the others rank last and are in no cluster
+        work = [(c, rows[home], rows[probing]) for c, home, probing in work]
+        everyone = np.full(len(embeddings), -1, dtype=np.int64)
+        everyone[rows] = labels
+        labels = everyone
+        everyone = np.empty(len(embeddings), dtype=np.int64)
+        everyone[rows] = ranks
+        everyone[np.setdiff1d(np.arange(len(embeddings)), rows)] = np.arange(len(rows), len(embeddings))
+        ranks = everyone
+    left, right, cosine = (engine or Local()).pairs_in_clusters(embeddings, work, labels, ranks, eps)
+    removed, duplicate_of, cosine = keep_by_rank(len(embeddings), ranks, left, right, cosine)
+    return SemanticResult(removed, duplicate_of, cosine, clustering.clusters)
 
 
 def exact_cosines(a: np.ndarray, rows: np.ndarray, b: np.ndarray, other_rows: np.ndarray,

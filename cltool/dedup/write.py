@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from cltool.dataset.read import Dataset
+from cltool.dataset.read import Dataset, release_memory
 from cltool.dataset.write import Output, with_rejection
 from cltool.dedup.decisions import Decisions
 from cltool.dedup.load import DecidingColumns
@@ -14,13 +14,15 @@ from cltool.dedup.methods import removed_by
 from cltool.progress import Reporter
 
 DUPLICATE_OF, SIMILARITY = "duplicate_of", "similarity"
+# rows read, split and written at a time: each batch is held three times over (read, kept, removed)
+_WRITE_BATCH_ROWS = 16_384
 
 
 def write(out: Output, dataset: Dataset, decisions: Decisions, rows: DecidingColumns, reference: DecidingColumns | None,
           reporter: Reporter) -> None:
     with out.stage("write"), reporter.task("dedup write", total=len(rows)) as task:
         offset = 0
-        for batch in dataset.batches():
+        for batch in dataset.batches(batch_rows=_WRITE_BATCH_ROWS):
             table = pa.Table.from_batches([batch])
             index = np.arange(offset, offset + table.num_rows)
             keep = decisions.alive[index]
@@ -31,21 +33,27 @@ def write(out: Output, dataset: Dataset, decisions: Decisions, rows: DecidingCol
                 out.reject(_rejected_rows(table.filter(pa.array(~keep)), gone, decisions, rows, reference))
             offset += table.num_rows
             task.advance(table.num_rows)
+            release_memory()  # each batch's pages and copies, not kept for the next
 
 
 def _rejected_rows(table: pa.Table, gone: np.ndarray, decisions: Decisions, rows: DecidingColumns,
                    reference: DecidingColumns | None) -> pa.Table:
-    duplicate_ids, details = [], []
-    for i in gone.tolist():
-        target = decisions.duplicate_row[i]
-        if target >= 0:
-            in_reference = bool(decisions.in_reference[i])
-            target_id = (reference if in_reference else rows).id_of(int(target))
-            duplicate_ids.append(target_id)
-            details.append(removed_by(decisions.reason[i]).describe(decisions.similarity[i], target_id, in_reference))
+    targets = decisions.duplicate_row[gone]
+    in_reference = decisions.in_reference[gone].astype(bool)
+    duplicate_ids: list[str | None] = [None] * len(gone)
+    for source, where in ((rows, (targets >= 0) & ~in_reference), (reference, (targets >= 0) & in_reference)):
+        at = np.nonzero(where)[0]
+        if len(at):
+            for i, target_id in zip(at.tolist(), source.ids_of(targets[at])):
+                duplicate_ids[i] = target_id
+    details, methods = [], {}
+    for i, row in enumerate(gone.tolist()):
+        if duplicate_ids[i] is not None:
+            reason = decisions.reason[row]
+            method = methods.get(reason) or methods.setdefault(reason, removed_by(reason))
+            details.append(method.describe(decisions.similarity[row], duplicate_ids[i], bool(in_reference[i])))
         else:
-            duplicate_ids.append(None)
-            details.append(decisions.detail.get(i, ""))
+            details.append(decisions.detail.get(row, ""))
     similarity = decisions.similarity[gone]
     return with_rejection(table, reason=decisions.reason[gone].tolist(), detail=details,
                           **{DUPLICATE_OF: duplicate_ids,

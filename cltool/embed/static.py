@@ -15,6 +15,8 @@ a minute on two cores), offline, and found again by the base model's fingerprint
 
 from __future__ import annotations
 
+import copy
+import re
 import shutil
 from pathlib import Path
 
@@ -94,11 +96,26 @@ def build_static_model(base: ModelSpec, path: Path) -> None:
 
 
 class StaticEncoder:
+    """A model2vec model's vectors. For a plain model (a float table, no per-token weights or token
+    mapping: what `build_static_model` writes) the tokenizer runs directly and the mean is a kernel,
+    about 2x model2vec's own encode on short texts; the vectors are model2vec's (the same tokens,
+    truncation and normalisation; the mean summed in another order, within 1e-6). Any other model2vec
+    model is encoded by model2vec itself."""
+
     def __init__(self, path: Path, normalize: bool, max_length: int | None):
         from model2vec import StaticModel
 
         self.model = StaticModel.from_pretrained(str(path), normalize=normalize, force_download=False)
         self.max_length = max_length or 512
+        self.normalize = normalize
+        model = self.model
+        self._table = None
+        if model.weights is None and model.token_mapping is None and model.embedding.dtype in (np.float32, np.float16):
+            self._table = np.ascontiguousarray(model.embedding, dtype=np.float32)  # writable: one kernel signature
+            self._tokenizer = copy.deepcopy(model.tokenizer)  # model2vec's, with its truncation fixed here
+            self._tokenizer.enable_truncation(self.max_length)
+            self._plain_tokenizer = _plain_text_tokenizer(self._tokenizer)
+            self._max_chars = self.max_length * model.median_token_length  # model2vec cuts the text first too
 
     @property
     def dimension(self) -> int:
@@ -107,5 +124,62 @@ class StaticEncoder:
     def encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
         if prompt:
             texts = [prompt + t for t in texts]
-        return np.asarray(self.model.encode(texts, max_length=self.max_length, show_progress_bar=False),
-                          dtype=np.float32)
+        if self._table is None:
+            return np.asarray(self.model.encode(texts, max_length=self.max_length, show_progress_bar=False),
+                              dtype=np.float32)
+        from itertools import chain
+
+        from cltool.kernels.pooling import mean_token_rows
+
+        ids = self._token_ids([t[:self._max_chars] for t in texts])
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        token_ids = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        unknown = self.model.unk_token_id
+        if unknown is not None and (token_ids == unknown).any():  # model2vec drops the unknown token
+            known = token_ids != unknown
+            lengths = np.bincount(np.repeat(np.arange(len(ids)), lengths)[known], minlength=len(ids))
+            token_ids = token_ids[known]
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        vectors = mean_token_rows(self._table, token_ids, offsets)
+        if self.normalize:
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + np.float32(1e-32)
+        return vectors
+
+    def _token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Each text's token ids. Plain texts (ASCII, no control character) go through the tokenizer
+        without its BERT normaliser, which is most of its time (1.5 s instead of 2.4 s for 100k
+        Debian descriptions) and does nothing to them but lowercase (`_plain_text_tokenizer`)."""
+        plain_tokenizer = self._plain_tokenizer
+        if plain_tokenizer is None:
+            return [e.ids for e in self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+        plain = [t.isascii() and _CONTROL.search(t) is None for t in texts]
+        ids: list[list[int]] = [[] for _ in texts]
+        for tokenizer, wanted in ((plain_tokenizer, True), (self._tokenizer, False)):
+            where = [i for i, p in enumerate(plain) if p is wanted]
+            if where:
+                encoded = tokenizer.encode_batch_fast([texts[i] for i in where], add_special_tokens=False)
+                for i, encoding in zip(where, encoded):
+                    ids[i] = encoding.ids
+        return ids
+
+
+# the characters BERT's clean_text removes (controls other than tab, newline and carriage return)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _plain_text_tokenizer(tokenizer):
+    """The tokenizer with its BERT normaliser replaced by what it does to a plain text (ASCII, no
+    control character): lowercasing (or nothing). clean_text removes control characters and turns
+    whitespace into spaces (which the pre-tokenizer splits on anyway), the Chinese-character and
+    accent steps touch no ASCII. None for any other normaliser."""
+    import json
+
+    from tokenizers import normalizers
+
+    normalizer = json.loads(tokenizer.to_str()).get("normalizer") or {}
+    if normalizer.get("type") != "BertNormalizer":
+        return None
+    plain = copy.deepcopy(tokenizer)
+    plain.normalizer = normalizers.Lowercase() if normalizer.get("lowercase", True) else normalizers.Sequence([])
+    return plain

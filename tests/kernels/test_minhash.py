@@ -121,7 +121,7 @@ def test_dense_pairs_decide_on_exact_cosines_whatever_the_rounding(seed):
         found = [pairs_above(dense[a:b], rows[a:b], home[a:b], rows, rows, vectors, threshold, tolerance, n)
                  for a, b in ((0, 17), (17, n))]
         left, right, cosine = (np.concatenate([f[i] for f in found]) for i in range(3))
-        removed, duplicate_of = keep_by_rank(n, rows, left, right, cosine)
+        removed, duplicate_of, _ = keep_by_rank(n, rows, left, right, cosine)
         assert sorted(removed.tolist()) == [j for j in range(n) if not ref_kept[j]]
         expected = {j: ref_dup[j] for j in range(n) if not ref_kept[j]}
         assert dict(zip(removed.tolist(), duplicate_of.tolist())) == expected

@@ -35,7 +35,7 @@ def _eps(text: str) -> tuple[float, ...]:
 class Semantic(Options):
     eps: tuple[float, ...] = option((0.05,), "duplicates where cosine >= 1 - eps; several values with --dry-run.",
                                     kind="numbers", parse=_eps, above=0.0, below=1.0)
-    clusters: int | None = option(None, "k-means clusters (default sqrt(rows)).", kind="int", minimum=1)
+    clusters: int | None = option(None, "k-means clusters (default 1.5 sqrt(rows)).", kind="int", minimum=1)
     probes: int = option(DEFAULT_PROBES, "compare each row with the rows of its N nearest clusters (1: its own "
                          "only, SemDeDup's way; misses pairs across a cluster border).", minimum=1)
     keep: str = option("farthest", "which member of a duplicate group stays: farthest (from the centroid), first, "
@@ -78,20 +78,20 @@ def _duplicates(job: Job, eps: float, clustering=None):
 
     settings, options, rows = job.settings, job.options, job.rows
     live = job.live
-    vectors = rows.embeddings if len(live) == len(rows) else rows.embeddings[live]
     if job.reference is not None:
+        vectors = rows.embeddings if len(live) == len(rows) else rows.embeddings[live]
         found, reference_rows, cosine = against_reference(vectors, job.reference.embeddings, eps)
         return (live[found], reference_rows, cosine), None, {}
     clusters = options.clusters or default_clusters(len(live))
     if clustering is None and len(live):
-        # rows are unit length already (see load.py)
-        clustering = cluster(vectors, clusters, settings.seed, options.probes)
+        # rows are unit length already (see load.py); the live rows are used in place, not copied
+        clustering = cluster(rows.embeddings, clusters, settings.seed, options.probes, live)
     lengths = None
     if options.keep == "longest":
         lengths = np.asarray(pc.utf8_length(joined(rows.texts).take(pa.array(live))).to_numpy(zero_copy_only=False))
     if not len(live):
         return None, clustering, {"clusters": 0}
-    result = semantic_duplicates(vectors, eps=eps, clusters=clusters, keep=options.keep, seed=settings.seed,
-                                 lengths=lengths, clustering=clustering, engine=Engine.of(settings))
-    return (live[result.removed], live[result.duplicate_of], result.cosine), clustering, {
+    result = semantic_duplicates(rows.embeddings, eps=eps, clusters=clusters, keep=options.keep, seed=settings.seed,
+                                 lengths=lengths, clustering=clustering, engine=Engine.of(settings), rows=live)
+    return (result.removed, result.duplicate_of, result.cosine), clustering, {
         "clusters": result.clusters, "probes": int(clustering.probes.shape[1])}

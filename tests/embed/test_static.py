@@ -1,0 +1,61 @@
+"""The static encoder's own path (the tokenizer run directly, the mean a kernel, plain texts without
+the BERT normaliser) gives model2vec's vectors: the same tokens, truncation, unknown-token rule and
+normalisation, on texts that reach every branch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cltool.embed.model import bundled_model_path
+from cltool.embed.static import StaticEncoder
+
+TEXTS = [
+    "How do I sort a list in Python?",  # plain ASCII
+    "Tabs\tand\nnew lines\r\nand  double  spaces",  # whitespace BERT turns into spaces
+    "control\x07char and \x0bvertical tab",  # controls BERT's clean_text removes
+    "Café au lait, naïve façade",  # accents BERT strips
+    "混合 Chinese 字符 and ASCII",  # CJK BERT spaces out
+    "",  # no token: a zero vector
+    "   ",
+    "a" * 150,  # one word longer than WordPiece's 100 characters: [UNK], which model2vec drops
+    "[UNK] [SEP] [CLS] literal special tokens",
+    "UPPER lower MiXeD 123 4.5e6 $%^&*()",
+    " ".join(["word"] * 700),  # longer than max_length: truncated
+    "émoji 🙂 and ümlauts",
+]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A model2vec model with random vectors over the bundled model's BERT tokenizer (no distilling)."""
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+    vectors = np.random.default_rng(0).standard_normal((tokenizer.get_vocab_size(), 16)).astype(np.float32)
+    path = tmp_path_factory.mktemp("static")
+    StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(str(path))
+    return path
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("max_length", [None, 64])
+def test_the_static_encoder_gives_model2vecs_vectors(model_dir, normalize, max_length):
+    encoder = StaticEncoder(model_dir, normalize=normalize, max_length=max_length)
+    assert encoder._plain_tokenizer is not None  # the BERT tokenizer's fast path is taken
+    ours = encoder.encode(TEXTS, None)
+    theirs = np.asarray(encoder.model.encode(TEXTS, max_length=max_length or 512, normalize=normalize),
+                        dtype=np.float32)
+    assert ours.dtype == np.float32 and ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+    assert not ours[TEXTS.index("")].any()
+    with_prompt = encoder.encode(TEXTS[:3], "query: ")
+    np.testing.assert_allclose(with_prompt, encoder.encode(["query: " + t for t in TEXTS[:3]], None), atol=0)
+
+
+def test_plain_texts_skip_only_what_the_normaliser_would_not_change(model_dir):
+    encoder = StaticEncoder(model_dir, normalize=True, max_length=None)
+    ours = encoder._token_ids(TEXTS)
+    theirs = [e.ids for e in encoder._tokenizer.encode_batch_fast(TEXTS, add_special_tokens=False)]
+    assert ours == theirs
