@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -113,8 +114,11 @@ class OpenVINOEncoder:
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": _PRECISION}
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = self.threads
+        compiled = path / "compiled"  # OpenVINO's own cache of the compiled model, keyed by it on the config
+        if _writable(compiled):
+            config["CACHE_DIR"] = str(compiled)
         core = ov.Core()
-        self.model = core.compile_model(core.read_model(str(path / "model.xml")), "CPU", config)
+        self.model = core.compile_model(str(path / "model.xml"), "CPU", config)
         self._dimension = int(meta["dimension"])
 
     @property
@@ -125,18 +129,50 @@ class OpenVINOEncoder:
         if prompt:
             texts = [prompt + t for t in texts]
         out = np.empty((len(texts), self._dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):  # the Embedder sorts texts by length
-            encoded = self.tokenizer(texts[start:start + self.batch_size])
-            hidden = self.model([encoded[n].astype(np.int64) for n in self.inputs])[0]
-            if self.pooling == "cls":
-                pooled = hidden[:, 0]
-            else:
-                mask = encoded["attention_mask"][..., None].astype(np.float32)
-                pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-            if self.normalize:
-                pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            out[start:start + len(pooled)] = pooled
+        for rows, encoded in self.tokenizer.batches(texts, self.batch_size):
+            out[rows] = self._pooled(encoded)
         return out
+
+    def _pooled(self, encoded: dict[str, np.ndarray]) -> np.ndarray:
+        hidden = self.model([encoded[n] for n in self.inputs])[0]
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = encoded["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        if self.normalize:
+            pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return pooled
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+# Tokens (rows x the batch's longest) of one forward pass: --batch-size texts of 128 tokens. Texts
+# are batched in order of their token count, so short texts go many to a pass and long ones few,
+# and no pass pads much.
+TOKENS_PER_BATCH_TEXT = 128
+
+
+def token_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Positions of `lengths` (token counts) in batches: shortest first, each batch as many texts as
+    fit batch_size x TOKENS_PER_BATCH_TEXT tokens once padded to its longest (at least one text, at
+    most 8 x batch_size)."""
+    order = np.argsort(lengths, kind="stable")
+    budget, most = batch_size * TOKENS_PER_BATCH_TEXT, 8 * batch_size
+    batches, start = [], 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < most and (end + 1 - start) * lengths[order[end]] <= budget:
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
 
 
 class _FastTokenizer:
@@ -159,17 +195,28 @@ class _FastTokenizer:
         if pad_id is None or config.get("padding_side", "right") != "right":
             return None  # not a layout this reads: transformers' tokenizer decides
         tokenizer.enable_truncation(max_length)
-        tokenizer.enable_padding(pad_id=pad_id, pad_token=pad)
-        return cls(tokenizer)
+        tokenizer.no_padding()  # padded per batch, in `batches`
+        return cls(tokenizer, pad_id)
 
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
+    def __init__(self, tokenizer, pad_id: int):
+        self.tokenizer, self.pad_id = tokenizer, pad_id
 
-    def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
+    def batches(self, texts: list[str], batch_size: int):
+        """(positions, inputs) per forward pass: all the texts tokenized at once, then batched by their
+        token counts (`token_batches`) and padded to each batch's longest, as transformers pads."""
         encoded = self.tokenizer.encode_batch(texts)
-        return {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
+        lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
+        for rows in token_batches(lengths, batch_size):
+            width = int(lengths[rows].max())
+            arrays = {"input_ids": np.full((len(rows), width), self.pad_id, dtype=np.int64),
+                      "attention_mask": np.zeros((len(rows), width), dtype=np.int64),
+                      "token_type_ids": np.zeros((len(rows), width), dtype=np.int64)}
+            for i, row in enumerate(rows.tolist()):
+                e, n = encoded[row], lengths[row]
+                arrays["input_ids"][i, :n] = e.ids
+                arrays["attention_mask"][i, :n] = e.attention_mask
+                arrays["token_type_ids"][i, :n] = e.type_ids
+            yield rows, arrays
 
 
 class _TransformersTokenizer:
@@ -179,5 +226,11 @@ class _TransformersTokenizer:
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         self.max_length = max_length
 
-    def __call__(self, texts: list[str]):
-        return self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
+    def batches(self, texts: list[str], batch_size: int):
+        """(positions, inputs) per forward pass of batch_size texts, in the order given (the Embedder
+        sorts them by length)."""
+        for start in range(0, len(texts), batch_size):
+            encoded = self.tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
+                                     max_length=self.max_length, return_tensors="np")
+            yield np.arange(start, min(start + batch_size, len(texts))), {k: v.astype(np.int64)
+                                                                          for k, v in encoded.items()}

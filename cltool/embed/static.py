@@ -111,7 +111,9 @@ class StaticEncoder:
         model = self.model
         self._table = None
         if model.weights is None and model.token_mapping is None and model.embedding.dtype in (np.float32, np.float16):
-            self._table = np.ascontiguousarray(model.embedding, dtype=np.float32)  # writable: one kernel signature
+            self._table = np.ascontiguousarray(model.embedding, dtype=np.float32)
+            if not self._table.flags.writeable:  # a read-only array would be another kernel signature
+                self._table = self._table.copy()
             self._tokenizer = copy.deepcopy(model.tokenizer)  # model2vec's, with its truncation fixed here
             self._tokenizer.enable_truncation(self.max_length)
             self._plain_tokenizer = _plain_text_tokenizer(self._tokenizer)

@@ -91,7 +91,8 @@ def test_openvino_asked_for_a_static_model_is_refused_before_any_work():
 def test_openvinos_tokenizer_gives_transformers_ids_without_importing_it():
     """OpenVINO's encoder tokenizes with `tokenizers` alone (transformers' import is most of a short
     run's start-up): the same ids, mask and token types as transformers' fast tokenizer, padded and
-    truncated alike, on real texts, blank ones, non-Latin ones and ones past the length."""
+    truncated alike, on real texts, blank ones, non-Latin ones and ones past the length. Its batches
+    hold each text once, shortest first, within the token budget."""
     from cltool.embed.model import bundled_model_path
     from cltool.embed.openvino import _FastTokenizer, _TransformersTokenizer
 
@@ -100,7 +101,12 @@ def test_openvinos_tokenizer_gives_transformers_ids_without_importing_it():
         fast = _FastTokenizer.of(bundled_model_path(), max_length)
         reference = _TransformersTokenizer(bundled_model_path(), max_length)
         assert fast is not None
-        for start in range(0, len(texts), 32):
-            ours, theirs = fast(texts[start:start + 32]), reference(texts[start:start + 32])
+        batches = list(fast.batches(texts, 32))
+        assert sorted(np.concatenate([rows for rows, _ in batches]).tolist()) == list(range(len(texts)))
+        widths = [encoded["input_ids"].shape[1] for _, encoded in batches]
+        assert widths == sorted(widths) and len(batches) < len(texts) / 32  # short texts go many to a batch
+        for rows, ours in batches:
+            assert ours["input_ids"].size <= max(32 * 128, ours["input_ids"].shape[1])
+            theirs = next(reference.batches([texts[r] for r in rows.tolist()], len(rows)))[1]
             for name in ("input_ids", "attention_mask", "token_type_ids"):
-                assert np.array_equal(ours[name], theirs[name]), (max_length, start, name)
+                assert np.array_equal(ours[name], theirs[name]), (max_length, rows[:3], name)
