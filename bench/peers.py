@@ -131,25 +131,26 @@ def minhash_rows(work: Path, docs: int) -> list[list[str]]:
     return rows
 
 
-def semantic_rows(work: Path, sizes: str) -> list[list[str]]:
+def semantic_rows(work: Path, sizes: str, repeat: int) -> list[list[str]]:
     rows = []
     for size in sizes.split(","):
         limit = None if size.strip() == "all" else int(size)
         where = work / f"semantic-{size.strip()}"
         (where / "logs").mkdir(parents=True, exist_ok=True)
-        rows += semantic_row(where, limit)
+        rows += semantic_row(where, limit, repeat)
     return rows
 
 
-def semantic_row(work: Path, limit: int | None) -> list[list[str]]:
-    real = dedup.semantic_real_runs(work, work / "logs", limit)
+def semantic_row(work: Path, limit: int | None, repeat: int) -> list[list[str]]:
+    real = dedup.semantic_real_runs(work, work / "logs", limit, repeat)
     if real is None:
         return [["semantic", "no Debian description lists (apt-get update -o Acquire::Languages=en)", *[""] * 8]]
     ours = real.dedup["default probes"]
     found = ours.result["rows"]["rejected"] / real.exhaustive
     combined = Run("cltool embed + dedup", real.embed.wall_s + ours.wall_s, 0.0,
                    max(real.embed.peak_rss_mb, ours.peak_rss_mb))
-    note = f"found of exhaustive: cltool {found:.1%}"
+    note = f"two processes, their walls added; the fastest of {repeat} runs each, in turns; found of exhaustive: " \
+           f"cltool {found:.1%}"
     if real.semhash is not None:
         note += (f", semhash {real.semhash.result['removed'] / real.exhaustive:.1%}; the static encoding both run "
                  f"takes {real.encode_only.wall_s:.1f} s alone")
@@ -164,6 +165,8 @@ def main() -> None:
     parser.add_argument("--steps", default="embed,mine,minhash,semantic", help="which rows (default all)")
     parser.add_argument("--pairs", type=int, default=5000, help="pairs for mine (default 5,000)")
     parser.add_argument("--docs", type=int, default=100_000, help="documents for minhash (default 100,000)")
+    parser.add_argument("--repeat", type=int, default=3, help="semantic: runs of cltool's chain and of semhash, "
+                        "in turns, the fastest of each kept (default 3: this machine's speed drifts)")
     parser.add_argument("--semantic-texts", default="50000,all", help="Debian descriptions for semantic, one row "
                         "per size: the first N, or all (default 50000,all)")
     parser.add_argument("--workdir", type=Path, help="data, outputs and logs (kept); default a temporary directory")
@@ -176,7 +179,7 @@ def main() -> None:
         rows = embed_rows(work, args.texts, args.long_texts) if "embed" in steps else []
         rows += mine_rows(work, args.pairs) if "mine" in steps else []
         rows += minhash_rows(work, args.docs) if "minhash" in steps else []
-        rows += semantic_rows(work, args.semantic_texts) if "semantic" in steps else []
+        rows += semantic_rows(work, args.semantic_texts, args.repeat) if "semantic" in steps else []
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -112,7 +112,8 @@ class ShardWriter:
 def _leaf_paths(name: str, type_: pa.DataType) -> list[str]:
     """The Parquet column paths of an Arrow field (what ParquetWriter's per-column options name):
     `negatives.list.element` for a list of strings, `a.b` for a struct's child."""
-    if pa.types.is_list(type_) or pa.types.is_large_list(type_) or pa.types.is_list_view(type_):
+    if any(getattr(pa.types, kind, lambda t: False)(type_)  # the list views are pyarrow >= 16's
+           for kind in ("is_list", "is_large_list", "is_list_view", "is_large_list_view")):
         return _leaf_paths(f"{name}.list.element", type_.value_type)
     if pa.types.is_struct(type_):
         return [p for i in range(type_.num_fields) for p in _leaf_paths(f"{name}.{type_.field(i).name}",

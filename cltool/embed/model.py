@@ -241,12 +241,73 @@ class SentenceTransformerEncoder:
             self.model.max_seq_length = max_seq_length
         self.batch_size = batch_size
         self.normalize = normalize
+        self._direct = _DirectTransformer.of(self.model, spec.path) if device == "cpu" else None
 
     @property
     def dimension(self) -> int:
         return int(self.model.get_sentence_embedding_dimension())
 
     def encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        if self._direct is not None:
+            return self._direct.encode(texts, prompt, self.batch_size, self.normalize)
         vectors = self.model.encode(texts, batch_size=self.batch_size, prompt=prompt or None, convert_to_numpy=True,
                                     normalize_embeddings=self.normalize, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
+
+
+def simple_pooling(st) -> str | None:
+    """"mean" or "cls" when a sentence-transformers model is a Transformer, that pooling over every
+    token (prompt included) and an optional Normalize; None for anything else (a Dense layer, another
+    pooling, pooling that leaves the prompt out): what cltool may run without sentence-transformers'
+    encode."""
+    modules = [type(m).__name__ for m in st]
+    if modules[:2] != ["Transformer", "Pooling"] or any(m != "Normalize" for m in modules[2:]):
+        return None
+    config = st[1].get_config_dict()
+    pooling = config.get("pooling_mode")
+    return pooling if pooling in ("mean", "cls") and config.get("include_prompt", True) else None
+
+
+class _DirectTransformer:
+    """A simple model (`simple_pooling`) run on the CPU the way sentence-transformers' encode runs it,
+    but batched by token count: each call's texts tokenized at once and cut into forward passes of up
+    to --batch-size x 128 tokens, shortest first (`openvino.token_batches`), so short texts go many to
+    a pass and none pads much. 4,000 short stdlib texts: 12.4-14.9 s instead of encode's 20.5-20.9 s on
+    2 cores; every vector within cosine 0.9999996 of encode's (the batches differ, so the last bits)."""
+
+    @classmethod
+    def of(cls, st, path: Path) -> _DirectTransformer | None:
+        from cltool.embed.openvino import _FastTokenizer
+
+        transformer = st[0]
+        pooling = simple_pooling(st)
+        if pooling is None or getattr(transformer, "do_lower_case", False):
+            return None
+        tokenizer = _FastTokenizer.of(path, st.max_seq_length)
+        if tokenizer is None:
+            return None
+        return cls(transformer.auto_model, tokenizer, list(st.tokenizer.model_input_names), pooling,
+                   "Normalize" in [type(m).__name__ for m in st])
+
+    def __init__(self, model, tokenizer, inputs: list[str], pooling: str, normalized: bool):
+        self.model, self.tokenizer, self.inputs = model.eval(), tokenizer, inputs
+        self.pooling, self.normalized = pooling, normalized
+
+    def encode(self, texts: list[str], prompt: str | None, batch_size: int, normalize: bool) -> np.ndarray:
+        import torch
+
+        texts = [prompt + t for t in texts] if prompt else texts
+        out = np.empty((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for rows, encoded in self.tokenizer.batches(texts, batch_size):
+                inputs = {name: torch.from_numpy(encoded[name]) for name in self.inputs}
+                hidden = self.model(**inputs).last_hidden_state
+                if self.pooling == "cls":
+                    pooled = hidden[:, 0]
+                else:
+                    mask = torch.from_numpy(encoded["attention_mask"]).unsqueeze(-1).to(hidden.dtype)
+                    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                if self.normalized or normalize:
+                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[rows] = pooled.float().numpy()
+        return out

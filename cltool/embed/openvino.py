@@ -58,7 +58,7 @@ def openvino_model_spec(name: str, base, cache_dir: Path, reporter=None):
 
 
 def build_openvino_model(base, path: Path) -> None:
-    from cltool.embed.model import offline
+    from cltool.embed.model import offline, simple_pooling
 
     offline()
     ov = _openvino()
@@ -66,11 +66,12 @@ def build_openvino_model(base, path: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(str(base.path), device="cpu", local_files_only=True)
-    modules = [type(m).__name__ for m in st]
-    pooling = st[1].get_config_dict().get("pooling_mode") if modules[1:2] == ["Pooling"] else None
-    if modules[0] != "Transformer" or pooling not in ("mean", "cls") or any(m != "Normalize" for m in modules[2:]):
-        raise InputError(f"--model openvino converts a Transformer with mean or CLS pooling (and Normalize); "
-                         f"{base.name} is {' + '.join(modules)}" + (f" with {pooling} pooling" if pooling else ""),
+    pooling = simple_pooling(st)
+    if pooling is None:
+        modules = [type(m).__name__ for m in st]
+        given = st[1].get_config_dict().get("pooling_mode") if modules[1:2] == ["Pooling"] else None
+        raise InputError(f"--model openvino converts a Transformer with mean or CLS pooling over every token (and "
+                         f"Normalize); {base.name} is {' + '.join(modules)}" + (f" with {given} pooling" if given else ""),
                          hint="run this model without openvino")
     names = list(st.tokenizer.model_input_names)
 

@@ -110,7 +110,8 @@ class StaticEncoder:
         self.normalize = normalize
         model = self.model
         self._table = None
-        if model.weights is None and model.token_mapping is None and model.embedding.dtype in (np.float32, np.float16):
+        # float32 only: model2vec means a float16 table in float16, which this would not reproduce
+        if model.weights is None and model.token_mapping is None and model.embedding.dtype == np.float32:
             self._table = np.ascontiguousarray(model.embedding, dtype=np.float32)
             if not self._table.flags.writeable:  # a read-only array would be another kernel signature
                 self._table = self._table.copy()
@@ -179,9 +180,21 @@ def _plain_text_tokenizer(tokenizer):
 
     from tokenizers import normalizers
 
-    normalizer = json.loads(tokenizer.to_str()).get("normalizer") or {}
-    if normalizer.get("type") != "BertNormalizer":
+    config = json.loads(tokenizer.to_str())
+    normalizer = config.get("normalizer") or {}
+    if normalizer.get("type") != "BertNormalizer" or not _splits_on_whitespace(config.get("pre_tokenizer")):
         return None
+    # the plain path keeps tabs and line breaks that clean_text would have made spaces: the same
+    # only where the pre-tokenizer splits on every whitespace character
     plain = copy.deepcopy(tokenizer)
     plain.normalizer = normalizers.Lowercase() if normalizer.get("lowercase", True) else normalizers.Sequence([])
     return plain
+
+
+def _splits_on_whitespace(pre_tokenizer: dict | None) -> bool:
+    """Whether a pre-tokenizer (its tokenizer.json entry) splits on tabs and line breaks as on spaces."""
+    if not pre_tokenizer:
+        return False
+    if pre_tokenizer.get("type") == "Sequence":
+        return any(_splits_on_whitespace(p) for p in pre_tokenizer.get("pretokenizers", []))
+    return pre_tokenizer.get("type") in ("BertPreTokenizer", "Whitespace", "WhitespaceSplit")

@@ -320,3 +320,23 @@ def test_a_dataset_of_the_old_layout_still_reads(tmp_path):
         out.write(pa.table({"a": [5]}))
     assert sorted(p.name for p in old.iterdir()) == ["part-00000.parquet"]
     assert read_dataset(old).column("a").to_pylist() == [5]
+
+
+def test_vectors_are_written_without_dictionary_and_every_other_column_with(tmp_path):
+    """Dictionary encoding is tried on every column but vector ones (floats rarely repeat: trying
+    was half of writing 135k embeddings), nested columns' leaves included."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(np.ones(40, dtype=np.float32)), 4)
+    table = pa.table({"anchor": ["a", "b"] * 5, "negatives": [["x", "y"]] * 10, "anchor_embedding": vectors,
+                      "meta": [{"source": "s"}] * 10})
+    with Output(tmp_path / "out", command="test", params={}) as out:
+        out.count_input(10)
+        out.write(table)
+    metadata = pq.ParquetFile(next((tmp_path / "out").glob("*.parquet"))).metadata.row_group(0)
+    encodings = {metadata.column(i).path_in_schema: metadata.column(i).encodings for i in range(metadata.num_columns)}
+    assert set(encodings) == {"anchor", "negatives.list.element", "anchor_embedding.list.element", "meta.source"}
+    for path, used in encodings.items():
+        assert ("RLE_DICTIONARY" in used) == (path != "anchor_embedding.list.element"), (path, used)
+    assert read_dataset(tmp_path / "out").equals(table)

@@ -59,3 +59,26 @@ def test_plain_texts_skip_only_what_the_normaliser_would_not_change(model_dir):
     ours = encoder._token_ids(TEXTS)
     theirs = [e.ids for e in encoder._tokenizer.encode_batch_fast(TEXTS, add_special_tokens=False)]
     assert ours == theirs
+
+
+def test_the_plain_path_is_taken_only_where_it_is_exact(model_dir, tmp_path):
+    """BERT's normaliser is skipped for plain texts only where the pre-tokenizer splits on tabs and
+    line breaks (the normaliser would have made them spaces); a float16 table, which model2vec means
+    in float16, is left to model2vec."""
+    from tokenizers import Tokenizer, pre_tokenizers
+
+    from cltool.embed.static import _plain_text_tokenizer
+
+    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+    assert _plain_text_tokenizer(tokenizer) is not None
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    assert _plain_text_tokenizer(tokenizer) is None
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Digits()])
+    assert _plain_text_tokenizer(tokenizer) is not None
+
+    from model2vec import StaticModel
+
+    full = StaticEncoder(model_dir, normalize=True, max_length=None).model
+    StaticModel(vectors=full.embedding.astype(np.float16), tokenizer=full.tokenizer,
+                normalize=True).save_pretrained(str(tmp_path / "half"))
+    assert StaticEncoder(tmp_path / "half", normalize=True, max_length=None)._table is None
