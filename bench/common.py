@@ -161,10 +161,11 @@ def cltool_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "cltool"]
 
 
-def debian_texts() -> list[str]:
+def debian_descriptions() -> list[tuple[str, str | None]]:
     """Debian's package descriptions: each short description and the first paragraph of its long one
-    (apt-get update -o Acquire::Languages=en fetches the lists); empty without the lists."""
-    texts = []
+    (None when it has none), in the lists' order (apt-get update -o Acquire::Languages=en fetches
+    them); empty without the lists."""
+    found = []
     for path in sorted(DEBIAN_LISTS.glob("*_i18n_Translation-en*")):
         if path.suffix == ".lz4":
             raw = subprocess.run(["lz4cat", str(path)], capture_output=True, check=True).stdout
@@ -182,7 +183,10 @@ def debian_texts() -> list[str]:
                         break
                     paragraph.append(line.strip())
             if short:
-                texts.append(short)
-                if paragraph:
-                    texts.append(" ".join(paragraph))
-    return texts
+                found.append((short, " ".join(paragraph) or None))
+    return found
+
+
+def debian_texts() -> list[str]:
+    """Every short description and first paragraph of `debian_descriptions`, one text each."""
+    return [text for short, paragraph in debian_descriptions() for text in (short, paragraph) if text]

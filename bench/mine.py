@@ -7,7 +7,9 @@ What is measured:
      package installed next to this interpreter (site-packages), exact repeats of a pair dropped,
      optionally an even spread of --pairs of them; `cltool ingest` then `cltool embed --model static`
      (256 dimensions; --model default for the bundled all-MiniLM-L6-v2, slow beyond a few thousand
-     pairs). Everything built is kept under --work, so a re-run starts mining at once;
+     pairs). Everything built is kept under --work, so a re-run starts mining at once. With --debian,
+     Debian's package descriptions instead (short description, first paragraph: 67k real pairs
+     that, unlike site-packages, do not change with what is installed here);
   b. sentence-transformers, in its own process: `mine_hard_negatives(num_negatives=5,
      relative_margin=0.05, sampling_strategy="top", use_faiss=False, range_min=0, automatic
      range_max, output_format="labeled-list", output_scores=True)` with its embedding cache primed
@@ -52,7 +54,7 @@ cores, 3 of them extracting, distilling the static model and embedding, which a 
 --quick: 3,000 stdlib pairs, under a minute once the static model is built):
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/mine.py [--quick] [--pairs N] [--model static|default] [--repeat 2]
-                                                    [--stdlib-only] [--work DIR]
+                                                    [--stdlib-only | --debian] [--work DIR]
 
 The summary block at the end has one line per measurement, the ratios and peak memory last.
 Nothing is asserted.
@@ -85,7 +87,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from common import manifest_file, ROOT, Run, child_env, cltool_command, measure
+from common import manifest_file, ROOT, Run, child_env, cltool_command, debian_descriptions, measure
 
 EXTRACTOR = ROOT / "examples" / "scripts" / "extract_stdlib_pairs.py"
 DEFAULT_WORK = Path("/tmp/cltool-bench-mine")
@@ -142,6 +144,15 @@ def source_trees(stdlib_only: bool) -> list[Path]:
         trees += sorted(p for p in site.iterdir()
                         if p.is_dir() and not p.name.endswith((".dist-info", ".egg-info", "__pycache__")))
     return trees
+
+
+def debian_pairs() -> tuple[list[tuple[str, str]], dict[str, int]]:
+    """(short description, first paragraph of the long one) of every Debian package that has both,
+    exact repeats dropped: 67k real pairs that do not change with what is installed here (only with
+    the distribution's lists; apt-get update -o Acquire::Languages=en fetches them)."""
+    found = [(short, paragraph) for short, paragraph in debian_descriptions() if paragraph]
+    pairs = list(dict.fromkeys(found))
+    return pairs, {"debian": len(found), "distinct": len(pairs)}
 
 
 def all_pairs(work: Path, stdlib_only: bool) -> tuple[list[tuple[str, str]], dict[str, int]]:
@@ -536,14 +547,16 @@ def measure_tools(data: Path, work: Path, env: dict[str, str], logs: Path, repea
     return st, ours, off, defaults
 
 
-def benchmark(work: Path, n: int | None, stdlib_only: bool, model: str, repeat: int) -> Results:
+def benchmark(work: Path, n: int | None, stdlib_only: bool, model: str, repeat: int, debian: bool = False) -> Results:
     logs = work / "logs"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
     env = child_env(work / "cltool-cache")  # the static model is distilled once into it, and kept
-    pool, counts = all_pairs(work, stdlib_only)
+    pool, counts = debian_pairs() if debian else all_pairs(work, stdlib_only)
+    if not pool:
+        raise SystemExit("no Debian description lists (apt-get update -o Acquire::Languages=en fetches them)")
     chosen = even_spread(pool, n)
-    name = f"{'stdlib' if stdlib_only else 'all'}-{len(chosen)}"
+    name = f"{'debian' if debian else 'stdlib' if stdlib_only else 'all'}-{len(chosen)}"
     data = build_data(work, chosen, name, model, env, logs)
     pairs = Pairs.read(data)
     rate_before = matmul_rate(pairs.dim)
@@ -622,7 +635,7 @@ def summary(r: Results) -> list[str]:
     spread = "all" if r.pairs_used == r.counts["distinct"] else "an even spread"
     return [
         f"data              : {r.pairs_used:,} pairs ({spread} of the {r.counts['distinct']:,} distinct ones among "
-        f"{r.counts['stdlib']:,} stdlib + {r.counts['site-packages']:,} site-packages pairs extracted); --model "
+        f"{' + '.join(f'{v:,} {k}' for k, v in r.counts.items() if k != 'distinct')} pairs extracted); --model "
         f"{r.model} ({dim} dims); {len(r.info.exact_positives):,} anchors by exact text, {anchors:,} by cltool's "
         f"loose text; {candidates:,} candidates; {os.cpu_count()} cores, load average {r.load[0]:.2f} before the "
         f"runs, {r.load[1]:.2f} after; {len(r.st)} run(s) of each tool, in turns, the fastest reported",
@@ -665,6 +678,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"data, outputs and logs, kept between "
                         f"runs (default {DEFAULT_WORK})")
     parser.add_argument("--stdlib-only", action="store_true", help="pairs from the standard library alone")
+    parser.add_argument("--debian", action="store_true", help="Debian's package descriptions instead of code: "
+                        "(short description, first paragraph), 67k pairs that do not drift with what is installed")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each tool, in turns; the fastest is "
                         "reported (default 2: this machine's speed varies from one minute to the next)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_PAIRS:,} stdlib pairs (about a minute)")
@@ -687,7 +702,8 @@ def main() -> None:
 
     started = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)
-    lines = summary(benchmark(args.work.resolve(), args.pairs, args.stdlib_only, args.model, args.repeat))
+    lines = summary(benchmark(args.work.resolve(), args.pairs, args.stdlib_only, args.model, args.repeat,
+                              args.debian))
     print(f"\n== cltool mine vs sentence-transformers mine_hard_negatives "
           f"({time.perf_counter() - started:.0f} s in all) ==")
     print("\n".join(lines))
