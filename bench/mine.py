@@ -8,7 +8,7 @@ What is measured:
      optionally an even spread of --pairs of them; `cltool ingest` then `cltool embed --model static`
      (256 dimensions; --model default for the bundled all-MiniLM-L6-v2, slow beyond a few thousand
      pairs). Everything built is kept under --work, so a re-run starts mining at once. With --debian,
-     Debian's package descriptions instead (short description, first paragraph: 67k real pairs
+     Debian's package descriptions instead (short description, first paragraph: 61k distinct real pairs
      that, unlike site-packages, do not change with what is installed here);
   b. sentence-transformers, in its own process: `mine_hard_negatives(num_negatives=5,
      relative_margin=0.05, sampling_strategy="top", use_faiss=False, range_min=0, automatic
@@ -148,7 +148,7 @@ def source_trees(stdlib_only: bool) -> list[Path]:
 
 def debian_pairs() -> tuple[list[tuple[str, str]], dict[str, int]]:
     """(short description, first paragraph of the long one) of every Debian package that has both,
-    exact repeats dropped: 67k real pairs that do not change with what is installed here (only with
+    exact repeats dropped: 61k real pairs that do not change with what is installed here (only with
     the distribution's lists; apt-get update -o Acquire::Languages=en fetches them)."""
     found = [(short, paragraph) for short, paragraph in debian_descriptions() if paragraph]
     pairs = list(dict.fromkeys(found))
@@ -679,7 +679,8 @@ def main() -> None:
                         f"runs (default {DEFAULT_WORK})")
     parser.add_argument("--stdlib-only", action="store_true", help="pairs from the standard library alone")
     parser.add_argument("--debian", action="store_true", help="Debian's package descriptions instead of code: "
-                        "(short description, first paragraph), 67k pairs that do not drift with what is installed")
+                        "(short description, first paragraph), 61k distinct pairs that do not drift with what is "
+                        "installed")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each tool, in turns; the fastest is "
                         "reported (default 2: this machine's speed varies from one minute to the next)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_PAIRS:,} stdlib pairs (about a minute)")

@@ -71,8 +71,8 @@ def build_openvino_model(base, path: Path) -> None:
         modules = [type(m).__name__ for m in st]
         given = st[1].get_config_dict().get("pooling_mode") if modules[1:2] == ["Pooling"] else None
         raise InputError(f"--model openvino converts a Transformer with mean or CLS pooling over every token (and "
-                         f"Normalize); {base.name} is {' + '.join(modules)}" + (f" with {given} pooling" if given else ""),
-                         hint="run this model without openvino")
+                         f"Normalize); {base.name} is {' + '.join(modules)}"
+                         + (f" with {given} pooling" if given else ""), hint="run this model without openvino")
     names = list(st.tokenizer.model_input_names)
 
     class Hidden(torch.nn.Module):  # positional inputs, in the tokenizer's order: what OpenVINO traces

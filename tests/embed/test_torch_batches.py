@@ -9,7 +9,8 @@ import numpy as np
 from cltool.embed import backend as backends
 from cltool.embed.model import bundled_model_path, resolve_model, simple_pooling
 
-TEXTS = backends.probe_texts()[:150] + ["", " ", "日本語のテキスト", "ÀÉÎ õ ß " * 3, "word " * 600, "\ttab\n"]
+TEXTS = [*backends.probe_texts()[:150], "", " ", "日本語のテキスト", "ÀÉÎ õ ß " * 3, "word " * 600,
+         "\ttab\n"]
 
 
 def test_a_simple_model_is_run_directly_and_gives_encodes_vectors(tmp_path):
