@@ -158,7 +158,11 @@ def test_embed_and_mine_killed_partway_then_run_again_write_the_same_bytes(tmp_p
     mined = tmp_path / "mined"
     process = cltool("mine", str(target), "-o", str(mined), env=base)
     kill_when(process, lambda: any(tmp_path.glob(".mined.cltool-tmp-*")))  # while it writes
-    assert not has_manifest(mined)
+    # a write of these 700 rows can finish between two looks (every 50 ms) and before the signal
+    # lands: then the output is whole; otherwise there is none, never half of one
+    assert process.returncode in (0, -signal.SIGKILL)
+    if has_manifest(mined):
+        assert parts(mined) == parts(tmp_path / "mined-clean")
     assert cltool("mine", str(target), "-o", str(mined), env=base).wait() == 0
     assert parts(mined) == parts(tmp_path / "mined-clean")
     assert not list(tmp_path.glob(".mined.cltool-tmp-*"))  # the dead run's debris is gone
