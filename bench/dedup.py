@@ -605,18 +605,21 @@ def semantic_real_runs(work: Path, logs: Path, limit: int | None = None, repeat:
     # the static model is built once from the bundled one (a one-off, not part of the comparison)
     measure("build the static model", [*cltool, "embed", str(work / "tiny"), "--columns", "positive", "--model",
                                        "static", "-o", str(work / "tiny-embedded"), "-q"], logs / "static.log", env)
-    embed = measure("cltool embed --model static", [*cltool, "embed", str(work / "debian"), "--columns", "positive",
-                                                    "--model", "static", "--no-cache", "-o",
-                                                    str(work / "debian-embedded"), "-q"], logs / "debian-embed.log", env)
-    runs = {}
-    for probes in ("1", None):
-        label = f"probes {probes}" if probes else "default probes"
-        out = work / f"debian-dedup-{probes or 'default'}"
-        runs[label] = measure(f"cltool dedup --method semantic, {label}", [
-            *cltool, "dedup", str(work / "debian-embedded"), "--method", "semantic", "--eps", str(REAL_EPS),
-            "--keep", "first", *(["--probes", probes] if probes else []), "-o", str(out), "--json", "-q"],
-            logs / f"debian-dedup-{probes or 'default'}.log", env)
-        runs[label].result = json.loads((logs / f"debian-dedup-{probes or 'default'}.log").read_text())
+    def embed_run(label: str) -> Run:
+        return measure(label, [*cltool, "embed", str(work / "debian"), "--columns", "positive", "--model", "static",
+                               "--no-cache", "-o", str(work / "debian-embedded"), "-q"], logs / "debian-embed.log", env)
+
+    def dedup_run(label: str, probes: str | None) -> Run:
+        log = logs / f"debian-dedup-{probes or 'default'}.log"
+        run = measure(label, [*cltool, "dedup", str(work / "debian-embedded"), "--method", "semantic", "--eps",
+                              str(REAL_EPS), "--keep", "first", *(["--probes", probes] if probes else []), "-o",
+                              str(work / f"debian-dedup-{probes or 'default'}"), "--json", "-q"], log, env)
+        run.result = json.loads(log.read_text())
+        return run
+
+    embed = embed_run("cltool embed --model static")
+    runs = {"probes 1": dedup_run("cltool dedup --method semantic, probes 1", "1"),
+            "default probes": dedup_run("cltool dedup --method semantic, default probes", None)}
     started = time.perf_counter()
     exhaustive = exhaustive_removed(work / "debian-embedded", REAL_EPS)
     print(f"exhaustive search: {exhaustive:,} rows removed, {time.perf_counter() - started:.0f} s", flush=True)
@@ -626,27 +629,21 @@ def semantic_real_runs(work: Path, logs: Path, limit: int | None = None, repeat:
 
         model = resolve_model("static", work / "cltool-cache").path
         (work / "debian-texts.json").write_text(json.dumps(texts))
-        semhash = measure("semhash self_deduplicate", [sys.executable, __file__, "--semhash-worker",
-                                                       str(work / "debian-texts.json"), str(model),
-                                                       str(work / "semhash.json")], logs / "semhash.log", env)
-        semhash.result = json.loads((work / "semhash.json").read_text())
-        for again in range(1, repeat):
-            chain = [measure(f"cltool embed --model static (again, {again + 1} of {repeat})", [
-                *cltool, "embed", str(work / "debian"), "--columns", "positive", "--model", "static", "--no-cache",
-                "-o", str(work / "debian-embedded"), "-q"], logs / "debian-embed-again.log", env)]
-            chain.append(measure(f"cltool dedup --method semantic, default probes (again, {again + 1} of {repeat})", [
-                *cltool, "dedup", str(work / "debian-embedded"), "--method", "semantic", "--eps", str(REAL_EPS),
-                "--keep", "first", "-o", str(work / "debian-dedup-default"), "--json", "-q"],
-                logs / "debian-dedup-again.log", env))
-            chain[1].result = json.loads((logs / "debian-dedup-again.log").read_text())
+
+        def semhash_run(label: str) -> Run:
+            run = measure(label, [sys.executable, __file__, "--semhash-worker", str(work / "debian-texts.json"),
+                                  str(model), str(work / "semhash.json")], logs / "semhash.log", env)
+            run.result = json.loads((work / "semhash.json").read_text())
+            return run
+
+        semhash = semhash_run("semhash self_deduplicate")
+        for again in range(2, repeat + 1):  # in turns, the fastest of each kept
+            chain = (embed_run(f"cltool embed --model static ({again} of {repeat})"),
+                     dedup_run(f"cltool dedup --method semantic, default probes ({again} of {repeat})", None))
             if chain[0].wall_s + chain[1].wall_s < embed.wall_s + runs["default probes"].wall_s:
                 embed, runs["default probes"] = chain
-            theirs = measure(f"semhash self_deduplicate (again, {again + 1} of {repeat})", [
-                sys.executable, __file__, "--semhash-worker", str(work / "debian-texts.json"), str(model),
-                str(work / "semhash.json")], logs / "semhash.log", env)
-            if theirs.wall_s < semhash.wall_s:
-                theirs.result = json.loads((work / "semhash.json").read_text())
-                semhash = theirs
+            semhash = min(semhash, semhash_run(f"semhash self_deduplicate ({again} of {repeat})"),
+                          key=lambda run: run.wall_s)
         encode_only = measure("static encoding alone (model2vec)", [
             sys.executable, __file__, "--encode-worker", str(work / "debian-texts.json"), str(model),
             str(work / "encode.json")], logs / "encode.log", env)

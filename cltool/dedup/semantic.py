@@ -211,18 +211,24 @@ def semantic_duplicates(embeddings: np.ndarray, *, eps: float, clusters: int, ke
     work = cluster_work(clustering)
     labels = clustering.labels
     if rows is not None and len(rows) < len(embeddings):
-        # positions among `rows` -> rows of the embeddings; the others rank last and are in no cluster
+        # positions among `rows` -> rows of the embeddings; the others are in no cluster and rank last
         work = [(c, rows[home], rows[probing]) for c, home, probing in work]
-        everyone = np.full(len(embeddings), -1, dtype=np.int64)
-        everyone[rows] = labels
-        labels = everyone
-        everyone = np.empty(len(embeddings), dtype=np.int64)
-        everyone[rows] = ranks
-        everyone[np.setdiff1d(np.arange(len(embeddings)), rows)] = np.arange(len(rows), len(embeddings))
-        ranks = everyone
+        labels, ranks = _over_all_rows(len(embeddings), rows, labels, -1), _over_all_rows(len(embeddings), rows, ranks)
     left, right, cosine = (engine or Local()).pairs_in_clusters(embeddings, work, labels, ranks, eps)
     removed, duplicate_of, cosine = keep_by_rank(len(embeddings), ranks, left, right, cosine)
     return SemanticResult(removed, duplicate_of, cosine, clustering.clusters)
+
+
+def _over_all_rows(n: int, rows: np.ndarray, values: np.ndarray, others: int | None = None) -> np.ndarray:
+    """`values` (one per row of `rows`) spread over all n rows; the other rows get `others`, or, when
+    None, the next numbers in their order (ranks after every one of `rows`')."""
+    out = np.full(n, -1 if others is None else others, dtype=np.int64)
+    out[rows] = values
+    if others is None:
+        rest = np.ones(n, dtype=bool)
+        rest[rows] = False
+        out[rest] = np.arange(len(rows), n)
+    return out
 
 
 def exact_cosines(a: np.ndarray, rows: np.ndarray, b: np.ndarray, other_rows: np.ndarray,

@@ -46,11 +46,11 @@ def _rejected_rows(table: pa.Table, gone: np.ndarray, decisions: Decisions, rows
         if len(at):
             for i, target_id in zip(at.tolist(), source.ids_of(targets[at])):
                 duplicate_ids[i] = target_id
-    details, methods = [], {}
+    method_of = {reason: removed_by(reason) for reason in set(decisions.reason[gone].tolist())}
+    details = []
     for i, row in enumerate(gone.tolist()):
         if duplicate_ids[i] is not None:
-            reason = decisions.reason[row]
-            method = methods.get(reason) or methods.setdefault(reason, removed_by(reason))
+            method = method_of[decisions.reason[row]]
             details.append(method.describe(decisions.similarity[row], duplicate_ids[i], bool(in_reference[i])))
         else:
             details.append(decisions.detail.get(row, ""))

@@ -271,19 +271,19 @@ def simple_pooling(st) -> str | None:
 class _DirectTransformer:
     """A simple model (`simple_pooling`) run on the CPU the way sentence-transformers' encode runs it,
     but batched by token count: each call's texts tokenized at once and cut into forward passes of up
-    to --batch-size x 128 tokens, shortest first (`openvino.token_batches`), so short texts go many to
+    to --batch-size x 128 tokens, shortest first (`batches.token_batches`), so short texts go many to
     a pass and none pads much. 4,000 short stdlib texts: 12.4-14.9 s instead of encode's 20.5-20.9 s on
     2 cores; every vector within cosine 0.9999996 of encode's (the batches differ, so the last bits)."""
 
     @classmethod
     def of(cls, st, path: Path) -> _DirectTransformer | None:
-        from cltool.embed.openvino import _FastTokenizer
+        from cltool.embed.batches import FastTokenizer
 
         transformer = st[0]
         pooling = simple_pooling(st)
         if pooling is None or getattr(transformer, "do_lower_case", False):
             return None
-        tokenizer = _FastTokenizer.of(path, st.max_seq_length)
+        tokenizer = FastTokenizer.of(path, st.max_seq_length)
         if tokenizer is None:
             return None
         return cls(transformer.auto_model, tokenizer, list(st.tokenizer.model_input_names), pooling,
@@ -296,18 +296,13 @@ class _DirectTransformer:
     def encode(self, texts: list[str], prompt: str | None, batch_size: int, normalize: bool) -> np.ndarray:
         import torch
 
+        from cltool.embed.batches import pooled
+
         texts = [prompt + t for t in texts] if prompt else texts
         out = np.empty((len(texts), self.model.config.hidden_size), dtype=np.float32)
         with torch.inference_mode():
             for rows, encoded in self.tokenizer.batches(texts, batch_size):
-                inputs = {name: torch.from_numpy(encoded[name]) for name in self.inputs}
-                hidden = self.model(**inputs).last_hidden_state
-                if self.pooling == "cls":
-                    pooled = hidden[:, 0]
-                else:
-                    mask = torch.from_numpy(encoded["attention_mask"]).unsqueeze(-1).to(hidden.dtype)
-                    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                if self.normalized or normalize:
-                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[rows] = pooled.float().numpy()
+                hidden = self.model(**{name: torch.from_numpy(encoded[name]) for name in self.inputs})
+                out[rows] = pooled(hidden.last_hidden_state.float().numpy(), encoded["attention_mask"], self.pooling,
+                                   self.normalized or normalize)
         return out

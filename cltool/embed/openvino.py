@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cltool.embed.batches import FastTokenizer, TransformersTokenizer, pooled
 from cltool.errors import InputError, UsageError
 
 OPENVINO_MODEL = "openvino"
@@ -95,6 +96,7 @@ def build_openvino_model(base, path: Path) -> None:
     st.tokenizer.save_pretrained(str(tmp))
     (tmp / _META).write_text(json.dumps({
         "format": _FORMAT, "inputs": names, "pooling": pooling, "max_seq_length": st.max_seq_length,
+        "normalized": "Normalize" in [type(m).__name__ for m in st],
         "dimension": dimension, "base_fingerprint": base.fingerprint}))
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
@@ -108,9 +110,12 @@ class OpenVINOEncoder:
 
         meta = json.loads((path / _META).read_text())
         self.inputs, self.pooling = meta["inputs"], meta["pooling"]
+        # a model that ends in Normalize gives unit vectors even with --no-normalize, as in torch (a folder
+        # converted before this was recorded reads as not normalising itself)
+        self.normalized = bool(meta.get("normalized", False))
         self.max_length = max_seq_length or meta["max_seq_length"]
         self.batch_size, self.normalize = batch_size, normalize
-        self.tokenizer = _FastTokenizer.of(path, self.max_length) or _TransformersTokenizer(path, self.max_length)
+        self.tokenizer = FastTokenizer.of(path, self.max_length) or TransformersTokenizer(path, self.max_length)
         self.threads = threads or torch_threads()
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": _PRECISION}
         if self.threads:
@@ -131,19 +136,10 @@ class OpenVINOEncoder:
             texts = [prompt + t for t in texts]
         out = np.empty((len(texts), self._dimension), dtype=np.float32)
         for rows, encoded in self.tokenizer.batches(texts, self.batch_size):
-            out[rows] = self._pooled(encoded)
+            hidden = self.model([encoded[n] for n in self.inputs])[0]
+            out[rows] = pooled(hidden, encoded["attention_mask"], self.pooling, self.normalize or self.normalized)
         return out
 
-    def _pooled(self, encoded: dict[str, np.ndarray]) -> np.ndarray:
-        hidden = self.model([encoded[n] for n in self.inputs])[0]
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            mask = encoded["attention_mask"][..., None].astype(np.float32)
-            pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        if self.normalize:
-            pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return pooled
 
 
 def _writable(folder: Path) -> bool:
@@ -152,86 +148,3 @@ def _writable(folder: Path) -> bool:
     except OSError:
         return False
     return os.access(folder, os.W_OK)
-
-
-# Tokens (rows x the batch's longest) of one forward pass: --batch-size texts of 128 tokens. Texts
-# are batched in order of their token count, so short texts go many to a pass and long ones few,
-# and no pass pads much.
-TOKENS_PER_BATCH_TEXT = 128
-
-
-def token_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Positions of `lengths` (token counts) in batches: shortest first, each batch as many texts as
-    fit batch_size x TOKENS_PER_BATCH_TEXT tokens once padded to its longest (at least one text, at
-    most 8 x batch_size)."""
-    order = np.argsort(lengths, kind="stable")
-    budget, most = batch_size * TOKENS_PER_BATCH_TEXT, 8 * batch_size
-    batches, start = [], 0
-    while start < len(order):
-        end = start + 1
-        while end < len(order) and end - start < most and (end + 1 - start) * lengths[order[end]] <= budget:
-            end += 1
-        batches.append(order[start:end])
-        start = end
-    return batches
-
-
-class _FastTokenizer:
-    """The model's tokenizer.json run by `tokenizers` itself: the same ids, attention mask and token
-    types as transformers' fast tokenizer (padded to the batch's longest, truncated to max_length),
-    without importing transformers (and torch), which is most of a short run's start-up."""
-
-    @classmethod
-    def of(cls, path: Path, max_length: int) -> _FastTokenizer | None:
-        if not (path / "tokenizer.json").is_file():
-            return None
-        from tokenizers import Tokenizer
-
-        config = json.loads((path / "tokenizer_config.json").read_text()) if (path / "tokenizer_config.json").is_file() \
-            else {}
-        pad = config.get("pad_token")
-        pad = pad.get("content") if isinstance(pad, dict) else pad
-        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        pad_id = tokenizer.token_to_id(pad) if pad else None
-        if pad_id is None or config.get("padding_side", "right") != "right":
-            return None  # not a layout this reads: transformers' tokenizer decides
-        tokenizer.enable_truncation(max_length)
-        tokenizer.no_padding()  # padded per batch, in `batches`
-        return cls(tokenizer, pad_id)
-
-    def __init__(self, tokenizer, pad_id: int):
-        self.tokenizer, self.pad_id = tokenizer, pad_id
-
-    def batches(self, texts: list[str], batch_size: int):
-        """(positions, inputs) per forward pass: all the texts tokenized at once, then batched by their
-        token counts (`token_batches`) and padded to each batch's longest, as transformers pads."""
-        encoded = self.tokenizer.encode_batch(texts)
-        lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
-        for rows in token_batches(lengths, batch_size):
-            width = int(lengths[rows].max())
-            arrays = {"input_ids": np.full((len(rows), width), self.pad_id, dtype=np.int64),
-                      "attention_mask": np.zeros((len(rows), width), dtype=np.int64),
-                      "token_type_ids": np.zeros((len(rows), width), dtype=np.int64)}
-            for i, row in enumerate(rows.tolist()):
-                e, n = encoded[row], lengths[row]
-                arrays["input_ids"][i, :n] = e.ids
-                arrays["attention_mask"][i, :n] = e.attention_mask
-                arrays["token_type_ids"][i, :n] = e.type_ids
-            yield rows, arrays
-
-
-class _TransformersTokenizer:
-    def __init__(self, path: Path, max_length: int):
-        from transformers import AutoTokenizer
-
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        self.max_length = max_length
-
-    def batches(self, texts: list[str], batch_size: int):
-        """(positions, inputs) per forward pass of batch_size texts, in the order given (the Embedder
-        sorts them by length)."""
-        for start in range(0, len(texts), batch_size):
-            encoded = self.tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
-                                     max_length=self.max_length, return_tensors="np")
-            yield np.arange(start, min(start + batch_size, len(texts))), {k: v.astype(np.int64)
-                                                                          for k, v in encoded.items()}

@@ -94,12 +94,12 @@ def test_openvinos_tokenizer_gives_transformers_ids_without_importing_it():
     truncated alike, on real texts, blank ones, non-Latin ones and ones past the length. Its batches
     hold each text once, shortest first, within the token budget."""
     from cltool.embed.model import bundled_model_path
-    from cltool.embed.openvino import _FastTokenizer, _TransformersTokenizer
+    from cltool.embed.batches import FastTokenizer, TransformersTokenizer
 
     texts = backends.probe_texts()[:200] + ["", " ", "日本語のテキスト", "ÀÉÎ õ ß " * 3, "word " * 600]
     for max_length in (256, 16):
-        fast = _FastTokenizer.of(bundled_model_path(), max_length)
-        reference = _TransformersTokenizer(bundled_model_path(), max_length)
+        fast = FastTokenizer.of(bundled_model_path(), max_length)
+        reference = TransformersTokenizer(bundled_model_path(), max_length)
         assert fast is not None
         batches = list(fast.batches(texts, 32))
         assert sorted(np.concatenate([rows for rows, _ in batches]).tolist()) == list(range(len(texts)))
