@@ -72,6 +72,9 @@ def _flush(new_scores, new_ids, count, scores, ids, merged_scores, merged_ids):
 
 
 _BINS = 2048
+# columns a merge tests at once before it looks at any one of them
+_SPAN = 64
+_BAR_COLUMNS = 2048
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -155,6 +158,32 @@ def _select(values, count, k):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _raise_bar(new_scores, new_ids, count, scores, bar, scratch):
+    """A full buffer of entrants, without sorting it: the new bar is the k-th best of the buffer and
+    the kept top-k together (quickselect over a copy), and the entrants below it are dropped (their
+    order kept). Returns (bar, count left). Sorting 2k entrants per flush was most of the merge of
+    a row's first block, where the bar rises from low."""
+    k = scores.shape[0]
+    pool = 0
+    for j in range(k):
+        if scores[j] > -np.inf:
+            scratch[pool] = scores[j]
+            pool += 1
+    for j in range(count):
+        scratch[pool] = new_scores[j]
+        pool += 1
+    if pool < k:
+        return bar, count
+    bar = max(bar, _select(scratch, pool, k))
+    kept = 0
+    for j in range(count):
+        if new_scores[j] >= bar:
+            new_scores[kept], new_ids[kept] = new_scores[j], new_ids[j]
+            kept += 1
+    return bar, kept
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _merge_row(row, candidate_ids, first_id, scores, ids, new_scores, new_ids, merged_scores, merged_ids,
                scratch, counts):
     """Merge one query's scores into its sorted top-k (scores, ids). Column c is candidate
@@ -170,20 +199,33 @@ def _merge_row(row, candidate_ids, first_id, scores, ids, new_scores, new_ids, m
         # A row that is not full yet would let the whole block in. The block's own k-th best score
         # is the exact bar: the floor it replaced (the least of k slice maxima) let in about a sixth
         # of the block, and sorting those in 2k at a time was most of a deep search's merge.
-        bar = _kth_best(row, k, scratch, counts)
+        bar = _kth_best(row[:max(_BAR_COLUMNS, 4 * k)], k, scratch, counts)
     capacity = new_scores.shape[0]
     count = 0
-    for c in range(width):
-        s = row[c]
-        if s < bar or not s > -np.inf:  # nearly every score stops here; so do NaN and -inf
-            continue
-        new_scores[count] = s
-        new_ids[count] = candidate_ids[c] if candidate_ids.shape[0] else first_id + c
-        count += 1
-        if count == capacity:
-            _flush(new_scores, new_ids, count, scores, ids, merged_scores, merged_ids)
-            count = 0
-            bar = max(bar, scores[k - 1])
+    for start in range(0, width, _SPAN):
+        end = min(start + _SPAN, width)
+        # a branch-free count over the span (SIMD compares): most spans hold no score at the bar
+        # and are passed over whole, several times faster than testing every score with a branch
+        if end - start == _SPAN:  # a fixed trip count over a slice: LLVM vectorizes only this form
+            span = row[start:end]
+            passing = 0
+            for j in range(_SPAN):
+                passing += np.int32(span[j] >= bar)
+            if passing == 0:
+                continue
+        for c in range(start, end):
+            s = row[c]
+            if s < bar or not s > -np.inf:  # nearly every score stops here; so do NaN and -inf
+                continue
+            new_scores[count] = s
+            new_ids[count] = candidate_ids[c] if candidate_ids.shape[0] else first_id + c
+            count += 1
+            if count == capacity:
+                bar, count = _raise_bar(new_scores, new_ids, count, scores, bar, scratch)
+                if count >= capacity - k // 2:  # ties at the bar held on to the buffer: merge it
+                    _flush(new_scores, new_ids, count, scores, ids, merged_scores, merged_ids)
+                    count = 0
+                    bar = max(bar, scores[k - 1])
     if count:
         _flush(new_scores, new_ids, count, scores, ids, merged_scores, merged_ids)
 
@@ -198,7 +240,7 @@ def _merge(block, candidate_ids, first_id, rows, top_scores, top_ids):
         new_ids = np.empty(2 * k, dtype=np.int64)
         merged_scores = np.empty(k, dtype=top_scores.dtype)
         merged_ids = np.empty(k, dtype=top_ids.dtype)
-        scratch = np.empty(block.shape[1], dtype=block.dtype)
+        scratch = np.empty(max(block.shape[1], 3 * k), dtype=block.dtype)
         counts = np.empty(_BINS, dtype=np.int64)
         for r in range(chunk * n // chunks, (chunk + 1) * n // chunks):
             q = rows[r] if rows.shape[0] else r

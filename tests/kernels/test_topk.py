@@ -61,6 +61,22 @@ def test_a_first_block_merged_at_its_exact_kth_score_equals_a_full_sort(k):
         assert (got_ids[len(order):] == -1).all()
 
 
+@pytest.mark.parametrize("k", [1, 9, 100])
+def test_a_wide_first_block_whose_bar_rises_equals_a_full_sort(k):
+    """Wider than the columns its first bar is read off: the entrants after them fill the buffer
+    again and again (an ascending row: every one), each time raising the bar by selection, never
+    by sorting; ties at the bar must still keep the smaller ids."""
+    rng = np.random.default_rng(k)
+    scores = hostile_rows(rng, 6000)
+    top_scores, top_ids = empty_topk(len(scores), k)
+    merge_block(scores, 0, top_scores, top_ids)
+    for row, got_scores, got_ids in zip(scores, top_scores, top_ids):
+        valid = np.nonzero(row > -np.inf)[0]
+        order = valid[np.lexsort((valid, -row[valid]))][:k]
+        np.testing.assert_array_equal(got_ids[:len(order)], order)
+        np.testing.assert_array_equal(got_scores[:len(order)], row[order])
+
+
 def test_fewer_candidates_than_k_leave_empty_slots():
     top_scores, top_ids = empty_topk(2, 5)
     merge_block(np.array([[0.5, 0.9], [0.1, -0.2]], dtype=np.float32), 0, top_scores, top_ids)
