@@ -11,7 +11,30 @@ from __future__ import annotations
 from cltool.kernels import setup  # noqa: F401  (first: before Numba is imported)
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic, overload
+
+
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """The float32 whose bit pattern is the int32 `bits` (an LLVM bitcast, which vectorizes)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+def _score(value):
+    """A block's entry as a float score: itself, or for an int16 block (the bit patterns of bf16
+    scores, as a bf16 product writes them) the float32 it stands for, exactly."""
+    raise NotImplementedError  # compiled only, through the overload below
+
+
+@overload(_score, inline="always")
+def _score_overload(value):
+    if isinstance(value, types.Integer):
+        return lambda value: _float32_from_bits(np.int32(value) << 16)
+    return lambda value: value
 
 
 def empty_topk(queries: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +109,7 @@ def _kth_best(row, k, scratch, counts):
     four times faster than a quickselect over the whole row."""
     low, high, valid = np.inf, -np.inf, 0
     for c in range(row.shape[0]):
-        s = row[c]
+        s = _score(row[c])
         if s > -np.inf:
             valid += 1
             low = min(low, s)
@@ -96,14 +119,14 @@ def _kth_best(row, k, scratch, counts):
     if high == low or high == np.inf:  # one value (or +inf): no range to bin over
         count = 0
         for c in range(row.shape[0]):
-            if row[c] > -np.inf:
-                scratch[count] = row[c]
+            if _score(row[c]) > -np.inf:
+                scratch[count] = _score(row[c])
                 count += 1
         return _select(scratch, count, k)
     scale = (_BINS - 1) / (np.float64(high) - np.float64(low))
     counts[:] = 0
     for c in range(row.shape[0]):
-        s = row[c]
+        s = _score(row[c])
         if s > -np.inf:
             counts[min(int((np.float64(s) - low) * scale), _BINS - 1)] += 1
     above, b = 0, _BINS - 1  # scores in the bins above b (all greater than b's)
@@ -112,7 +135,7 @@ def _kth_best(row, k, scratch, counts):
         b -= 1
     count = 0
     for c in range(row.shape[0]):
-        s = row[c]
+        s = _score(row[c])
         if s > -np.inf and min(int((np.float64(s) - low) * scale), _BINS - 1) == b:
             scratch[count] = s
             count += 1
@@ -183,9 +206,12 @@ def _raise_bar(new_scores, new_ids, count, scores, bar, scratch):
     return bar, kept
 
 
-@njit(cache=True, nogil=True, inline="always")
+# Not inlined into the parallel `_merge`: Numba's parfor passes (array analysis, hoisting) then
+# rewrote its in-place buffer updates wrongly (a lost entrant, a false size check at run time), on
+# rows whose ties at the bar kept the buffer nearly full. As a call it compiles as plain serial code.
+@njit(cache=True, nogil=True)
 def _merge_row(row, candidate_ids, first_id, scores, ids, new_scores, new_ids, merged_scores, merged_ids,
-               scratch, counts):
+               scratch, counts, hits):
     """Merge one query's scores into its sorted top-k (scores, ids). Column c is candidate
     candidate_ids[c], or first_id + c when candidate_ids is empty.
 
@@ -206,16 +232,23 @@ def _merge_row(row, candidate_ids, first_id, scores, ids, new_scores, new_ids, m
         end = min(start + _SPAN, width)
         # a branch-free count over the span (SIMD compares): most spans hold no score at the bar
         # and are passed over whole, several times faster than testing every score with a branch
+        span = row[start:end]
         if end - start == _SPAN:  # a fixed trip count over a slice: LLVM vectorizes only this form
-            span = row[start:end]
             passing = 0
             for j in range(_SPAN):
-                passing += np.int32(span[j] >= bar)
+                passing += np.int32(_score(span[j]) >= bar)
             if passing == 0:
                 continue
-        for c in range(start, end):
-            s = row[c]
-            if s < bar or not s > -np.inf:  # nearly every score stops here; so do NaN and -inf
+        # the positions at the bar, without a branch per score (one mispredicted per entrant cost
+        # more than the compares): every position written, the count advanced by the test
+        found = 0
+        for j in range(end - start):
+            hits[found] = j
+            found += np.int32(_score(span[j]) >= bar)
+        for h in range(found):
+            c = start + hits[h]
+            s = _score(row[c])
+            if s < bar or not s > -np.inf:  # the bar rose since the span was tested; -inf
                 continue
             new_scores[count] = s
             new_ids[count] = candidate_ids[c] if candidate_ids.shape[0] else first_id + c
@@ -240,12 +273,13 @@ def _merge(block, candidate_ids, first_id, rows, top_scores, top_ids):
         new_ids = np.empty(2 * k, dtype=np.int64)
         merged_scores = np.empty(k, dtype=top_scores.dtype)
         merged_ids = np.empty(k, dtype=top_ids.dtype)
-        scratch = np.empty(max(block.shape[1], 3 * k), dtype=block.dtype)
+        scratch = np.empty(max(block.shape[1], 3 * k), dtype=top_scores.dtype)
         counts = np.empty(_BINS, dtype=np.int64)
+        hits = np.empty(_SPAN, dtype=np.int64)
         for r in range(chunk * n // chunks, (chunk + 1) * n // chunks):
             q = rows[r] if rows.shape[0] else r
             _merge_row(block[r], candidate_ids, first_id, top_scores[q], top_ids[q], new_scores, new_ids,
-                       merged_scores, merged_ids, scratch, counts)
+                       merged_scores, merged_ids, scratch, counts, hits)
 
 
 _NONE = np.empty(0, dtype=np.int64)
@@ -253,7 +287,9 @@ _NONE = np.empty(0, dtype=np.int64)
 
 def merge_block(block: np.ndarray, first_id: int, top_scores: np.ndarray, top_ids: np.ndarray) -> None:
     """Merge the scores of candidates first_id .. first_id + block.shape[1] - 1 (columns) into the
-    running top-k of each query (rows), in place."""
+    running top-k of each query (rows), in place. The block is float32 scores, or int16: the bit
+    patterns of bf16 scores (a bf16 product's output, viewed as int16), merged as the exact float32
+    values they stand for."""
     _merge(block, _NONE, first_id, _NONE, top_scores, top_ids)
 
 
@@ -299,6 +335,29 @@ def gather_rows(matrix: np.ndarray, rows: np.ndarray, buffer: np.ndarray) -> np.
     return out
 
 
+@njit(cache=True, nogil=True)
+def exact_dot(a, b):
+    """The float64 dot product of two float32 vectors, in one fixed order on every machine: eight
+    running sums (dimension d into sum d % 8, which vectorizes: four times the speed of one running
+    sum), added pairwise, then the tail. No fast-math, so no reassociation or fused multiply-adds."""
+    n = a.shape[0]
+    full = n - n % 8
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for d in range(0, full, 8):
+        s0 += np.float64(a[d]) * np.float64(b[d])
+        s1 += np.float64(a[d + 1]) * np.float64(b[d + 1])
+        s2 += np.float64(a[d + 2]) * np.float64(b[d + 2])
+        s3 += np.float64(a[d + 3]) * np.float64(b[d + 3])
+        s4 += np.float64(a[d + 4]) * np.float64(b[d + 4])
+        s5 += np.float64(a[d + 5]) * np.float64(b[d + 5])
+        s6 += np.float64(a[d + 6]) * np.float64(b[d + 6])
+        s7 += np.float64(a[d + 7]) * np.float64(b[d + 7])
+    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for d in range(full, n):
+        total += np.float64(a[d]) * np.float64(b[d])
+    return total
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def rescore_topk(queries, candidates, top_scores, top_ids):
     """Recompute each kept (query, candidate) score as one float64 dot product, in place, and re-sort
@@ -306,16 +365,12 @@ def rescore_topk(queries, candidates, top_scores, top_ids):
     depending on the shape of the block it came in (how queries were partitioned, how many threads);
     this makes the scores, and so the whole output, independent of that."""
     n, k = top_ids.shape
-    dim = queries.shape[1]
     for q in prange(n):
         count = 0
         for j in range(k):
             c = top_ids[q, j]
             if c < 0:
                 break
-            total = 0.0
-            for d in range(dim):
-                total += np.float64(queries[q, d]) * np.float64(candidates[c, d])
-            top_scores[q, j] = np.float32(total)
+            top_scores[q, j] = np.float32(exact_dot(queries[q], candidates[c]))
             count += 1
         _insertion_sort(top_scores[q], top_ids[q], count)  # rows are nearly sorted already

@@ -100,6 +100,8 @@ def warmup(reporter: Reporter | None = None) -> dict[str, Any]:
             steps.append((f"mine --sampling {sampling}", lambda s=sampling: mine(
                 str(root / "embedded"), str(root / f"mined-{s}"), MineSettings(sampling=s, relative_margin=0.05),
                 save_candidates=str(root / f"candidates-{s}") if s == "top" else None)))
+        steps.append(("mine (exact search by a bf16 product)", lambda: _bf16_product(lambda: mine(
+            str(root / "embedded"), str(root / "mined-bf16"), MineSettings(index="flat")))))
         steps += [("mine --index ivf --max-reuse 1", lambda: mine(str(root / "embedded"), str(root / "mined-ivf"),
                                                     MineSettings(index="ivf", nlist=4, absolute_margin=0.1,
                                                                  max_reuse=1))),
@@ -119,6 +121,16 @@ def warmup(reporter: Reporter | None = None) -> dict[str, Any]:
             "cpu": compiled_for(),
             "cache": sorted({d._cache.cache_path for d in dispatchers().values() if d.stats.cache_hits
                              or d.stats.cache_misses})}
+
+
+def _bf16_product(step) -> None:
+    """`step` with exact search's bf16 product (the merge of its int16 score bits), which mine takes
+    on its own only for searches far larger than this one's."""
+    import os
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, {"CLTOOL_SEARCH_PRODUCT": "bfloat16"}):
+        step()
 
 
 def _static_pooling() -> None:

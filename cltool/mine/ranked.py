@@ -42,7 +42,7 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
     """Every anchor to the depth that 99% of anchors need; the few that need more (many positives)
     again, exactly and deeper, rather than making every anchor pay for the deepest one."""
     from cltool.engine import Engine
-    from cltool.mine.search import exact_search_top, exact_top, plan_search, searched_depth
+    from cltool.mine.search import exact_search_top, exact_top, plan_search, product_error, searched_depth
 
     anchors, total = len(pairs.anchor_keys), len(candidates)
     if not anchors:
@@ -53,16 +53,19 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
     memory.require(ranked_bytes(anchors, min(depth, total)) + ranked_bytes(len(deep), int(range_maxes.max())),
                    f"ranking {min(depth, total):,} candidates for each of {anchors:,} anchors",
                    "give a smaller -n or --range-max (the window is what each anchor keeps while choosing)")
-    plan = plan_search(settings.index, anchors, total, min(depth, total), settings.nprobe, settings.nlist)
-    how = ("exact search" if plan.index == "flat" else plan.index if plan.index != "ivf" else
+    plan = plan_search(settings.index, anchors, total, min(depth, total), settings.nprobe, settings.nlist,
+                       dim=vectors.shape[1])
+    how = (("exact search" if plan.product == "float32" else "exact search (a bf16 shortlist, rescored exactly)")
+           if plan.index == "flat" else plan.index if plan.index != "ivf" else
            f"an IVF index ({plan.nlist:,} lists trained and filled first, {plan.nprobe:,} searched per anchor)")
     reporter.info(f"mine: {anchors:,} anchors x {total:,} candidates, top {min(depth, total)} by {how}")
     # a few more than the depth, cut once the scores are exact: the result does not depend on how the
     # search was split (engine, partitions, threads)
-    searched = searched_depth(depth, total) if plan.index != "hnsw" else depth
+    searched = searched_depth(depth, total, plan.product) if plan.index != "hnsw" else depth
     with reporter.task("mine search", total=anchors, unit="anchors") as task:
         scores, rows, reach = Engine.of(settings).search(pairs.queries, vectors, searched, plan, task, settings.seed)
-        scores, rows = exact_top(pairs.queries, vectors, scores, rows, depth, reach)
+        scores, rows = exact_top(pairs.queries, vectors, scores, rows, depth, reach,
+                                 product_error(plan.product, pairs.queries, vectors))
     parts = [Ranked(np.arange(anchors), rows, scores, depth)]
     info = {**plan.describe(), "depth": depth}
     if len(deep):

@@ -15,7 +15,7 @@ def _search_part(shared, queries: np.ndarray, k: int, plan: SearchPlan) -> tuple
     task_threads()
     if plan.index == "ivf":
         return shared.search(queries, k, plan.nprobe)
-    return exact_search(queries, shared, k)
+    return exact_search(queries, shared, k, product=plan.product)
 
 
 def ray_search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None, seed: int = 1,

@@ -21,6 +21,7 @@ from cltool.mine.candidates import load_candidates, saved_calibration, write_can
 from cltool.mine.deepen import deepen
 from cltool.mine.load import add_corpus, corpus_columns, load_pairs, positives_by_anchor
 from cltool.mine.ranked import near_positives, search_anchors
+from cltool.mine.search import import_torch_early
 from cltool.mine.reuse import cap_reuse
 from cltool.mine.select import Selector, positive_ranks
 from cltool.mine.settings import Settings
@@ -58,6 +59,9 @@ def mine(
                 require_comparable(comparable_info(anchors), comparable_info(texts), same_column=False,
                                    where=f"{anchors.name} of {dataset.source} and {texts.name} of the corpus {c.source}")
             capacity = (dataset.num_rows or 0) + sum(c.num_rows or 0 for c in corpora)
+            if not from_candidates and embedding_column(ANCHOR) in dataset.schema.names:
+                dim = getattr(dataset.schema.field(embedding_column(ANCHOR)).type, "list_size", 0)
+                import_torch_early(dataset.num_rows or 0, capacity, dim, settings.index)
             pairs, candidates = load_pairs(dataset, capacity)
             for c in corpora:
                 add_corpus(c, candidates)

@@ -28,6 +28,8 @@ INDEXES = ("auto", "flat", "ivf", "hnsw")
 EXACT_PAIRS_LIMIT = 50_000_000_000
 _QUERY_BLOCK = 8192
 _CANDIDATE_BLOCK = 16_384  # 8192 x 16384 float32 (512 MB): larger blocks measured closest to the BLAS rate
+# a bf16 product's blocks: 2048 x 8192 (32 MB) merged faster than larger ones, at the same product rate
+_BF16_QUERY_BLOCK, _BF16_CANDIDATE_BLOCK = 2048, 8192
 # A float32 BLAS product rounds the same score differently with the shape of its block (how the
 # queries were partitioned, how many threads, which CPU kernel): two candidates within a few ulps of
 # each other could land on either side of the k-th place. So the search keeps this many more, and
@@ -41,6 +43,14 @@ RESCORE_SLACK = 8
 # by about 1e-6. A band much wider sweeps in real lists at depth, where scores are dense: at 1e-4,
 # most of 45,000 anchors searched 1,024 deep among 68,000 code texts were searched twice.
 TIE_BAND = 1e-5
+# Exact search's matrix product: float32, or bf16 (torch, oneDNN) where the CPU computes bf16 natively
+# and the product is large enough to repay importing torch (about 1.5 s): half the float32 time on
+# AVX512-BF16 or AMX. A bf16 score is only a shortlist's: it may be off by `product_error` (inputs
+# and output rounded to 8 mantissa bits), so the search keeps more (`searched_depth`) and `exact_top`
+# rescores them exactly and searches again, in float32, any query whose shortlist could have missed
+# one of its exact top k. The result is the float32 search's, to the byte.
+PRODUCTS = ("auto", "float32", "bfloat16")
+BF16_MIN_WORK = 4e11  # queries x candidates x dimensions
 
 # What a query's search could reach: every candidate (None), or for an IVF search a function from
 # query vectors to the candidates of the lists each one probes.
@@ -54,15 +64,16 @@ class SearchPlan:
     nprobe: int | None = None
     hnsw_m: int | None = None
     ef_search: int | None = None
+    product: str = "float32"  # exact search's matrix product: float32 or bfloat16 (a shortlist, rescored)
 
     def describe(self) -> dict[str, Any]:
         plan = {"index": self.index, "nlist": self.nlist, "nprobe": self.nprobe, "hnsw_m": self.hnsw_m,
-                "ef_search": self.ef_search}
+                "ef_search": self.ef_search, "product": self.product if self.index == "flat" else None}
         return {key: value for key, value in plan.items() if value is not None}
 
 
 def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int | None = None,
-                nlist: int | None = None, ef_search: int | None = None) -> SearchPlan:
+                nlist: int | None = None, ef_search: int | None = None, dim: int = 0) -> SearchPlan:
     """Choose the index (auto: exact unless the product is large) and its parameters."""
     if index not in INDEXES:
         raise UsageError(f"--index must be one of {', '.join(INDEXES)}, not {index!r}")
@@ -77,7 +88,49 @@ def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int |
         return SearchPlan("ivf", nlist=lists, nprobe=min(probes, lists))
     if index == "hnsw":
         return SearchPlan("hnsw", hnsw_m=32, ef_search=ef_search or max(2 * k, 128))
-    return SearchPlan("flat")
+    return SearchPlan("flat", product=choose_product(queries * candidates * dim))
+
+
+def choose_product(work: int) -> str:
+    """float32 or bfloat16 for an exact search of `work` multiply-adds: CLTOOL_SEARCH_PRODUCT when
+    set (auto, float32, bfloat16), else bf16 only where the CPU has native bf16, torch is installed
+    and the work repays importing it."""
+    import importlib.util
+    import os
+
+    from cltool.embed.backend import native_bf16
+
+    chosen = os.environ.get("CLTOOL_SEARCH_PRODUCT", "").strip() or "auto"
+    if chosen not in PRODUCTS:
+        raise UsageError(f"CLTOOL_SEARCH_PRODUCT must be one of {', '.join(PRODUCTS)}, not {chosen!r}")
+    if chosen != "auto":
+        return chosen
+    if work >= BF16_MIN_WORK and native_bf16() and importlib.util.find_spec("torch") is not None:
+        return "bfloat16"
+    return "float32"
+
+
+def import_torch_early(queries: int, candidates: int, dim: int, index: str) -> None:
+    """Start importing torch on a thread when an exact search will likely take the bf16 product, so
+    that its 1-1.5 s overlap loading the vectors (the search's `import torch` then waits for it).
+    The sizes are upper bounds (rows before duplicates go)."""
+    import importlib
+    import threading
+
+    if index in ("auto", "flat") and choose_product(queries * candidates * dim) == "bfloat16":
+        threading.Thread(target=importlib.import_module, args=("torch",), name="import torch", daemon=True).start()
+
+
+def product_error(product: str, queries: np.ndarray, candidates: np.ndarray) -> np.ndarray | float:
+    """A bound on how far each query's searched scores may be from its exact dot products: 0 for
+    float32 (TIE_BAND covers its rounding), and for bf16 |q| max|c| (2^-8 + 2^-9) plus float32
+    accumulation: each input rounded to 8 mantissa bits (relative error 2^-9 each, so 2^-8 on a
+    product, by Cauchy-Schwarz on the whole sum), the output rounded once more (2^-9 of |score|)."""
+    if product != "bfloat16":
+        return 0.0
+    dim = queries.shape[1]
+    reach = np.linalg.norm(queries, axis=1).astype(np.float64) * float(np.linalg.norm(candidates, axis=1).max(initial=0))
+    return reach * (2.0 ** -8 + 2.0 ** -9 + 2.0 ** -16 + dim * 2.0 ** -23)
 
 
 def search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None,
@@ -86,18 +139,24 @@ def search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan
     and what each query's search could reach (for `exact_top`)."""
     task = task or NullTask()
     if plan.index == "flat":
-        return *exact_search(queries, candidates, k, task), None
+        return *exact_search(queries, candidates, k, task, plan.product), None
     if plan.index == "ivf":
         index = IvfIndex.build(candidates, plan.nlist, seed)
         return *index.search(queries, k, plan.nprobe, task), index.reach(plan.nprobe)
     return *_hnsw_search(queries, candidates, k, plan, task), None
 
 
-def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None) -> tuple[np.ndarray, np.ndarray]:
+def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None,
+                 product: str = "float32") -> tuple[np.ndarray, np.ndarray]:
+    """The top k candidates of each query by one product (float32, or bfloat16: see PRODUCTS), best
+    first; with bfloat16 the scores are bf16's, for `exact_top` to rescore."""
     from cltool.kernels.topk import empty_topk, merge_block
 
     task = task or NullTask()
     top_scores, top_ids = empty_topk(len(queries), k)
+    if product == "bfloat16":
+        _bf16_search(queries, candidates, top_scores, top_ids, task)
+        return top_scores, top_ids
     block = np.empty((min(_QUERY_BLOCK, len(queries)), min(_CANDIDATE_BLOCK, len(candidates))), dtype=np.float32)
     for q0 in range(0, len(queries), _QUERY_BLOCK):
         q1 = min(q0 + _QUERY_BLOCK, len(queries))
@@ -113,6 +172,31 @@ def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None)
             merge_block(out, c0, scores, ids)
         task.advance(q1 - q0)
     return top_scores, top_ids
+
+
+def _bf16_search(queries: np.ndarray, candidates: np.ndarray, top_scores: np.ndarray, top_ids: np.ndarray,
+                 task) -> None:
+    """exact_search's loop with a bf16 product (torch: oneDNN's AVX512-BF16 or AMX kernels), merged
+    from the bf16 bits directly (half the memory traffic of float32 scores)."""
+    import torch
+
+    from cltool.kernels.topk import merge_block
+
+    def bf16(x: np.ndarray):
+        return torch.from_numpy(x if x.flags.writeable else x.copy()).to(torch.bfloat16)
+
+    query_vectors, candidate_vectors = bf16(queries), bf16(candidates)
+    rows, columns = _BF16_QUERY_BLOCK, _BF16_CANDIDATE_BLOCK
+    block = torch.empty(min(rows, len(queries)) * min(columns, len(candidates)), dtype=torch.bfloat16)
+    for q0 in range(0, len(queries), rows):
+        q1 = min(q0 + rows, len(queries))
+        scores, ids = top_scores[q0:q1], top_ids[q0:q1]
+        for c0 in range(0, len(candidates), columns):
+            c1 = min(c0 + columns, len(candidates))
+            out = block[:(q1 - q0) * (c1 - c0)].view(q1 - q0, c1 - c0)
+            torch.matmul(query_vectors[q0:q1], candidate_vectors[c0:c1].T, out=out)
+            merge_block(out.view(torch.int16).numpy(), c0, scores, ids)
+        task.advance(q1 - q0)
 
 
 @dataclass
@@ -184,18 +268,20 @@ def ivf_search(queries: np.ndarray, candidates: np.ndarray, k: int, nlist: int, 
 
 
 def exact_top(queries: np.ndarray, candidates: np.ndarray, scores: np.ndarray, ids: np.ndarray,
-              k: int, reach: Reach = None) -> tuple[np.ndarray, np.ndarray]:
-    """The best k of a search that kept k + RESCORE_SLACK, by exact scores: each kept score
+              k: int, reach: Reach = None, error: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The best k of a search that kept k + RESCORE_SLACK (or more), by exact scores: each kept score
     recomputed as a float64 dot product, the rows re-sorted (ties: smaller id), then cut. A query
-    whose kept list ends within TIE_BAND of its exact k-th score is searched again exactly over what
-    its search could reach (`reach`: every candidate when None). The result depends only on the
-    query and the candidates, not on how or where the search ran."""
+    whose kept list ends within TIE_BAND (plus `error`, how far the search's own scores may be off:
+    `product_error`) of its exact k-th score is searched again exactly over what its search could
+    reach (`reach`: every candidate when None). The result depends only on the query and the
+    candidates, not on how or where the search ran, nor on its product."""
     from cltool.kernels.topk import rescore_topk
 
     kept_end = scores[:, -1].copy() if scores.shape[1] > k else None  # float32, as the search scored it
     rescore_topk(queries, candidates, scores, ids)
     if kept_end is not None:
-        at_risk = np.nonzero((ids[:, -1] >= 0) & (scores[:, k - 1].astype(np.float64) - kept_end <= TIE_BAND))[0]
+        band = TIE_BAND + np.asarray(error, dtype=np.float64)
+        at_risk = np.nonzero((ids[:, -1] >= 0) & (scores[:, k - 1].astype(np.float64) - kept_end <= band))[0]
         if len(at_risk):
             _search_again(queries, candidates, scores, ids, at_risk, k, reach)
     if scores.shape[1] == k:
@@ -240,10 +326,13 @@ def exact_search_top(queries: np.ndarray, candidates: np.ndarray, k: int) -> tup
     return exact_top(queries, candidates, *exact_search(queries, candidates, searched_depth(k, len(candidates))), k)
 
 
-def searched_depth(k: int, candidates: int) -> int:
-    """How deep to search for an exact top k: RESCORE_SLACK more, no deeper than the candidates (but
-    never less than k, so the result keeps its k columns)."""
-    return max(k, min(k + RESCORE_SLACK, candidates))
+def searched_depth(k: int, candidates: int, product: str = "float32") -> int:
+    """How deep to search for an exact top k: RESCORE_SLACK more (a bf16 shortlist: 16 + k/2 more, so
+    that few queries' shortlists end within its error of their k-th score: on 60k Debian anchors 98
+    deep, 1.5%), no deeper than the candidates (but never less than k, so the result keeps its k
+    columns)."""
+    slack = RESCORE_SLACK if product != "bfloat16" else 16 + k // 2
+    return max(k, min(k + slack, candidates))
 
 
 def _nearest_lists(x: np.ndarray, centroids: np.ndarray, n: int) -> np.ndarray:

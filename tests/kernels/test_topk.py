@@ -77,6 +77,46 @@ def test_a_wide_first_block_whose_bar_rises_equals_a_full_sort(k):
         np.testing.assert_array_equal(got_scores[:len(order)], row[order])
 
 
+def bf16_bits(scores):
+    """float32 scores rounded to bf16 (to nearest, ties to even), as the int16 bit patterns a bf16
+    product writes."""
+    bits = scores.astype(np.float32).view(np.uint32)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return rounded.astype(np.uint16).view(np.int16)
+
+
+def test_a_real_bf16_row_full_of_ties_equals_a_full_sort():
+    """One real row (a Debian anchor's bf16 scores against 12,000 descriptions, all-MiniLM-L6-v2's
+    static distillation) whose ties at the raised bar leave the buffer nearly full: merged at k=143
+    from a count that is not the buffer's size, where a slice assignment once tripped Numba's parallel
+    array analysis (a false size check, at run time)."""
+    from pathlib import Path
+
+    bits = np.load(Path(__file__).parent / "data" / "tied_bf16_row.npz")["bits"][None, :]
+    values = (bits.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    for block in (bits, values):
+        top_scores, top_ids = empty_topk(1, 143)
+        merge_block(block, 0, top_scores, top_ids)
+        expected_scores, expected_ids = reference(values, 143)
+        np.testing.assert_array_equal(top_ids, expected_ids)
+        np.testing.assert_array_equal(top_scores, expected_scores)
+
+
+@pytest.mark.parametrize("k", [1, 30, 143])
+def test_bf16_bits_merge_as_the_scores_they_stand_for(k):
+    """A bf16 product's block (int16 bit patterns) merges as its exact float32 values would, ties
+    and all: bf16 has 8 mantissa bits, so a wide row is mostly ties."""
+    rng = np.random.default_rng(k)
+    bits = bf16_bits(np.concatenate([rng.normal(size=(200, 5000)), -rng.random((20, 5000))]))
+    values = (bits.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    top_scores, top_ids = empty_topk(len(bits), k)
+    for start in range(0, 5000, 2048):
+        merge_block(np.ascontiguousarray(bits[:, start:start + 2048]), start, top_scores, top_ids)
+    expected_scores, expected_ids = reference(values, k)
+    np.testing.assert_array_equal(top_ids, expected_ids)
+    np.testing.assert_array_equal(top_scores, expected_scores)
+
+
 def test_fewer_candidates_than_k_leave_empty_slots():
     top_scores, top_ids = empty_topk(2, 5)
     merge_block(np.array([[0.5, 0.9], [0.1, -0.2]], dtype=np.float32), 0, top_scores, top_ids)

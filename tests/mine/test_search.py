@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from cltool.mine import Settings, mine
-from cltool.mine.search import RESCORE_SLACK, IvfIndex, exact_search, exact_search_top, exact_top
+from cltool.errors import UsageError
+from cltool.mine.search import (RESCORE_SLACK, IvfIndex, choose_product, exact_search, exact_search_top, exact_top,
+                                product_error, searched_depth)
 from tests.conftest import read_dataset
 
 
@@ -137,3 +139,59 @@ def test_approximate_indexes_find_what_exact_search_finds(tmp_path, index, write
     agreement = sum(len(x & y) for x, y in zip(a, b)) / sum(len(x) for x in a)
     assert agreement > 0.9
     assert exact["summary"]["anchors"] == approx["summary"]["anchors"]
+
+
+@pytest.mark.parametrize("shallow", [False, True])
+@pytest.mark.parametrize("data", ["random", "copies"])
+def test_a_bf16_shortlist_rescored_is_the_exact_ranking(vectors, data, shallow):
+    """bf16 scores only choose a shortlist: once rescored, and every query whose shortlist could
+    have missed one of its exact top k searched again in float32, the ranking is the exact one, ties
+    (copies) included. A shortlist one deeper than k puts most queries at risk: still exact."""
+    queries, candidates = vectors if data == "random" else many_copies()
+    k = 12
+    depth = k + 1 if shallow else searched_depth(k, len(candidates), "bfloat16")
+    searched = exact_search(queries, candidates, depth, product="bfloat16")
+    scores, ids = exact_top(queries, candidates, *searched, k, error=product_error("bfloat16", queries, candidates))
+    want_scores, want_ids = reference_top(queries, candidates, k)
+    np.testing.assert_array_equal(ids, want_ids)
+    np.testing.assert_array_equal(scores, want_scores)
+
+
+def test_the_bf16_error_bound_holds_and_scales_with_the_norms():
+    import torch
+
+    rng = np.random.default_rng(2)
+    queries, candidates = rng.normal(size=(50, 384)).astype(np.float32), rng.normal(size=(400, 384)).astype(np.float32)
+    bf16 = (torch.from_numpy(queries).bfloat16() @ torch.from_numpy(candidates).bfloat16().T).float().numpy()
+    error = product_error("bfloat16", queries, candidates)
+    assert (np.abs(bf16 - queries.astype(np.float64) @ candidates.T.astype(np.float64)) <= error[:, None]).all()
+    assert product_error("float32", queries, candidates) == 0.0
+    np.testing.assert_allclose(product_error("bfloat16", 2 * queries, candidates), 2 * error)
+
+
+def test_the_product_is_float32_unless_bf16_pays_or_is_asked_for(monkeypatch):
+    monkeypatch.delenv("CLTOOL_SEARCH_PRODUCT", raising=False)
+    assert choose_product(10_000) == "float32"  # too small to repay importing torch
+    monkeypatch.setattr("cltool.embed.backend.native_bf16", lambda: None)
+    assert choose_product(10 ** 13) == "float32"  # no native bf16: emulated bf16 is slower
+    monkeypatch.setattr("cltool.embed.backend.native_bf16", lambda: "avx512_bf16")
+    assert choose_product(10 ** 13) == "bfloat16"
+    monkeypatch.setenv("CLTOOL_SEARCH_PRODUCT", "float32")
+    assert choose_product(10 ** 13) == "float32"
+    monkeypatch.setenv("CLTOOL_SEARCH_PRODUCT", "fp8")
+    with pytest.raises(UsageError, match="CLTOOL_SEARCH_PRODUCT"):
+        choose_product(10)
+
+
+def test_mine_writes_the_same_bytes_with_a_bf16_product(tmp_path, write, random_pairs, monkeypatch):
+    """The product is only how the shortlist is found: the output is float32 search's, to the byte,
+    and the summary says which product ran."""
+    pairs, docs = random_pairs(5, anchors=200, corpus=800)
+    source, corpus = write(tmp_path / "pairs", pairs), write(tmp_path / "docs", docs)
+    outputs = {}
+    for product in ("float32", "bfloat16"):
+        monkeypatch.setenv("CLTOOL_SEARCH_PRODUCT", product)
+        result = mine(source, str(tmp_path / product), Settings(index="flat", num_negatives=5), corpus=[corpus])
+        assert result["summary"]["search"]["product"] == product
+        outputs[product] = [p.read_bytes() for p in sorted((tmp_path / product).glob("*.parquet"))]
+    assert outputs["float32"] and outputs["float32"] == outputs["bfloat16"]
