@@ -51,6 +51,10 @@ TIE_BAND = 1e-5
 # one of its exact top k. The result is the float32 search's, to the byte.
 PRODUCTS = ("auto", "float32", "bfloat16")
 BF16_MIN_WORK = 4e11  # queries x candidates x dimensions
+# A deeper search keeps a longer bf16 shortlist (k + 16 + k/2), whose merge and rescoring outgrow what
+# the product saves: 1.25x faster at depth 98 (61k Debian anchors x 41k), 1.9x slower at depth 460
+# (62k x 69k code texts)
+BF16_MAX_DEPTH = 128
 
 # What a query's search could reach: every candidate (None), or for an IVF search a function from
 # query vectors to the candidates of the lists each one probes.
@@ -88,13 +92,13 @@ def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int |
         return SearchPlan("ivf", nlist=lists, nprobe=min(probes, lists))
     if index == "hnsw":
         return SearchPlan("hnsw", hnsw_m=32, ef_search=ef_search or max(2 * k, 128))
-    return SearchPlan("flat", product=choose_product(queries * candidates * dim))
+    return SearchPlan("flat", product=choose_product(queries * candidates * dim, k))
 
 
-def choose_product(work: int) -> str:
-    """float32 or bfloat16 for an exact search of `work` multiply-adds: CLTOOL_SEARCH_PRODUCT when
-    set (auto, float32, bfloat16), else bf16 only where the CPU has native bf16, torch is installed
-    and the work repays importing it."""
+def choose_product(work: int, depth: int) -> str:
+    """float32 or bfloat16 for an exact search of `work` multiply-adds, `depth` deep: CLTOOL_SEARCH_PRODUCT
+    when set (auto, float32, bfloat16), else bf16 only where the CPU has native bf16, torch is
+    installed, the work repays importing it and the search is shallow enough (BF16_MAX_DEPTH)."""
     import importlib.util
     import os
 
@@ -105,20 +109,23 @@ def choose_product(work: int) -> str:
         raise UsageError(f"CLTOOL_SEARCH_PRODUCT must be one of {', '.join(PRODUCTS)}, not {chosen!r}")
     if chosen != "auto":
         return chosen
-    if work >= BF16_MIN_WORK and native_bf16() and importlib.util.find_spec("torch") is not None:
+    if (work >= BF16_MIN_WORK and depth <= BF16_MAX_DEPTH and native_bf16()
+            and importlib.util.find_spec("torch") is not None):
         return "bfloat16"
     return "float32"
 
 
-def import_torch_early(queries: int, candidates: int, dim: int, index: str) -> None:
+def import_torch_early(queries: int, candidates: int, dim: int, depth: int, index: str) -> None:
     """Start importing torch on a thread when an exact search will likely take the bf16 product, so
     that its 1-1.5 s overlap loading the vectors (the search's `import torch` then waits for it).
-    The sizes are upper bounds (rows before duplicates go)."""
+    The sizes are upper bounds (rows before duplicates go), the depth a lower one."""
     import importlib
     import threading
 
-    if index in ("auto", "flat") and choose_product(queries * candidates * dim) == "bfloat16":
-        threading.Thread(target=importlib.import_module, args=("torch",), name="import torch", daemon=True).start()
+    if index in ("auto", "flat") and choose_product(queries * candidates * dim, depth) == "bfloat16":
+        # not a daemon: a run that fails before its search waits for the import rather than tearing
+        # the interpreter down under it
+        threading.Thread(target=importlib.import_module, args=("torch",), name="import torch").start()
 
 
 def product_error(product: str, queries: np.ndarray, candidates: np.ndarray) -> np.ndarray | float:
@@ -177,7 +184,9 @@ def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None,
 def _bf16_search(queries: np.ndarray, candidates: np.ndarray, top_scores: np.ndarray, top_ids: np.ndarray,
                  task) -> None:
     """exact_search's loop with a bf16 product (torch: oneDNN's AVX512-BF16 or AMX kernels), merged
-    from the bf16 bits directly (half the memory traffic of float32 scores)."""
+    from the bf16 bits directly (half the memory traffic of float32 scores), on as many threads as
+    the merge (in a Ray task, its share of the node)."""
+    import numba
     import torch
 
     from cltool.kernels.topk import merge_block
@@ -188,15 +197,20 @@ def _bf16_search(queries: np.ndarray, candidates: np.ndarray, top_scores: np.nda
     query_vectors, candidate_vectors = bf16(queries), bf16(candidates)
     rows, columns = _BF16_QUERY_BLOCK, _BF16_CANDIDATE_BLOCK
     block = torch.empty(min(rows, len(queries)) * min(columns, len(candidates)), dtype=torch.bfloat16)
-    for q0 in range(0, len(queries), rows):
-        q1 = min(q0 + rows, len(queries))
-        scores, ids = top_scores[q0:q1], top_ids[q0:q1]
-        for c0 in range(0, len(candidates), columns):
-            c1 = min(c0 + columns, len(candidates))
-            out = block[:(q1 - q0) * (c1 - c0)].view(q1 - q0, c1 - c0)
-            torch.matmul(query_vectors[q0:q1], candidate_vectors[c0:c1].T, out=out)
-            merge_block(out.view(torch.int16).numpy(), c0, scores, ids)
-        task.advance(q1 - q0)
+    callers_threads = torch.get_num_threads()
+    torch.set_num_threads(numba.get_num_threads())
+    try:
+        for q0 in range(0, len(queries), rows):
+            q1 = min(q0 + rows, len(queries))
+            scores, ids = top_scores[q0:q1], top_ids[q0:q1]
+            for c0 in range(0, len(candidates), columns):
+                c1 = min(c0 + columns, len(candidates))
+                out = block[:(q1 - q0) * (c1 - c0)].view(q1 - q0, c1 - c0)
+                torch.matmul(query_vectors[q0:q1], candidate_vectors[c0:c1].T, out=out)
+                merge_block(out.view(torch.int16).numpy(), c0, scores, ids)
+            task.advance(q1 - q0)
+    finally:
+        torch.set_num_threads(callers_threads)
 
 
 @dataclass

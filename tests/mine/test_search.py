@@ -171,16 +171,19 @@ def test_the_bf16_error_bound_holds_and_scales_with_the_norms():
 
 def test_the_product_is_float32_unless_bf16_pays_or_is_asked_for(monkeypatch):
     monkeypatch.delenv("CLTOOL_SEARCH_PRODUCT", raising=False)
-    assert choose_product(10_000) == "float32"  # too small to repay importing torch
     monkeypatch.setattr("cltool.embed.backend.native_bf16", lambda: None)
-    assert choose_product(10 ** 13) == "float32"  # no native bf16: emulated bf16 is slower
+    assert choose_product(10 ** 13, 60) == "float32"  # no native bf16: emulated bf16 is slower
     monkeypatch.setattr("cltool.embed.backend.native_bf16", lambda: "avx512_bf16")
-    assert choose_product(10 ** 13) == "bfloat16"
+    assert choose_product(10 ** 13, 60) == "bfloat16"
+    assert choose_product(10_000, 60) == "float32"  # too small to repay importing torch
+    assert choose_product(10 ** 13, 460) == "float32"  # too deep: the shortlist outgrows the saving
+    monkeypatch.setenv("CLTOOL_SEARCH_PRODUCT", "bfloat16")
+    assert choose_product(10, 460) == "bfloat16"
     monkeypatch.setenv("CLTOOL_SEARCH_PRODUCT", "float32")
-    assert choose_product(10 ** 13) == "float32"
+    assert choose_product(10 ** 13, 60) == "float32"
     monkeypatch.setenv("CLTOOL_SEARCH_PRODUCT", "fp8")
     with pytest.raises(UsageError, match="CLTOOL_SEARCH_PRODUCT"):
-        choose_product(10)
+        choose_product(10, 60)
 
 
 def test_mine_writes_the_same_bytes_with_a_bf16_product(tmp_path, write, random_pairs, monkeypatch):
