@@ -45,12 +45,15 @@ def hostile_rows(rng, width):
     return np.array(rows + [with_inf, sparse], dtype=np.float32)
 
 
+@pytest.mark.parametrize("width", [400, 6000])
 @pytest.mark.parametrize("k", [1, 9, 40, 100])
-def test_a_first_block_merged_at_its_exact_kth_score_equals_a_full_sort(k):
-    """A row with no top-k yet is cut at its block's k-th best score (a histogram, then selection in
-    one bin); whatever the scores, the result is a full sort's, NaN and -inf left out."""
+def test_a_first_block_merged_at_its_kth_score_equals_a_full_sort(k, width):
+    """A row with no top-k yet is cut at the k-th best score of its first 2,048 columns (a histogram,
+    then selection in one bin); past them (width 6000) the entrants fill the buffer again and again
+    (an ascending row: every one), each time raising the bar by selection. Whatever the scores, the
+    result is a full sort's, NaN and -inf left out, ties to the smaller id."""
     rng = np.random.default_rng(k)
-    scores = hostile_rows(rng, 400)
+    scores = hostile_rows(rng, width)
     top_scores, top_ids = empty_topk(len(scores), k)
     merge_block(scores, 0, top_scores, top_ids)
     for row, got_scores, got_ids in zip(scores, top_scores, top_ids):
@@ -59,22 +62,6 @@ def test_a_first_block_merged_at_its_exact_kth_score_equals_a_full_sort(k):
         np.testing.assert_array_equal(got_ids[:len(order)], order)
         np.testing.assert_array_equal(got_scores[:len(order)], row[order])
         assert (got_ids[len(order):] == -1).all()
-
-
-@pytest.mark.parametrize("k", [1, 9, 100])
-def test_a_wide_first_block_whose_bar_rises_equals_a_full_sort(k):
-    """Wider than the columns its first bar is read off: the entrants after them fill the buffer
-    again and again (an ascending row: every one), each time raising the bar by selection, never
-    by sorting; ties at the bar must still keep the smaller ids."""
-    rng = np.random.default_rng(k)
-    scores = hostile_rows(rng, 6000)
-    top_scores, top_ids = empty_topk(len(scores), k)
-    merge_block(scores, 0, top_scores, top_ids)
-    for row, got_scores, got_ids in zip(scores, top_scores, top_ids):
-        valid = np.nonzero(row > -np.inf)[0]
-        order = valid[np.lexsort((valid, -row[valid]))][:k]
-        np.testing.assert_array_equal(got_ids[:len(order)], order)
-        np.testing.assert_array_equal(got_scores[:len(order)], row[order])
 
 
 def bf16_bits(scores):
