@@ -61,8 +61,7 @@ def mine(
             capacity = (dataset.num_rows or 0) + sum(c.num_rows or 0 for c in corpora)
             if not from_candidates and embedding_column(ANCHOR) in dataset.schema.names:
                 dim = getattr(dataset.schema.field(embedding_column(ANCHOR)).type, "list_size", 0)
-                shallowest = int(settings.windows(np.ones(1, dtype=np.int64))[0])  # one positive's window
-                import_torch_early(dataset.num_rows or 0, capacity, dim, shallowest, settings.index)
+                import_torch_early(dataset.num_rows or 0, capacity, dim, settings.shallowest_window(), settings.index)
             pairs, candidates = load_pairs(dataset, capacity)
             for c in corpora:
                 add_corpus(c, candidates)

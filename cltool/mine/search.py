@@ -186,6 +186,7 @@ def _bf16_search(queries: np.ndarray, candidates: np.ndarray, top_scores: np.nda
     """exact_search's loop with a bf16 product (torch: oneDNN's AVX512-BF16 or AMX kernels), merged
     from the bf16 bits directly (half the memory traffic of float32 scores), on as many threads as
     the merge (in a Ray task, its share of the node)."""
+    import cltool.kernels.setup  # noqa: F401  (first: it sets the kernels' CPU target before Numba reads it)
     import numba
     import torch
 

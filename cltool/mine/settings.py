@@ -130,5 +130,12 @@ class Settings:
 
         if self.range_max is not None:
             return np.full(len(positives), self.range_max, dtype=np.int64)
-        depth = self.range_min + 10 * self.num_negatives + 2 * np.maximum(positives, 1).astype(np.int64)
-        return np.maximum(depth, DEFAULT_WINDOW_END)
+        return np.maximum(self._depth(np.maximum(positives, 1).astype(np.int64)), DEFAULT_WINDOW_END)
+
+    def shallowest_window(self) -> int:
+        """The window of an anchor with one positive, the least of `windows` (in Python's integers: an
+        -n or --range-min beyond int64 is refused later, with its reason, not overflowed here)."""
+        return self.range_max if self.range_max is not None else max(self._depth(1), DEFAULT_WINDOW_END)
+
+    def _depth(self, positives):
+        return self.range_min + 10 * self.num_negatives + 2 * positives
