@@ -97,6 +97,8 @@ def _flush(new_scores, new_ids, count, scores, ids, merged_scores, merged_ids):
 _BINS = 2048
 # columns a merge tests at once before it looks at any one of them
 _SPAN = 64
+# a row's first bar is the k-th best of this many columns (or 4k): the whole block's k-th cost three
+# passes over it, more than the entrants a bar read off 2,048 columns lets in
 _BAR_COLUMNS = 2048
 
 
@@ -222,9 +224,9 @@ def _merge_row(row, candidate_ids, first_id, scores, ids, new_scores, new_ids, m
     width = row.shape[0]
     bar = scores[k - 1]
     if bar == -np.inf and width >= 2 * k:
-        # A row that is not full yet would let the whole block in. The block's own k-th best score
-        # is the exact bar: the floor it replaced (the least of k slice maxima) let in about a sixth
-        # of the block, and sorting those in 2k at a time was most of a deep search's merge.
+        # A row that is not full yet would let the whole block in. The k-th best of the block's first
+        # _BAR_COLUMNS scores is a floor of the block's own (the least of k slice maxima, before,
+        # let in about a sixth of the block); the entrants past them raise it as they come.
         bar = _kth_best(row[:max(_BAR_COLUMNS, 4 * k)], k, scratch, counts)
     capacity = new_scores.shape[0]
     count = 0
@@ -335,29 +337,6 @@ def gather_rows(matrix: np.ndarray, rows: np.ndarray, buffer: np.ndarray) -> np.
     return out
 
 
-@njit(cache=True, nogil=True)
-def exact_dot(a, b):
-    """The float64 dot product of two float32 vectors, in one fixed order on every machine: eight
-    running sums (dimension d into sum d % 8, which vectorizes: four times the speed of one running
-    sum), added pairwise, then the tail. No fast-math, so no reassociation or fused multiply-adds."""
-    n = a.shape[0]
-    full = n - n % 8
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    for d in range(0, full, 8):
-        s0 += np.float64(a[d]) * np.float64(b[d])
-        s1 += np.float64(a[d + 1]) * np.float64(b[d + 1])
-        s2 += np.float64(a[d + 2]) * np.float64(b[d + 2])
-        s3 += np.float64(a[d + 3]) * np.float64(b[d + 3])
-        s4 += np.float64(a[d + 4]) * np.float64(b[d + 4])
-        s5 += np.float64(a[d + 5]) * np.float64(b[d + 5])
-        s6 += np.float64(a[d + 6]) * np.float64(b[d + 6])
-        s7 += np.float64(a[d + 7]) * np.float64(b[d + 7])
-    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    for d in range(full, n):
-        total += np.float64(a[d]) * np.float64(b[d])
-    return total
-
-
 @njit(cache=True, nogil=True, parallel=True)
 def rescore_topk(queries, candidates, top_scores, top_ids):
     """Recompute each kept (query, candidate) score as one float64 dot product, in place, and re-sort
@@ -365,12 +344,16 @@ def rescore_topk(queries, candidates, top_scores, top_ids):
     depending on the shape of the block it came in (how queries were partitioned, how many threads);
     this makes the scores, and so the whole output, independent of that."""
     n, k = top_ids.shape
+    dim = queries.shape[1]
     for q in prange(n):
         count = 0
         for j in range(k):
             c = top_ids[q, j]
             if c < 0:
                 break
-            top_scores[q, j] = np.float32(exact_dot(queries[q], candidates[c]))
+            total = 0.0
+            for d in range(dim):
+                total += np.float64(queries[q, d]) * np.float64(candidates[c, d])
+            top_scores[q, j] = np.float32(total)
             count += 1
         _insertion_sort(top_scores[q], top_ids[q], count)  # rows are nearly sorted already

@@ -13,6 +13,7 @@ IndexIVFFlat, but at BLAS speed rather than one query at a time. HNSW is FAISS's
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,36 +162,41 @@ def exact_search(queries: np.ndarray, candidates: np.ndarray, k: int, task=None,
 
     task = task or NullTask()
     top_scores, top_ids = empty_topk(len(queries), k)
-    if product == "bfloat16":
-        _bf16_search(queries, candidates, top_scores, top_ids, task)
-        return top_scores, top_ids
-    block = np.empty((min(_QUERY_BLOCK, len(queries)), min(_CANDIDATE_BLOCK, len(candidates))), dtype=np.float32)
-    for q0 in range(0, len(queries), _QUERY_BLOCK):
-        q1 = min(q0 + _QUERY_BLOCK, len(queries))
-        query_block = queries[q0:q1]
-        # the running top-k of this query block stays in cache while every candidate block passes
-        scores, ids = top_scores[q0:q1], top_ids[q0:q1]
-        for c0 in range(0, len(candidates), _CANDIDATE_BLOCK):
-            c1 = min(c0 + _CANDIDATE_BLOCK, len(candidates))
-            # the buffer's front as one C-contiguous block: a column slice of it (the last, partial
-            # block) would be a second layout, which Numba compiles _merge again for (~10 s)
-            out = block.reshape(-1)[:(q1 - q0) * (c1 - c0)].reshape(q1 - q0, c1 - c0)
-            np.matmul(query_block, candidates[c0:c1].T, out=out)
-            merge_block(out, c0, scores, ids)
-        task.advance(q1 - q0)
+    with (_bf16_product if product == "bfloat16" else _float32_product)(queries, candidates) as (rows, columns, score):
+        for q0 in range(0, len(queries), rows):
+            q1 = min(q0 + rows, len(queries))
+            # the running top-k of this query block stays in cache while every candidate block passes
+            scores, ids = top_scores[q0:q1], top_ids[q0:q1]
+            for c0 in range(0, len(candidates), columns):
+                c1 = min(c0 + columns, len(candidates))
+                merge_block(score(q0, q1, c0, c1), c0, scores, ids)
+            task.advance(q1 - q0)
     return top_scores, top_ids
 
 
-def _bf16_search(queries: np.ndarray, candidates: np.ndarray, top_scores: np.ndarray, top_ids: np.ndarray,
-                 task) -> None:
-    """exact_search's loop with a bf16 product (torch: oneDNN's AVX512-BF16 or AMX kernels), merged
-    from the bf16 bits directly (half the memory traffic of float32 scores), on as many threads as
-    the merge (in a Ray task, its share of the node)."""
+@contextlib.contextmanager
+def _float32_product(queries: np.ndarray, candidates: np.ndarray):
+    """(query rows, candidate columns, score) of a float32 BLAS product: score(q0, q1, c0, c1) is
+    that block of scores, in one reused buffer."""
+    block = np.empty(min(_QUERY_BLOCK, len(queries)) * min(_CANDIDATE_BLOCK, len(candidates)), dtype=np.float32)
+
+    def score(q0: int, q1: int, c0: int, c1: int) -> np.ndarray:
+        # the buffer's front as one C-contiguous block: a column slice of it (the last, partial
+        # block) would be a second layout, which Numba compiles _merge again for (~10 s)
+        out = block[:(q1 - q0) * (c1 - c0)].reshape(q1 - q0, c1 - c0)
+        return np.matmul(queries[q0:q1], candidates[c0:c1].T, out=out)
+
+    yield _QUERY_BLOCK, _CANDIDATE_BLOCK, score
+
+
+@contextlib.contextmanager
+def _bf16_product(queries: np.ndarray, candidates: np.ndarray):
+    """The same for a bf16 product (torch: oneDNN's AVX512-BF16 or AMX kernels), whose blocks are
+    the bf16 bits viewed as int16, merged directly (half the memory traffic of float32 scores), on
+    as many threads as the merge (in a Ray task, its share of the node), the caller's after."""
     import cltool.kernels.setup  # noqa: F401  (first: it sets the kernels' CPU target before Numba reads it)
     import numba
     import torch
-
-    from cltool.kernels.topk import merge_block
 
     def bf16(x: np.ndarray):
         return torch.from_numpy(x if x.flags.writeable else x.copy()).to(torch.bfloat16)
@@ -198,18 +204,16 @@ def _bf16_search(queries: np.ndarray, candidates: np.ndarray, top_scores: np.nda
     query_vectors, candidate_vectors = bf16(queries), bf16(candidates)
     rows, columns = _BF16_QUERY_BLOCK, _BF16_CANDIDATE_BLOCK
     block = torch.empty(min(rows, len(queries)) * min(columns, len(candidates)), dtype=torch.bfloat16)
+
+    def score(q0: int, q1: int, c0: int, c1: int) -> np.ndarray:
+        out = block[:(q1 - q0) * (c1 - c0)].view(q1 - q0, c1 - c0)
+        torch.matmul(query_vectors[q0:q1], candidate_vectors[c0:c1].T, out=out)
+        return out.view(torch.int16).numpy()
+
     callers_threads = torch.get_num_threads()
     torch.set_num_threads(numba.get_num_threads())
     try:
-        for q0 in range(0, len(queries), rows):
-            q1 = min(q0 + rows, len(queries))
-            scores, ids = top_scores[q0:q1], top_ids[q0:q1]
-            for c0 in range(0, len(candidates), columns):
-                c1 = min(c0 + columns, len(candidates))
-                out = block[:(q1 - q0) * (c1 - c0)].view(q1 - q0, c1 - c0)
-                torch.matmul(query_vectors[q0:q1], candidate_vectors[c0:c1].T, out=out)
-                merge_block(out.view(torch.int16).numpy(), c0, scores, ids)
-            task.advance(q1 - q0)
+        yield rows, columns, score
     finally:
         torch.set_num_threads(callers_threads)
 
