@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,7 @@ class StaticEncoder:
         self.max_length = max_length or 512
         self.normalize = normalize
         model = self.model
-        self._table = None
+        self._table = self._wordpiece = None
         # float32 only: model2vec means a float16 table in float16, which this would not reproduce
         if model.weights is None and model.token_mapping is None and model.embedding.dtype == np.float32:
             self._table = np.ascontiguousarray(model.embedding, dtype=np.float32)
@@ -118,6 +119,7 @@ class StaticEncoder:
             self._tokenizer = copy.deepcopy(model.tokenizer)  # model2vec's, with its truncation fixed here
             self._tokenizer.enable_truncation(self.max_length)
             self._plain_tokenizer = _plain_text_tokenizer(self._tokenizer)
+            self._wordpiece = WordPiece.from_tokenizer(self._tokenizer, self.max_length)
             self._max_chars = self.max_length * model.median_token_length  # model2vec cuts the text first too
 
     @property
@@ -130,29 +132,39 @@ class StaticEncoder:
         if self._table is None:
             return np.asarray(self.model.encode(texts, max_length=self.max_length, show_progress_bar=False),
                               dtype=np.float32)
-        from itertools import chain
-
-        from cltool.kernels.pooling import mean_token_rows
-
-        ids = self._token_ids([t[:self._max_chars] for t in texts])
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        token_ids = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
-        unknown = self.model.unk_token_id
-        if unknown is not None and (token_ids == unknown).any():  # model2vec drops the unknown token
-            known = token_ids != unknown
-            lengths = np.bincount(np.repeat(np.arange(len(ids)), lengths)[known], minlength=len(ids))
-            token_ids = token_ids[known]
-        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        vectors = mean_token_rows(self._table, token_ids, offsets)
+        texts = [t[:self._max_chars] for t in texts]
+        vectors = np.empty((len(texts), self._table.shape[1]), dtype=np.float32)
+        rest = np.arange(len(texts))
+        if self._wordpiece is not None:
+            ids, counts, rest = self._wordpiece.tokenize(texts)
+            done = np.nonzero(counts >= 0)[0]
+            vectors[done] = self._mean(ids, counts[done])
+        if len(rest):
+            ids = self._token_ids([texts[i] for i in rest])
+            lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            vectors[rest] = self._mean(np.fromiter(chain.from_iterable(ids), dtype=np.int64,
+                                                   count=int(lengths.sum())), lengths)
         if self.normalize:
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + np.float32(1e-32)
         return vectors
 
+    def _mean(self, token_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Each text's mean token vector, the unknown token left out (model2vec drops it)."""
+        from cltool.kernels.pooling import mean_token_rows
+
+        unknown = self.model.unk_token_id
+        if unknown is not None and (token_ids == unknown).any():
+            known = token_ids != unknown
+            lengths = np.bincount(np.repeat(np.arange(len(lengths)), lengths)[known], minlength=len(lengths))
+            token_ids = token_ids[known]
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return mean_token_rows(self._table, token_ids, offsets)
+
     def _token_ids(self, texts: list[str]) -> list[list[int]]:
-        """Each text's token ids. Plain texts (ASCII, no control character) go through the tokenizer
-        without its BERT normaliser, which is most of its time (1.5 s instead of 2.4 s for 100k
-        Debian descriptions) and does nothing to them but lowercase (`_plain_text_tokenizer`)."""
+        """Each text's token ids from the tokenizer. Plain texts (ASCII, no control character) go
+        through it without its BERT normaliser, which is most of its time (1.5 s instead of 2.4 s for
+        100k Debian descriptions) and does nothing to them but lowercase (`_plain_text_tokenizer`)."""
         plain_tokenizer = self._plain_tokenizer
         if plain_tokenizer is None:
             return [e.ids for e in self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
@@ -165,6 +177,67 @@ class StaticEncoder:
                 for i, encoding in zip(where, encoded):
                     ids[i] = encoding.ids
         return ids
+
+
+class WordPiece:
+    """BERT's tokenizer as a kernel (`cltool.kernels.wordpiece`) for plain texts: ASCII without a
+    control character or an added token (`[SEP]` in a text is the added token's id, which the
+    tokenizer matches before anything else). Only for a tokenizer that is exactly BERT's: a
+    BertNormalizer, a BertPreTokenizer and a WordPiece model (`from_tokenizer` gives None otherwise)."""
+
+    def __init__(self, vocabulary: dict[str, int], unknown: int, prefix: str, max_word_chars: int,
+                 lowercase: bool, added: list[str], max_tokens: int):
+        from cltool.kernels.wordpiece import vocabulary_table
+
+        entries = sorted(vocabulary.items(), key=lambda item: item[1])
+        encoded = [token.encode("utf-8") for token, _ in entries]
+        self.keys = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
+        self.key_bounds = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=self.key_bounds[1:])
+        self.key_ids = np.array([token_id for _, token_id in entries], dtype=np.int64)
+        self.slots = vocabulary_table(self.keys, self.key_bounds)
+        self.prefix = np.frombuffer(prefix.encode("utf-8"), dtype=np.uint8).copy()
+        self.max_key_bytes = max(map(len, encoded), default=1)
+        self.max_word_chars, self.unknown, self.lowercase = max_word_chars, unknown, lowercase
+        self.added, self.max_tokens = [a for a in added if a], max_tokens
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer, max_tokens: int) -> WordPiece | None:
+        import json
+
+        config = json.loads(tokenizer.to_str())
+        model, normalizer = config.get("model") or {}, config.get("normalizer") or {}
+        if (model.get("type") != "WordPiece" or normalizer.get("type") != "BertNormalizer"
+                or (config.get("pre_tokenizer") or {}).get("type") != "BertPreTokenizer"
+                or model.get("unk_token") not in model.get("vocab", {})):
+            return None
+        return cls(model["vocab"], model["vocab"][model["unk_token"]], model.get("continuing_subword_prefix", "##"),
+                   int(model.get("max_input_chars_per_word", 100)), bool(normalizer.get("lowercase", True)),
+                   [a["content"] for a in config.get("added_tokens", [])], max_tokens)
+
+    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, counts, rest): the plain texts' ids one after another, each text's count (-1 for a
+        text that is not plain) and the texts that are not, for the tokenizer."""
+        from cltool.kernels.wordpiece import wordpiece_ids
+
+        chosen = [i for i, t in enumerate(texts) if t.isascii()]
+        joined = "".join(texts[i] for i in chosen)
+        lowered = joined.lower() if self.lowercase else joined
+        # an added token is matched in the text as written or as normalised: either way, not plain
+        added = [a for a in self.added if a in joined or a.lower() in lowered]
+        if added:
+            chosen = [i for i in chosen if not any(a in texts[i] or a.lower() in texts[i].lower() for a in added)]
+            lowered = "".join(texts[i] for i in chosen)
+            lowered = lowered.lower() if self.lowercase else lowered
+        bounds = np.zeros(len(chosen) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter((len(texts[i]) for i in chosen), dtype=np.int64, count=len(chosen)), out=bounds[1:])
+        ids, chosen_counts = wordpiece_ids(
+            np.frombuffer(lowered.encode("ascii"), dtype=np.uint8), bounds, self.keys, self.key_bounds,
+            self.key_ids, self.slots, self.prefix, self.max_key_bytes, min(self.max_word_chars, len(lowered) + 1),
+            self.unknown, self.max_tokens)
+        counts = np.full(len(texts), -1, dtype=np.int64)
+        counts[np.asarray(chosen, dtype=np.int64)] = chosen_counts
+        return ids, counts, np.nonzero(counts < 0)[0]
 
 
 # the characters BERT's clean_text removes (controls other than tab, newline and carriage return)

@@ -111,9 +111,9 @@ def warmup(reporter: Reporter | None = None) -> dict[str, Any]:
                           pair_judges=("consistency", "anchor-consistency", "score-outlier")))),
                   ("emit", lambda: emit(str(root / "filtered"), str(root / "train.jsonl"))),
                   ("validate", lambda: validate(str(root / "filtered"), against=str(root / "pairs")))]
-        # embed --model static's mean: a static model is distilled on first use (a minute), too long
-        # for here, so its kernel is called directly with the types StaticEncoder gives it
-        steps.append(("embed --model static (its kernel)", _static_pooling))
+        # embed --model static's tokenizer and mean: a static model is distilled on first use (a minute),
+        # too long for here, so its kernels are called directly with the types StaticEncoder gives them
+        steps.append(("embed --model static (its kernels)", _static_pooling))
         for name, step in steps:
             with reporter.task(f"warmup: {name}"):
                 step()
@@ -140,3 +140,10 @@ def _static_pooling() -> None:
 
     mean_token_rows(np.ones((4, 8), dtype=np.float32), np.array([0, 3, 1], dtype=np.int64),
                     np.array([0, 2, 2, 3], dtype=np.int64))
+    from tokenizers import Tokenizer
+
+    from cltool.embed.model import bundled_model_path
+    from cltool.embed.static import WordPiece
+
+    WordPiece.from_tokenizer(Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json")), 512).tokenize(
+        ["Warm up the tokenizer's kernel."])

@@ -82,3 +82,53 @@ def test_the_plain_path_is_taken_only_where_it_is_exact(model_dir, tmp_path):
     StaticModel(vectors=full.embedding.astype(np.float16), tokenizer=full.tokenizer,
                 normalize=True).save_pretrained(str(tmp_path / "half"))
     assert StaticEncoder(tmp_path / "half", normalize=True, max_length=None)._table is None
+
+
+def _ascii_texts(count: int, seed: int) -> list[str]:
+    """Random ASCII: words of letters (some upper case), digits, every punctuation character, runs of
+    whitespace, the odd control character, words past WordPiece's 100 characters, added tokens."""
+    rng = np.random.default_rng(seed)
+    pieces = ["the", "tokenizer", "Unaffable", "xqzvw", "##ing", "[unk", "MASK]", "a" * 101, "b" * 100, "\t", "\n",
+              "\r\n", "  ", "3.14", "e-mail", "C++", "don't", *"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+              *"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"]
+    not_plain = ["naïve", "[SEP]", "[unk]", "\x07", "\x0b", "\x7f"]
+    texts = []
+    for _ in range(count):
+        parts = list(rng.choice(pieces, size=rng.integers(0, 40)))
+        if rng.random() < 0.2:
+            parts.insert(int(rng.integers(0, len(parts) + 1)), rng.choice(not_plain))
+        texts.append("".join(p + (" " if rng.random() < 0.5 else "") for p in parts))
+    return texts
+
+
+def test_the_wordpiece_kernel_gives_the_tokenizers_ids(model_dir):
+    """Every plain text's ids are the tokenizer's, to the id and the truncation; the texts that are
+    not plain (a control character, a non-ASCII character, an added token) are left to it."""
+    for max_length in (512, 7):
+        encoder = StaticEncoder(model_dir, normalize=True, max_length=max_length)
+        assert encoder._wordpiece is not None
+        texts = TEXTS + _ascii_texts(3000, seed=max_length)
+        ids, counts, rest = encoder._wordpiece.tokenize(texts)
+        theirs = [e.ids for e in encoder._tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+        offsets = np.concatenate([[0], np.cumsum(np.maximum(counts, 0))])
+        for i, text in enumerate(texts):
+            if counts[i] >= 0:
+                assert ids[offsets[i]:offsets[i + 1]].tolist() == theirs[i], text
+        assert set(rest.tolist()) == {i for i, t in enumerate(texts) if not t.isascii() or "\x07" in t
+                                      or "\x0b" in t or "\x7f" in t or "[SEP]" in t or "[UNK]" in t.upper()
+                                      or "[MASK]" in t.upper() or "[CLS]" in t.upper() or "[PAD]" in t.upper()}
+        assert 0 < len(rest) < len(texts) // 2
+        ours = encoder.encode(texts, None)
+        encoder._wordpiece = None
+        np.testing.assert_array_equal(ours, encoder.encode(texts, None))
+
+
+def test_the_wordpiece_kernel_is_only_for_berts_tokenizer():
+    from tokenizers import Tokenizer, pre_tokenizers
+
+    from cltool.embed.static import WordPiece
+
+    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+    assert WordPiece.from_tokenizer(tokenizer, 512) is not None
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()  # groups punctuation runs: another split
+    assert WordPiece.from_tokenizer(tokenizer, 512) is None
