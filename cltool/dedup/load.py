@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +23,7 @@ from cltool.dataset.pairs import (
 )
 from cltool.dataset.read import Dataset, release_memory
 from cltool.errors import InputError
+from cltool.progress import Reporter
 
 
 @dataclass
@@ -70,20 +73,81 @@ def _id_column(schema: pa.Schema, column: str) -> str | None:
     return None
 
 
+# texts encoded at a time by a model that goes without the cache (the static one)
+_ENCODE_ROWS = 16_384
 # Rows read at a time: each batch's decoded vectors and their float32 copy are transient, so
 # smaller batches keep the load's peak near the matrix's own size.
 _LOAD_BATCH_ROWS = 16_384
 
 
-def load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> DecidingColumns:
+class ModelVectors:
+    """`--model`: the deciding columns embedded here, through the embedding cache as `cltool embed`
+    would embed them (normalised, the model's sequence length, an anchor column with the query
+    prompt and any other with the document prompt), instead of read from embedding columns."""
+
+    def __init__(self, model: str, cache_dir: Path, reporter: Reporter):
+        from cltool.embed.embedder import query_and_document_vectors
+
+        self.spec, self.embedder, *_ = query_and_document_vectors(model, "cpu", 32, cache_dir, reporter)
+        self.cache_dir = cache_dir
+
+    def __call__(self, column: str, texts: list[str]) -> np.ndarray:
+        from cltool.embed.cache import EmbeddingCache
+        from cltool.embed.columns import QUERY_COLUMNS
+
+        prompt = self.spec.prompts.get("query" if column in QUERY_COLUMNS else "document")
+        if self.spec.encodes_faster_than_the_cache:
+            return self._encoded(texts, prompt)
+        cache = EmbeddingCache(self.cache_dir, self.embedder.reporter)
+        self.embedder.cache = cache
+        try:
+            return self.embedder(texts, prompt)
+        finally:
+            self.embedder.cache = None
+            if cache is not None:
+                cache.close()
+
+    def _encoded(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        """Every text encoded (a repeated text again: cheaper than finding the repeats), a slice at a
+        time into one matrix, so that the tokenizer's buffers stay small."""
+        import time
+
+        e = self.embedder
+        encoder = e.load()
+        out = np.empty((len(texts), 0), dtype=np.float32)
+        began = time.perf_counter()
+        for start in range(0, len(texts), _ENCODE_ROWS):
+            vectors = encoder.encode(texts[start:start + _ENCODE_ROWS], prompt)
+            if not start:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[start:start + len(vectors)] = vectors
+        e.encode_seconds += time.perf_counter() - began
+        e.texts += len(texts)
+        e.encoded += len(texts)
+        e.dimension = out.shape[1] if len(texts) else e.dimension
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        e = self.embedder
+        return {**self.spec.describe(), "dimension": e.dimension, "texts": e.texts, "cache_hits": e.cache_hits,
+                "encoded": e.encoded, "encode_seconds": round(e.encode_seconds, 3),
+                "load_seconds": round(e.load_seconds, 3)}
+
+
+def load(dataset: Dataset, on: Sequence[str], embeddings: bool, model: ModelVectors | None = None) -> DecidingColumns:
+    """The deciding columns; with `embeddings`, their vectors too: read from the embedding columns,
+    or, given a `model`, embedded here."""
     schema = dataset.schema
     require_text_columns(dataset.source, schema, on, hint="choose the deciding (text) columns with --on")
+    if embeddings and model is not None:
+        return _embedded_here(dataset, on, model)
     vector_columns = [embedding_column(c) for c in on] if embeddings else []
     missing = [c for c in vector_columns if c not in schema.names]
     if missing:
         raise InputError(f"semantic dedup needs {', '.join(missing)}, which {dataset.source} does not have; "
                          f"columns found: {', '.join(schema.names)}",
-                         hint=f"add it first: cltool embed {dataset.source} --columns {','.join(on)} -o EMBEDDED")
+                         hint=f"add it first (cltool embed {dataset.source} --columns {','.join(on)} -o EMBEDDED), "
+                              "or embed here with --model static (or another model)")
     dims = [schema.field(c).type.list_size for c in vector_columns]
     id_columns = [_id_column(schema, c) for c in on]
     wanted = list(dict.fromkeys([*on, *(c for c in id_columns if c)]))
@@ -114,6 +178,22 @@ def load(dataset: Dataset, on: Sequence[str], embeddings: bool) -> DecidingColum
     return DecidingColumns(dataset, texts, given_ids, matrix, [schema.field(c) for c in vector_columns], bad)
 
 
+def _embedded_here(dataset: Dataset, on: Sequence[str], model: ModelVectors) -> DecidingColumns:
+    """The deciding columns read, then embedded by `model`; several side by side, each scaled by
+    1/sqrt(k), as `load` places embedding columns. A null text is embedded as "" (it goes as blank)."""
+    rows = load(dataset, on, False)
+    parts = []
+    for column, texts in zip(on, rows.texts):
+        values = np.asarray(model(column, [t if t is not None else "" for t in texts.to_pylist()]), dtype=np.float32)
+        values /= np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12) * np.sqrt(len(on))
+        parts.append(values)
+    rows.embeddings = np.ascontiguousarray(parts[0] if len(parts) == 1 else np.hstack(parts))
+    del parts
+    rows.bad_vectors = ~np.isfinite(rows.embeddings).all(axis=1) | ~rows.embeddings.any(axis=1)
+    rows.embeddings[rows.bad_vectors] = 0.0
+    return rows
+
+
 def _reference_columns(reference: Dataset, on: Sequence[str]) -> tuple[str, ...]:
     """The reference's deciding columns: the same as the input's, or `text` when the reference is a
     corpus table (decontaminating pairs against a corpus of evaluation documents)."""
@@ -126,9 +206,11 @@ def _reference_columns(reference: Dataset, on: Sequence[str]) -> tuple[str, ...]
                      hint="give a reference with the same columns as --on, or a corpus table (id, text)")
 
 
-def load_reference(reference: Dataset, rows: DecidingColumns, on: Sequence[str], embeddings: bool) -> DecidingColumns:
-    """The `--against` dataset's deciding columns; with embeddings, from the same model as the input's."""
-    loaded = load(reference, _reference_columns(reference, on), embeddings)
+def load_reference(reference: Dataset, rows: DecidingColumns, on: Sequence[str], embeddings: bool,
+                   model: ModelVectors | None = None) -> DecidingColumns:
+    """The `--against` dataset's deciding columns; with embeddings, from the same model as the input's
+    (with `model`, embedded here by it, as the input's are)."""
+    loaded = load(reference, _reference_columns(reference, on), embeddings, model)
     for ours, theirs in zip(rows.embedding_fields, loaded.embedding_fields):
         require_comparable(comparable_info(ours), comparable_info(theirs), same_column=False,
                            where=f"{ours.name} of {rows.dataset.source} and {theirs.name} of the reference "

@@ -10,7 +10,7 @@ import pyarrow as pa
 from cltool.dataset.columns import EMPTY_TEXT, INVALID_EMBEDDING
 from cltool.dataset.read import IN_MEMORY, release_memory
 from cltool.dedup.decisions import Decisions
-from cltool.dedup.load import DecidingColumns, default_on, load, load_reference
+from cltool.dedup.load import DecidingColumns, ModelVectors, default_on, load, load_reference
 from cltool.dedup.methods import METHODS, Job
 from cltool.dedup.settings import Settings
 from cltool.dedup.write import write
@@ -31,16 +31,19 @@ def dedup(input: str | pa.Table, output: str | None, settings: Settings | None =
         dataset = run.open(input)
         on = settings.on or default_on(dataset.schema)
         embeddings = any(METHODS[m].embeddings for m in settings.methods)
+        model = _model_vectors(settings, run)
         reference = None
         with run.stage("load"):
-            rows = load(dataset, on, embeddings)
+            rows = load(dataset, on, embeddings, model)
             if against is not None:
-                reference = load_reference(run.open(against), rows, on, embeddings)
+                reference = load_reference(run.open(against), rows, on, embeddings, model)
         require_rows(dataset, len(rows))
 
         decisions = Decisions(len(rows))
         against_name = IN_MEMORY if isinstance(against, pa.Table) else against  # a table is no path to record
         summary: dict[str, Any] = {"on": list(on), "against": against_name}
+        if model is not None:
+            summary["embedded"] = model.describe()
         with run.stage("load"):
             _unusable(rows, on, decisions)
         for name, options in settings.options().items():
@@ -71,6 +74,15 @@ def dedup(input: str | pa.Table, output: str | None, settings: Settings | None =
             write(out, dataset, decisions, rows, reference, run.reporter)
             out.summary.update(summary)
         return out.manifest
+
+
+def _model_vectors(settings: Settings, run: Run) -> ModelVectors | None:
+    """The model `--model` names (an option of the methods that compare vectors), to embed with here."""
+    from cltool.embed.cache import default_cache_dir
+
+    options = settings.options()
+    models = {getattr(options[name], "model", None) for name in options if METHODS[name].embeddings} - {None}
+    return ModelVectors(models.pop(), default_cache_dir(), run.reporter) if models else None
 
 
 def _unusable(rows: DecidingColumns, on: tuple[str, ...], decisions: Decisions) -> None:

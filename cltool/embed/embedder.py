@@ -93,7 +93,7 @@ class Embedder:
 class TextVectors:
     """Vectors of texts known by index (filter's `Work.texts`, or its anchors), each embedded once,
     through the embedding cache, opened only while encoding: after `cltool embed` with the same model,
-    prompt and normalisation, nothing is encoded again. Several share one `Embedder` (one model)."""
+    prompt and normalisation, nothing is encoded again (a static model goes without the cache). Several share one `Embedder` (one model)."""
 
     def __init__(self, embedder: Embedder, cache_dir: Path | None, prompt: str | None):
         self.embedder, self.cache_dir, self.prompt = embedder, cache_dir, prompt
@@ -106,7 +106,8 @@ class TextVectors:
         """The vectors of texts[i] for i in indices, in that order (rows of a float32 matrix)."""
         todo = [i for i in dict.fromkeys(indices) if i not in self._vectors]
         if todo:
-            opened = self.embedder.cache is None and self.cache_dir is not None
+            opened = (self.embedder.cache is None and self.cache_dir is not None
+                      and not self.embedder.spec.encodes_faster_than_the_cache)
             if opened:
                 self.embedder.cache = EmbeddingCache(self.cache_dir, self.embedder.reporter)
             try:

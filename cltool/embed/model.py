@@ -48,6 +48,11 @@ class ModelSpec:
     max_seq_length: int | None = None
     max_positions: int | None = None  # the longest input the transformer can take, in tokens (config.json)
 
+    @property
+    def encodes_faster_than_the_cache(self) -> bool:
+        """A static model: its vectors cost less to compute again than to read from the cache."""
+        return self.kind == STATIC_MODEL
+
     def describe(self) -> dict[str, Any]:
         return {"model": self.name, "model_id": self.model_id, "model_path": str(self.path), "model_kind": self.kind,
                 "model_fingerprint": self.fingerprint}
@@ -175,10 +180,10 @@ def resolve_model(name: str | None, cache_dir: Path, reporter: Reporter | None =
         return openvino_model_spec(name, resolve_model(name.partition(":")[2] or DEFAULT_MODEL, cache_dir, reporter),
                                    cache_dir, reporter)
     path, model_id = model_folder(name)
-    if (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
-        kind = "sentence-transformers"
-    elif (path / "config.json").is_file() and _read_json(path / "config.json").get("model_type") == "model2vec":
+    if _is_model2vec(path):
         kind = STATIC_MODEL
+    elif (path / "modules.json").is_file() or (path / "config_sentence_transformers.json").is_file():
+        kind = "sentence-transformers"
     elif (path / "config.json").is_file():
         kind = "sentence-transformers"  # a plain transformers model: sentence-transformers adds mean pooling
     else:
@@ -191,6 +196,22 @@ def resolve_model(name: str | None, cache_dir: Path, reporter: Reporter | None =
         prompts={k: v for k, v in (st_config.get("prompts") or {}).items() if isinstance(v, str) and v},
         max_seq_length=bert_config.get("max_seq_length"), max_positions=_max_positions(path),
     )
+
+
+def _is_model2vec(path: Path) -> bool:
+    """A model2vec folder: its config.json says so (older releases), or, as model2vec saves one now, its
+    modules.json starts with a StaticEmbedding in the folder itself (sentence-transformers can load it
+    that way too, but model2vec's encoding is the model's own, and cltool's fast path)."""
+    if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
+        return False
+    if _read_json(path / "config.json").get("model_type") == "model2vec":
+        return True
+    try:
+        modules = json.loads((path / "modules.json").read_text())
+    except (OSError, ValueError):
+        return False
+    first = modules[0] if isinstance(modules, list) and modules and isinstance(modules[0], dict) else {}
+    return first.get("type") == "sentence_transformers.models.StaticEmbedding" and first.get("path") in (".", "")
 
 
 def _max_positions(path: Path) -> int | None:

@@ -58,7 +58,9 @@ class Plan:
         s = self.settings
         return {**self.spec.describe(), "columns": self.columns, "precision": s.precision, "normalize": s.normalize,
                 "prompts": dict(self.prompts), "max_seq_length": self.seq_length, "batch_size": s.batch_size,
-                "device": s.device, "cache": str(cache.path) if cache else None, "engine": s.engine,
+                "device": s.device, "cache": str(cache.path) if cache else (
+                    "not used: a static model encodes faster than the cache reads"
+                    if s.cache and self.spec.encodes_faster_than_the_cache else None), "engine": s.engine,
                 "backend": self.backend}
 
     def embedder(self, cache: EmbeddingCache | None, device: str | None = None,

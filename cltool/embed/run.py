@@ -37,9 +37,10 @@ def embed(input: str | pa.Table, output: str, settings: Settings | None = None,
     cache_dir = Path(settings.cache_dir) if settings.cache_dir is not None else default_cache_dir()
     with run.stage("model"):  # its files and fingerprint; a static model is distilled here on first use
         plan = Plan.of(settings, columns, cache_dir, run.reporter)
-    # the cache is a file on this machine: Ray actors, wherever they run, go without it
+    # the cache is a file on this machine: Ray actors, wherever they run, go without it; a static
+    # model encodes faster than the cache reads (135k texts: 2.4 s, its SQLite hits 2.7 s, its writes 8.5 s)
     cache = None
-    if settings.cache and settings.engine == "local":
+    if settings.cache and settings.engine == "local" and not plan.spec.encodes_faster_than_the_cache:
         with run.stage("cache"):
             cache = EmbeddingCache(cache_dir, run.reporter)
     embed_all = _embed_on_ray if settings.engine == "ray" else _embed_here

@@ -96,3 +96,65 @@ def test_semantic_pair_search_holds_only_the_pairs_it_found():
     left, _, _ = pairs_in_clusters(x, work, clustering.labels, ranks, 0.1)
     assert _resident("VmHWM:") - before < 64 * 2**20
     assert len(left) < 1000
+
+
+@pytest.fixture(scope="module")
+def static_model(tmp_path_factory):
+    """A model2vec model over the bundled model's BERT tokenizer with random vectors (no distilling)."""
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+
+    from cltool.embed.model import bundled_model_path
+
+    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+    vectors = np.random.default_rng(0).standard_normal((tokenizer.get_vocab_size(), 32)).astype(np.float32)
+    path = tmp_path_factory.mktemp("static-model")
+    StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(str(path))
+    return path
+
+
+def test_semantic_with_a_model_embeds_here_as_embed_would(tmp_path, write, planted_corpus, static_model, monkeypatch):
+    """`--model`: the deciding texts embedded in the dedup process itself decide exactly as the
+    embedding column `cltool embed` writes with that model; the output has no embedding column (the
+    rows are the input's), and a static model goes without the embedding cache."""
+    from cltool.embed import Settings as EmbedSettings
+    from cltool.embed import embed
+
+    monkeypatch.setenv("CLTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    texts, _ = planted_corpus(originals=60)
+    texts = texts + [None, "  ", texts[3].upper()]  # a null and a blank go as blank; case is the model's
+    src = write(tmp_path / "in", {"anchor": [f"q{i}" for i in range(len(texts))], "positive": texts})
+    options = {"eps": (0.02,), "keep": "first", "clusters": 5}
+    here = dedup(str(src), str(tmp_path / "here"), Settings(
+        methods=("semantic",), method_options={**options, "model": str(static_model)}))
+    embed(str(src), str(tmp_path / "embedded"), EmbedSettings(model=str(static_model), columns=("positive",)))
+    chained = dedup(str(tmp_path / "embedded"), str(tmp_path / "chained"), Settings(
+        methods=("semantic",), method_options=options))
+    assert here["rows"]["rejected"] > 60 and here["summary"]["removed"]["semantic_duplicate"] > 60
+    # embed rejects the blank rows itself; here they go as empty_text, every other row decided alike
+    assert chained["rows"]["input"] + 2 == here["rows"]["input"] and here["summary"]["removed"]["empty_text"] == 2
+    # the same rows removed, each for the same row; the cosines to the last bit or so (the encoder
+    # normalises a batch at a time, and embed's batches are sorted by length)
+    columns = ["positive", "duplicate_of", "similarity"]
+    ours = read_dataset(rejected_of(tmp_path / "here")).select(columns).to_pylist()
+    ours = [r for r in ours if r["positive"] and r["positive"].strip()]
+    theirs = read_dataset(rejected_of(tmp_path / "chained")).select(columns).to_pylist()
+    assert [(r["positive"], r["duplicate_of"]) for r in ours] == [(r["positive"], r["duplicate_of"]) for r in theirs]
+    np.testing.assert_allclose([r["similarity"] for r in ours], [r["similarity"] for r in theirs], atol=1e-6)
+    assert "positive_embedding" not in read_dataset(tmp_path / "here").column_names
+    assert here["summary"]["embedded"]["model_kind"] == "static" and here["params"]["model"] == str(static_model)
+    assert not (tmp_path / "cache" / "embeddings.sqlite").exists()
+
+
+def test_semantic_with_a_sentence_transformers_model_goes_through_the_cache(tmp_path, write, monkeypatch):
+    from cltool.embed.model import bundled_model_path
+
+    monkeypatch.setenv("CLTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    texts = ["sort a list in python", "sort a python list", "open a file for reading", "open a file to read"] * 3
+    src = write(tmp_path / "in", {"positive": texts})
+    settings = Settings(methods=("semantic",), method_options={"eps": (0.1,), "model": str(bundled_model_path())})
+    first = dedup(str(src), str(tmp_path / "first"), settings)
+    again = dedup(str(src), str(tmp_path / "again"), settings)
+    assert first["summary"]["embedded"]["encoded"] == 4 and again["summary"]["embedded"]["cache_hits"] == 4
+    assert again["summary"]["embedded"]["encoded"] == 0 and first["rows"]["rejected"] >= 8
+    assert read_dataset(tmp_path / "first").to_pylist() == read_dataset(tmp_path / "again").to_pylist()

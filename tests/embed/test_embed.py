@@ -150,6 +150,9 @@ def test_static_fast_path(tmp_path, pairs_dir):
     assert hits >= 3
     again = embed(str(pairs_dir), str(tmp_path / "again"), Settings(model="static", cache_dir=cache, cache=False))
     assert again["params"]["model_fingerprint"] == manifest["params"]["model_fingerprint"]  # built once, reused
+    # a static model encodes faster than the embedding cache reads: it goes without it
+    assert manifest["params"]["cache"].startswith("not used") and again["params"]["cache"] is None
+    assert not (cache / "embeddings.sqlite").exists() and manifest["summary"]["cache_hits"] == 0
 
 
 def test_the_model_run_by_openvino_agrees_with_torch_and_is_kept_apart(tmp_path, pairs_dir, st_model):

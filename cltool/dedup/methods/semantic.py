@@ -40,6 +40,9 @@ class Semantic(Options):
                          "only, SemDeDup's way; misses pairs across a cluster border).", minimum=1)
     keep: str = option("farthest", "which member of a duplicate group stays: farthest (from the centroid), first, "
                        "centroid, longest.", choices=KEEP_ORDERS)
+    model: str | None = option(None, "embed the deciding columns here with this model (a folder, a cached Hub name, "
+                               "static, openvino:MODEL) instead of reading their embedding columns: text in, one "
+                               "process; through the embedding cache, as cltool embed.", kind="text")
 
     def validate(self, settings) -> None:
         if not self.eps:
