@@ -347,13 +347,28 @@ def rescore_topk(queries, candidates, top_scores, top_ids):
     dim = queries.shape[1]
     for q in prange(n):
         count = 0
-        for j in range(k):
+        while count < k and top_ids[q, count] >= 0:
+            count += 1
+        # four candidates at a time: four independent sums in flight, not one chain of dependent adds
+        # waiting on each other; each is still summed over d in order, so its bits are the one-at-a-time
+        # sum's
+        j = 0
+        while j + 4 <= count:
+            c0, c1, c2, c3 = top_ids[q, j], top_ids[q, j + 1], top_ids[q, j + 2], top_ids[q, j + 3]
+            t0 = t1 = t2 = t3 = 0.0
+            for d in range(dim):
+                x = np.float64(queries[q, d])
+                t0 += x * np.float64(candidates[c0, d])
+                t1 += x * np.float64(candidates[c1, d])
+                t2 += x * np.float64(candidates[c2, d])
+                t3 += x * np.float64(candidates[c3, d])
+            top_scores[q, j], top_scores[q, j + 1] = np.float32(t0), np.float32(t1)
+            top_scores[q, j + 2], top_scores[q, j + 3] = np.float32(t2), np.float32(t3)
+            j += 4
+        for j in range(j, count):
             c = top_ids[q, j]
-            if c < 0:
-                break
             total = 0.0
             for d in range(dim):
                 total += np.float64(queries[q, d]) * np.float64(candidates[c, d])
             top_scores[q, j] = np.float32(total)
-            count += 1
         _insertion_sort(top_scores[q], top_ids[q], count)  # rows are nearly sorted already
