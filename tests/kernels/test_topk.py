@@ -46,9 +46,10 @@ def hostile_rows(rng, width):
 
 
 @pytest.mark.parametrize("width", [400, 6000])
-@pytest.mark.parametrize("k", [1, 9, 40, 100])
+@pytest.mark.parametrize("k", [1, 9, 40, 100, 300])
 def test_a_first_block_merged_at_its_kth_score_equals_a_full_sort(k, width):
-    """A row with no top-k yet is cut at the k-th best score of its first 2,048 columns (a histogram,
+    """A row with no top-k yet is cut at the k-th best score of its first 2,048 columns, or 16k for a
+    deep k (4,800 of 6,000 at k = 300) (a histogram,
     then selection in one bin); past them (width 6000) the entrants fill the buffer again and again
     (an ascending row: every one), each time raising the bar by selection. Whatever the scores, the
     result is a full sort's, NaN and -inf left out, ties to the smaller id."""
