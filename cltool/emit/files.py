@@ -57,6 +57,9 @@ class StagedFiles:
             path.parent.mkdir(parents=True, exist_ok=True)
             clear_debris(path)
             tmp = temporary_path(path)
+            # staged before it exists: a stop (SIGINT, SIGTERM) while the writer has it half-written
+            # must find it to remove
+            self._staged.append((tmp, path))
             ext = output_extension(path.name)
             if ext == ".parquet":
                 pq.write_table(table, tmp, compression="zstd")
@@ -65,7 +68,6 @@ class StagedFiles:
                     pl.from_arrow(table).write_ndjson(f)
             else:
                 pl.from_arrow(table).write_ndjson(tmp)
-            self._staged.append((tmp, path))
             entry = {**about, "path": str(path), "rows": table.num_rows, "bytes": tmp.stat().st_size,
                      "sha256": file_sha256(tmp)}
         self.outputs.append(entry)
@@ -80,8 +82,8 @@ class StagedFiles:
         for path in paths:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = temporary_path(path)
-            tmp.write_text(text, encoding="utf-8")
             self._staged.append((tmp, path))  # the manifests last
+            tmp.write_text(text, encoding="utf-8")
         if paths:
             journal = _journal(paths[0])
             journal.write_text(json.dumps([[str(t), str(f)] for t, f in self._staged]), encoding="utf-8")
