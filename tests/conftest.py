@@ -212,6 +212,20 @@ def pairs_parquet(tmp_path: Path, pairs_rows) -> Path:
     return path
 
 
+def write_random_static_model(path: Path, dim: int) -> Path:
+    """A model2vec model at `path` with random vectors over the bundled model's BERT tokenizer: a
+    static model without the minute of distilling."""
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+
+    from cltool.embed.model import bundled_model_path
+
+    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+    vectors = np.random.default_rng(0).standard_normal((tokenizer.get_vocab_size(), dim)).astype(np.float32)
+    StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def ray_instance():
     """A local Ray instance for the engine tests, started once (a few seconds) and kept small."""

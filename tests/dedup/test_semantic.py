@@ -10,7 +10,7 @@ import pytest
 
 from cltool.dedup import Settings, dedup
 from cltool.dedup.semantic import semantic_duplicates
-from tests.conftest import read_dataset, rejected_of
+from tests.conftest import read_dataset, rejected_of, write_random_static_model
 
 
 def brute_force_semantic(vectors, eps):
@@ -100,17 +100,7 @@ def test_semantic_pair_search_holds_only_the_pairs_it_found():
 
 @pytest.fixture(scope="module")
 def static_model(tmp_path_factory):
-    """A model2vec model over the bundled model's BERT tokenizer with random vectors (no distilling)."""
-    from model2vec import StaticModel
-    from tokenizers import Tokenizer
-
-    from cltool.embed.model import bundled_model_path
-
-    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
-    vectors = np.random.default_rng(0).standard_normal((tokenizer.get_vocab_size(), 32)).astype(np.float32)
-    path = tmp_path_factory.mktemp("static-model")
-    StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(str(path))
-    return path
+    return write_random_static_model(tmp_path_factory.mktemp("static-model"), 32)
 
 
 def test_semantic_with_a_model_embeds_here_as_embed_would(tmp_path, write, planted_corpus, static_model, monkeypatch):

@@ -9,6 +9,7 @@ import pytest
 
 from cltool.embed.model import bundled_model_path
 from cltool.embed.static import StaticEncoder
+from tests.conftest import write_random_static_model
 
 TEXTS = [
     "How do I sort a list in Python?",  # plain ASCII
@@ -29,14 +30,7 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """A model2vec model with random vectors over the bundled model's BERT tokenizer (no distilling)."""
-    from model2vec import StaticModel
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
-    vectors = np.random.default_rng(0).standard_normal((tokenizer.get_vocab_size(), 16)).astype(np.float32)
-    path = tmp_path_factory.mktemp("static")
-    StaticModel(vectors=vectors, tokenizer=tokenizer, normalize=True).save_pretrained(str(path))
-    return path
+    return write_random_static_model(tmp_path_factory.mktemp("static"), 16)
 
 
 @pytest.mark.parametrize("normalize", [True, False])
