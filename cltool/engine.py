@@ -42,8 +42,9 @@ class Engine:
         return Ray(settings.ray_address) if settings.engine == "ray" else Local()
 
     def search(self, queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None,
-               seed: int = 1) -> tuple[np.ndarray, np.ndarray, Reach]:
-        """`cltool.mine.search.search`: each query's top k candidates, and what its search could reach."""
+               seed: int = 1, index=None) -> tuple[np.ndarray, np.ndarray, Reach]:
+        """`cltool.mine.search.search`: each query's top k candidates, and what its search could reach
+        (`index`: an IVF index already built for the plan)."""
         raise NotImplementedError
 
     def near_duplicates(self, texts: pa.Array, **options: Any) -> NearResult:
@@ -59,10 +60,10 @@ class Engine:
 class Local(Engine):
     """This process, all cores."""
 
-    def search(self, queries, candidates, k, plan, task=None, seed=1):
+    def search(self, queries, candidates, k, plan, task=None, seed=1, index=None):
         from cltool.mine.search import search
 
-        return search(queries, candidates, k, plan, task, seed)
+        return search(queries, candidates, k, plan, task, seed, index)
 
     def near_duplicates(self, texts, **options):
         from cltool.dedup.near import near_duplicates
@@ -81,10 +82,10 @@ class Ray(Engine):
 
     address: str | None = None
 
-    def search(self, queries, candidates, k, plan, task=None, seed=1):
+    def search(self, queries, candidates, k, plan, task=None, seed=1, index=None):
         from cltool.mine.ray_search import ray_search
 
-        return ray_search(queries, candidates, k, plan, task, seed, self.address)
+        return ray_search(queries, candidates, k, plan, task, seed, self.address, index)
 
     def near_duplicates(self, texts, **options):
         from cltool.dedup.ray_dedup import ray_near_duplicates

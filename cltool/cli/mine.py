@@ -80,6 +80,10 @@ def mine_command(
     nprobe: Annotated[int | None, typer.Option("--nprobe", min=1, help="ivf: lists searched per anchor.")] = None,
     nlist: Annotated[int | None, typer.Option("--nlist", min=1, help="ivf: lists (default 4 sqrt(candidates)).")] = (
         None),
+    target_recall: Annotated[float, typer.Option("--target-recall", help="ivf, hnsw: the recall@10 against exact "
+                                                 "search, measured on a sample of anchors first; ivf raises its "
+                                                 "nprobe until it is reached, or searches exactly where that is as "
+                                                 "fast (a given --nprobe is measured, not raised).")] = Settings.target_recall,
     min_negatives: Annotated[int, typer.Option("--min-negatives", help="Rows whose anchor got fewer go to OUT.rejected "
                                                "(default 0: every anchor is kept, short ones counted).")] = (
         Settings.min_negatives),
@@ -113,6 +117,7 @@ def mine_command(
         relative_margin=optional_number(relative_margin, "--relative-margin"),
         near_duplicate=threshold_option(near_duplicate, "--near-duplicate"), sampling=sampling,
         sampling_options=sampling_options or {}, seed=seed, index=index, nprobe=nprobe, nlist=nlist,
+        target_recall=target_recall,
         min_negatives=min_negatives, max_window=max_window, max_reuse=max_reuse, engine=engine,
         ray_address=ray_address)
 

@@ -3,7 +3,7 @@ it), and each candidate's cosine with the anchor's nearest positive (the near-du
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,19 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
                    "give a smaller -n or --range-max (the window is what each anchor keeps while choosing)")
     plan = plan_search(settings.index, anchors, total, min(depth, total), settings.nprobe, settings.nlist,
                        dim=vectors.shape[1])
+    index = recall = None
+    if plan.index == "ivf":  # measured on a sample against exact search first, nprobe raised to the target
+        from cltool.mine.recall import tune
+        from cltool.mine.search import IvfIndex, choose_product
+
+        exact_product = choose_product(anchors * total * vectors.shape[1], min(depth, total))
+        index = IvfIndex.build(vectors, plan.nlist, settings.seed)
+        plan, recall = tune(plan, index, pairs.queries, vectors, min(depth, total), settings.target_recall,
+                            settings.seed, tunable=settings.nprobe is None, exact_product=exact_product,
+                            reporter=reporter)
+        if plan.index == "flat":
+            index = None
+            plan = replace(plan, product=exact_product)
     how = (("exact search" if plan.product == "float32" else "exact search (a bf16 shortlist, rescored exactly)")
            if plan.index == "flat" else plan.index if plan.index != "ivf" else
            f"an IVF index ({plan.nlist:,} lists trained and filled first, {plan.nprobe:,} searched per anchor)")
@@ -63,11 +76,17 @@ def search_anchors(pairs: Pairs, candidates: Candidates, range_maxes: np.ndarray
     # search was split (engine, partitions, threads)
     searched = searched_depth(depth, total, plan.product) if plan.index != "hnsw" else depth
     with reporter.task("mine search", total=anchors, unit="anchors") as task:
-        scores, rows, reach = Engine.of(settings).search(pairs.queries, vectors, searched, plan, task, settings.seed)
+        scores, rows, reach = Engine.of(settings).search(pairs.queries, vectors, searched, plan, task, settings.seed,
+                                                         index)
         scores, rows = exact_top(pairs.queries, vectors, scores, rows, depth, reach,
                                  product_error(plan.product, pairs.queries, vectors))
+    if plan.index == "hnsw":  # its index is built inside its search: measured after it
+        from cltool.mine.recall import measure
+
+        recall = measure(rows, pairs.queries, vectors, min(depth, total), settings.target_recall, settings.seed,
+                         {"ef_search": plan.ef_search}, reporter)
     parts = [Ranked(np.arange(anchors), rows, scores, depth)]
-    info = {**plan.describe(), "depth": depth}
+    info = {**plan.describe(), "depth": depth, **({"recall": recall.describe()} if recall is not None else {})}
     if len(deep):
         deeper = int(range_maxes[deep].max())
         scores, rows = exact_search_top(pairs.queries[deep], vectors, deeper)

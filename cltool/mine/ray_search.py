@@ -19,10 +19,13 @@ def _search_part(shared, queries: np.ndarray, k: int, plan: SearchPlan) -> tuple
 
 
 def ray_search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None, seed: int = 1,
-               address: str | None = None) -> tuple[np.ndarray, np.ndarray, Reach]:
+               address: str | None = None, index: IvfIndex | None = None) -> tuple[np.ndarray, np.ndarray, Reach]:
     """Like `cltool.mine.search.search`: the top k, and what each query's search could reach."""
     ray = ray_session(address)
-    index = IvfIndex.build(candidates, plan.nlist, seed) if plan.index == "ivf" else None
+    if plan.index == "ivf" and index is None:
+        index = IvfIndex.build(candidates, plan.nlist, seed)
+    elif plan.index != "ivf":
+        index = None
     shared = ray.put(index if index is not None else candidates)
     remote = ray.remote(num_cpus=1)(_search_part)
     ranges = partitions(len(queries), 2 * cluster_cpus(ray))

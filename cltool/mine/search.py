@@ -25,7 +25,8 @@ from cltool.errors import UsageError
 from cltool.progress import NullTask
 
 INDEXES = ("auto", "flat", "ivf", "hnsw")
-# auto: exact search up to this many query x candidate scores (about 6 minutes on 2 cores), IVF above.
+# auto: exact search up to this many query x candidate scores (about 6 minutes on 2 cores in float32;
+# about 3x as many where exact search takes the bf16 product), IVF above.
 EXACT_PAIRS_LIMIT = 50_000_000_000
 _QUERY_BLOCK = 8192
 _CANDIDATE_BLOCK = 16_384  # 8192 x 16384 float32 (512 MB): larger blocks measured closest to the BLAS rate
@@ -83,7 +84,12 @@ def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int |
     if index not in INDEXES:
         raise UsageError(f"--index must be one of {', '.join(INDEXES)}, not {index!r}")
     if index == "auto":
-        index = "flat" if queries * candidates <= EXACT_PAIRS_LIMIT else "ivf"
+        # a bf16 product scores about three times as many pairs in the same time (cltool.mine.recall)
+        from cltool.mine.recall import BF16_EXACT_COST
+
+        limit = EXACT_PAIRS_LIMIT / (BF16_EXACT_COST if choose_product(queries * candidates * dim, k) == "bfloat16"
+                                     else 1.0)
+        index = "flat" if queries * candidates <= limit else "ivf"
     if index == "ivf":
         # 4 sqrt(n) lists (FAISS's guideline; it gave the best recall per candidate scored in
         # bench/mine_scale.py), each with at least 39 members to train on
@@ -142,14 +148,15 @@ def product_error(product: str, queries: np.ndarray, candidates: np.ndarray) -> 
 
 
 def search(queries: np.ndarray, candidates: np.ndarray, k: int, plan: SearchPlan, task=None,
-           seed: int = 1) -> tuple[np.ndarray, np.ndarray, Reach]:
+           seed: int = 1, index: IvfIndex | None = None) -> tuple[np.ndarray, np.ndarray, Reach]:
     """Top-k candidates per query, best first: (scores float32, candidate indices int32, -1 when none),
-    and what each query's search could reach (for `exact_top`)."""
+    and what each query's search could reach (for `exact_top`). An IVF plan uses `index` when given
+    (built once for the recall's tuning), else builds one."""
     task = task or NullTask()
     if plan.index == "flat":
         return *exact_search(queries, candidates, k, task, plan.product), None
     if plan.index == "ivf":
-        index = IvfIndex.build(candidates, plan.nlist, seed)
+        index = index if index is not None else IvfIndex.build(candidates, plan.nlist, seed)
         return *index.search(queries, k, plan.nprobe, task), index.reach(plan.nprobe)
     return *_hnsw_search(queries, candidates, k, plan, task), None
 
@@ -271,6 +278,12 @@ class IvfIndex:
             task.advance(done - reported)
             reported = done
         return top_scores, top_ids
+
+    def scanned_share(self, queries: np.ndarray, nprobe: int) -> float:
+        """The mean share of the candidates a query's search scans at `nprobe` (its lists' members)."""
+        sizes = np.diff(self.list_starts)
+        probes = _nearest_lists(queries, self.centroids, min(nprobe, len(self.centroids)))
+        return float(sizes[probes.astype(np.int64)].sum(axis=1).mean() / max(len(self.members), 1))
 
     def reach(self, nprobe: int) -> Callable[[np.ndarray], list[np.ndarray]]:
         """For query vectors: the candidates of the lists each one probes (the same lists in any partition)."""

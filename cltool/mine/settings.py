@@ -57,6 +57,9 @@ class Settings:
     index: str = "auto"
     nprobe: int | None = None
     nlist: int | None = None
+    # an approximate search (ivf, hnsw) is measured against exact search on a sample of anchors first:
+    # IVF's nprobe is raised until recall@10 reaches this, or exact search runs (cltool.mine.recall)
+    target_recall: float = 0.95
     min_negatives: int = 0
     # an anchor short of negatives after the rules is searched again, its window 4x as deep each
     # round, up to this rank (only when --range-max is not given: a window the user sets is kept)
@@ -74,6 +77,8 @@ class Settings:
         if self.engine == "ray" and self.index == "hnsw":  # before any loading, not after
             raise UsageError("--index hnsw runs on the local engine only",
                              hint="use --index flat or ivf with --engine ray")
+        if not 0.0 < self.target_recall <= 1.0:
+            raise UsageError(f"--target-recall is a share above 0 and at most 1, not {self.target_recall}")
         if self.num_negatives < 1:
             raise UsageError(f"--num-negatives must be at least 1, not {self.num_negatives}")
         if self.range_min < 0:
