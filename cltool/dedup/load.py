@@ -114,7 +114,7 @@ class ModelVectors:
 
         e = self.embedder
         encoder = e.load()
-        out = np.empty((len(texts), 0), dtype=np.float32)
+        out = np.empty((0, encoder.dimension), dtype=np.float32)  # no text (an empty reference): no row
         began = time.perf_counter()
         for start in range(0, len(texts), _ENCODE_ROWS):
             vectors = encoder.encode(texts[start:start + _ENCODE_ROWS], prompt)
@@ -185,10 +185,14 @@ def _embedded_here(dataset: Dataset, on: Sequence[str], model: ModelVectors) -> 
     parts = []
     for column, texts in zip(on, rows.texts):
         values = np.asarray(model(column, [t if t is not None else "" for t in texts.to_pylist()]), dtype=np.float32)
+        if not len(values):  # an empty dataset: no row, the model's width
+            values = np.zeros((0, model.embedder.load().dimension), dtype=np.float32)
         values /= np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-12) * np.sqrt(len(on))
         parts.append(values)
     rows.embeddings = np.ascontiguousarray(parts[0] if len(parts) == 1 else np.hstack(parts))
     del parts
+    # a blank text has no direction to compare (embed rejects it): a reference's must match nothing
+    rows.embeddings[rows.blank()] = 0.0
     rows.bad_vectors = ~np.isfinite(rows.embeddings).all(axis=1) | ~rows.embeddings.any(axis=1)
     rows.embeddings[rows.bad_vectors] = 0.0
     return rows

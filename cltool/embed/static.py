@@ -111,6 +111,7 @@ class StaticEncoder:
         self.normalize = normalize
         model = self.model
         self._table = self._wordpiece = None
+        self._added_forms: list[str] = []
         # float32 only: model2vec means a float16 table in float16, which this would not reproduce
         if model.weights is None and model.token_mapping is None and model.embedding.dtype == np.float32:
             self._table = np.ascontiguousarray(model.embedding, dtype=np.float32)
@@ -119,6 +120,8 @@ class StaticEncoder:
             self._tokenizer = copy.deepcopy(model.tokenizer)  # model2vec's, with its truncation fixed here
             self._tokenizer.enable_truncation(self.max_length)
             self._plain_tokenizer = _plain_text_tokenizer(self._tokenizer)
+            # an added token matched after normalisation may stand in a plain text as another spelling
+            self._added_forms = [f for f in added_token_forms(self._tokenizer) if f.isascii()]
             self._wordpiece = WordPiece.from_tokenizer(self._tokenizer, self.max_length)
             self._max_chars = self.max_length * model.median_token_length  # model2vec cuts the text first too
 
@@ -168,7 +171,8 @@ class StaticEncoder:
         plain_tokenizer = self._plain_tokenizer
         if plain_tokenizer is None:
             return [e.ids for e in self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
-        plain = [t.isascii() and _CONTROL.search(t) is None for t in texts]
+        forms = self._added_forms
+        plain = [t.isascii() and _CONTROL.search(t) is None and not (forms and _holds_added(t, forms)) for t in texts]
         ids: list[list[int]] = [[] for _ in texts]
         for tokenizer, wanted in ((plain_tokenizer, True), (self._tokenizer, False)):
             where = [i for i, p in enumerate(plain) if p is wanted]
@@ -213,7 +217,7 @@ class WordPiece:
             return None
         return cls(model["vocab"], model["vocab"][model["unk_token"]], model.get("continuing_subword_prefix", "##"),
                    int(model.get("max_input_chars_per_word", 100)), bool(normalizer.get("lowercase", True)),
-                   [a["content"] for a in config.get("added_tokens", [])], max_tokens)
+                   added_token_forms(tokenizer), max_tokens)
 
     def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ids, counts, rest): the plain texts' ids one after another, each text's count (-1 for a
@@ -226,7 +230,7 @@ class WordPiece:
         # an added token is matched in the text as written or as normalised: either way, not plain
         added = [a for a in self.added if a in joined or a.lower() in lowered]
         if added:
-            chosen = [i for i in chosen if not any(a in texts[i] or a.lower() in texts[i].lower() for a in added)]
+            chosen = [i for i in chosen if not _holds_added(texts[i], added)]
             lowered = "".join(texts[i] for i in chosen)
             lowered = lowered.lower() if self.lowercase else lowered
         bounds = np.zeros(len(chosen) + 1, dtype=np.int64)
@@ -238,6 +242,25 @@ class WordPiece:
         counts = np.full(len(texts), -1, dtype=np.int64)
         counts[np.asarray(chosen, dtype=np.int64)] = chosen_counts
         return ids, counts, np.nonzero(counts < 0)[0]
+
+
+def added_token_forms(tokenizer) -> list[str]:
+    """What an added token is matched as: its content, and for a token matched after normalisation
+    (`normalized`), the content as the normaliser writes it (`Café` is found in "cafe"). A text
+    holding one of them, in any case, is not plain."""
+    import json
+
+    forms = []
+    for token in json.loads(tokenizer.to_str()).get("added_tokens", []):
+        forms.append(token["content"])
+        if token.get("normalized") and tokenizer.normalizer is not None:
+            forms.append(tokenizer.normalizer.normalize_str(token["content"]))
+    return [f for f in dict.fromkeys(forms) if f]
+
+
+def _holds_added(text: str, forms: list[str]) -> bool:
+    lowered = text.lower()
+    return any(f in text or f.lower() in lowered for f in forms)
 
 
 # the characters BERT's clean_text removes (controls other than tab, newline and carriage return)

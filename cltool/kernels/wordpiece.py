@@ -106,7 +106,7 @@ def wordpiece_ids(data, bounds, keys, key_bounds, key_ids, slots, prefix, max_ke
     texts = len(bounds) - 1
     counts = np.zeros(texts, dtype=np.int64)
     out = np.empty(len(data), dtype=np.int64)  # every id covers at least one byte
-    pieces = np.empty(max_word_chars, dtype=np.int64)
+    pieces = np.empty(max(1, max_word_chars), dtype=np.int64)  # the unknown token alone needs one
     prefix_state = _FNV_OFFSET
     for i in range(len(prefix)):
         prefix_state = _mix(prefix_state, prefix[i])

@@ -148,3 +148,18 @@ def test_semantic_with_a_sentence_transformers_model_goes_through_the_cache(tmp_
     assert first["summary"]["embedded"]["encoded"] == 4 and again["summary"]["embedded"]["cache_hits"] == 4
     assert again["summary"]["embedded"]["encoded"] == 0 and first["rows"]["rejected"] >= 8
     assert read_dataset(tmp_path / "first").to_pylist() == read_dataset(tmp_path / "again").to_pylist()
+
+
+def test_semantic_with_a_model_against_an_empty_or_blank_reference(tmp_path, write, static_model, monkeypatch):
+    """An empty reference has no vectors (of the model's width); a blank reference text matches nothing."""
+    monkeypatch.setenv("CLTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    src = write(tmp_path / "in", {"positive": ["sort a list", "open a file", "."]})
+    settings = Settings(methods=("semantic",), method_options={"eps": (0.5,), "model": str(static_model)})
+    empty = write(tmp_path / "empty", {"positive": pa.array([], pa.string())})
+    assert dedup(str(src), str(tmp_path / "out"), settings, against=str(empty))["rows"]["rejected"] == 0
+    # under a transformer "" has a vector of its own (0.81 to "." under the bundled model)
+    from cltool.embed.model import bundled_model_path
+
+    blank = write(tmp_path / "blank", {"positive": ["", "   ", None]})
+    transformer = Settings(methods=("semantic",), method_options={"eps": (0.5,), "model": str(bundled_model_path())})
+    assert dedup(str(src), str(tmp_path / "out2"), transformer, against=str(blank))["rows"]["rejected"] == 0

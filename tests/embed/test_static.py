@@ -126,3 +126,20 @@ def test_the_wordpiece_kernel_is_only_for_berts_tokenizer():
     assert WordPiece.from_tokenizer(tokenizer, 512) is not None
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()  # groups punctuation runs: another split
     assert WordPiece.from_tokenizer(tokenizer, 512) is None
+
+
+def test_an_added_token_matched_after_normalisation_keeps_its_texts_off_the_kernel():
+    """`Café` added as a normalised token is matched in "cafe" and "CAFE" (the normaliser strips the
+    accent and lowercases): those texts go to the tokenizer, which gives the added token's id."""
+    from tokenizers import AddedToken, Tokenizer
+
+    from cltool.embed.static import WordPiece, added_token_forms
+
+    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+    tokenizer.add_tokens([AddedToken("Café", normalized=True)])
+    assert "cafe" in added_token_forms(tokenizer)
+    texts = ["cafe au lait", "a CAFE here", "tea"]
+    ids, counts, rest = WordPiece.from_tokenizer(tokenizer, 512).tokenize(texts)
+    assert rest.tolist() == [0, 1] and counts[2] >= 1
+    added = tokenizer.token_to_id("Café")
+    assert all(added in e.ids for e in tokenizer.encode_batch_fast(texts[:2], add_special_tokens=False))
