@@ -122,7 +122,7 @@ class StaticEncoder:
             self._plain_tokenizer = _plain_text_tokenizer(self._tokenizer)
             # an added token matched after normalisation may stand in a plain text as another spelling
             self._added_forms = [f for f in added_token_forms(self._tokenizer) if f.isascii()]
-            self._wordpiece = WordPiece.from_tokenizer(self._tokenizer, self.max_length)
+            self._wordpiece = WordPiece.from_tokenizer(self._tokenizer, self.max_length, self._added_forms)
             self._max_chars = self.max_length * model.median_token_length  # model2vec cuts the text first too
 
     @property
@@ -206,7 +206,8 @@ class WordPiece:
         self.added, self.max_tokens = [a for a in added if a], max_tokens
 
     @classmethod
-    def from_tokenizer(cls, tokenizer, max_tokens: int) -> WordPiece | None:
+    def from_tokenizer(cls, tokenizer, max_tokens: int, added: list[str] | None = None) -> WordPiece | None:
+        """`added`: the added tokens' forms (`added_token_forms`), when the caller has them."""
         import json
 
         config = json.loads(tokenizer.to_str())
@@ -217,7 +218,7 @@ class WordPiece:
             return None
         return cls(model["vocab"], model["vocab"][model["unk_token"]], model.get("continuing_subword_prefix", "##"),
                    int(model.get("max_input_chars_per_word", 100)), bool(normalizer.get("lowercase", True)),
-                   added_token_forms(tokenizer), max_tokens)
+                   added_token_forms(tokenizer) if added is None else added, max_tokens)
 
     def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ids, counts, rest): the plain texts' ids one after another, each text's count (-1 for a
@@ -248,13 +249,11 @@ def added_token_forms(tokenizer) -> list[str]:
     """What an added token is matched as: its content, and for a token matched after normalisation
     (`normalized`), the content as the normaliser writes it (`Café` is found in "cafe"). A text
     holding one of them, in any case, is not plain."""
-    import json
-
     forms = []
-    for token in json.loads(tokenizer.to_str()).get("added_tokens", []):
-        forms.append(token["content"])
-        if token.get("normalized") and tokenizer.normalizer is not None:
-            forms.append(tokenizer.normalizer.normalize_str(token["content"]))
+    for token in tokenizer.get_added_tokens_decoder().values():
+        forms.append(token.content)
+        if token.normalized and tokenizer.normalizer is not None:
+            forms.append(tokenizer.normalizer.normalize_str(token.content))
     return [f for f in dict.fromkeys(forms) if f]
 
 

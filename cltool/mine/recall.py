@@ -3,7 +3,7 @@ of anchors is searched exactly and by the index, and the share of each sampled a
 that the index also finds is its recall@10.
 
 IVF's nprobe is doubled until that recall reaches the target (`--target-recall`, default 0.95);
-where exact search would be as fast as the index that reaches it (`exact_is_faster`: an IVF search
+where exact search would be as fast as the index that reaches it (`cltool.mine.search.exact_is_faster`: an IVF search
 costs about 4x a float32 exact search per candidate it scans, and a bf16 exact search about a third
 of a float32 one), exact search runs instead. A given `--nprobe` (or HNSW) is measured, not tuned, and a recall
 short of the target is said. The measurement goes into the summary (`search.recall`).
@@ -26,20 +26,6 @@ if TYPE_CHECKING:
 
 RECALL_AT = 10
 SAMPLE_ANCHORS = 1000  # anchors searched exactly to measure the index against (fewer for a small run)
-# An IVF search costs about this many times a float32 exact search per candidate it scans (a gather
-# of each list's members, a product and a merge per list): on 50k anchors x 2M synthetic candidates
-# (2 cores) it scanned a third of them at about 57 GFLOP/s, where exact search's float32 product runs
-# at 250
-IVF_SCAN_COST = 4.0
-# exact search by a bf16 product, per score, against float32: 72 s for that search, whose float32
-# product alone would take 205 s
-BF16_EXACT_COST = 0.35
-
-
-def exact_is_faster(scanned_share: float, exact_product: str) -> bool:
-    """Whether exact search (by `exact_product`) takes no longer than an IVF search scanning this
-    share of the candidates."""
-    return scanned_share * IVF_SCAN_COST >= (BF16_EXACT_COST if exact_product == "bfloat16" else 1.0)
 
 
 @dataclass
@@ -92,12 +78,10 @@ def tune(plan: SearchPlan, index: IvfIndex, queries: np.ndarray, candidates: np.
     exact search once it would be as fast: `exact_product` is the product it would take), and what
     was measured. `index`: the IVF index built for the run; `tunable`: False when the user gave
     --nprobe (measured, not changed)."""
-    from cltool.mine.search import exact_search_top, exact_top, searched_depth
+    from cltool.mine.search import exact_is_faster, exact_top, searched_depth
 
-    sample = sample_anchors(len(queries), seed)
-    recall = Recall(at=min(RECALL_AT, depth, len(candidates)), depth=depth, sampled=len(sample), target=target)
+    sample, recall, exact = _sampled(queries, candidates, depth, target, seed)
     sampled = queries[sample]
-    _, exact = exact_search_top(sampled, candidates, depth)
     searched = searched_depth(depth, len(candidates))
     while True:
         scores, rows = index.search(sampled, searched, plan.nprobe)
@@ -127,16 +111,22 @@ def measure(rows: np.ndarray, queries: np.ndarray, candidates: np.ndarray, depth
             setting: dict[str, Any], reporter: Reporter | None = None) -> Recall:
     """The recall of a search already run (HNSW, whose index is built inside its search): its rows
     for the sampled anchors against their exact search."""
-    from cltool.mine.search import exact_search_top
-
-    sample = sample_anchors(len(queries), seed)
-    recall = Recall(at=min(RECALL_AT, depth, len(candidates)), depth=depth, sampled=len(sample), target=target)
-    _, exact = exact_search_top(queries[sample], candidates, depth)
+    sample, recall, exact = _sampled(queries, candidates, depth, target, seed)
     recall.tried.append({**setting, "recall": round(overlap(rows[sample], exact, recall.at), 4),
                          "recall_at_depth": round(overlap(rows[sample], exact, depth), 4)})
     recall.outcome = "met" if recall.measured >= target else "below target"
     _say(recall, reporter)
     return recall
+
+
+def _sampled(queries: np.ndarray, candidates: np.ndarray, depth: int, target: float,
+             seed: int) -> tuple[np.ndarray, Recall, np.ndarray]:
+    """The sampled anchors, their empty Recall, and their exact ranking (candidate rows, `depth` deep)."""
+    from cltool.mine.search import exact_search_top
+
+    sample = sample_anchors(len(queries), seed)
+    recall = Recall(at=min(RECALL_AT, depth, len(candidates)), depth=depth, sampled=len(sample), target=target)
+    return sample, recall, exact_search_top(queries[sample], candidates, depth)[1]
 
 
 def _say(recall: Recall, reporter: Reporter | None) -> None:

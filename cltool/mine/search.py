@@ -58,6 +58,22 @@ BF16_MIN_WORK = 4e11  # queries x candidates x dimensions
 # (62k x 69k code texts)
 BF16_MAX_DEPTH = 128
 
+# An IVF search costs about this many times a float32 exact search per candidate it scans (a gather
+# of each list's members, a product and a merge per list): on 50k anchors x 2M synthetic candidates
+# (2 cores) it scanned a third of them at about 57 GFLOP/s, where exact search's float32 product runs
+# at 250
+IVF_SCAN_COST = 4.0
+# exact search by a bf16 product, per score, against float32: 72 s for that search, whose float32
+# product alone would take 205 s
+BF16_EXACT_COST = 0.35
+
+
+def exact_is_faster(scanned_share: float, exact_product: str) -> bool:
+    """Whether exact search (by `exact_product`) takes no longer than an IVF search scanning this
+    share of the candidates."""
+    return scanned_share * IVF_SCAN_COST >= (BF16_EXACT_COST if exact_product == "bfloat16" else 1.0)
+
+
 # What a query's search could reach: every candidate (None), or for an IVF search a function from
 # query vectors to the candidates of the lists each one probes.
 Reach = Callable[[np.ndarray], list[np.ndarray]] | None
@@ -83,12 +99,9 @@ def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int |
     """Choose the index (auto: exact unless the product is large) and its parameters."""
     if index not in INDEXES:
         raise UsageError(f"--index must be one of {', '.join(INDEXES)}, not {index!r}")
-    if index == "auto":
-        # a bf16 product scores about three times as many pairs in the same time (cltool.mine.recall)
-        from cltool.mine.recall import BF16_EXACT_COST
-
-        limit = EXACT_PAIRS_LIMIT / (BF16_EXACT_COST if choose_product(queries * candidates * dim, k) == "bfloat16"
-                                     else 1.0)
+    product = choose_product(queries * candidates * dim, k) if index in ("auto", "flat") else "float32"
+    if index == "auto":  # a bf16 product scores about three times as many pairs in the same time
+        limit = EXACT_PAIRS_LIMIT / (BF16_EXACT_COST if product == "bfloat16" else 1.0)
         index = "flat" if queries * candidates <= limit else "ivf"
     if index == "ivf":
         # 4 sqrt(n) lists (FAISS's guideline; it gave the best recall per candidate scored in
@@ -99,7 +112,7 @@ def plan_search(index: str, queries: int, candidates: int, k: int, nprobe: int |
         return SearchPlan("ivf", nlist=lists, nprobe=min(probes, lists))
     if index == "hnsw":
         return SearchPlan("hnsw", hnsw_m=32, ef_search=ef_search or max(2 * k, 128))
-    return SearchPlan("flat", product=choose_product(queries * candidates * dim, k))
+    return SearchPlan("flat", product=product)
 
 
 def choose_product(work: int, depth: int) -> str:
