@@ -97,35 +97,14 @@ class ModelVectors:
 
         prompt = self.spec.prompts.get("query" if column in QUERY_COLUMNS else "document")
         if self.spec.encodes_faster_than_the_cache:
-            return self._encoded(texts, prompt)
+            return self.embedder.encode_every(texts, prompt, _ENCODE_ROWS)
         cache = EmbeddingCache(self.cache_dir, self.embedder.reporter)
         self.embedder.cache = cache
         try:
             return self.embedder(texts, prompt)
         finally:
             self.embedder.cache = None
-            if cache is not None:
-                cache.close()
-
-    def _encoded(self, texts: list[str], prompt: str | None) -> np.ndarray:
-        """Every text encoded (a repeated text again: cheaper than finding the repeats), a slice at a
-        time into one matrix, so that the tokenizer's buffers stay small."""
-        import time
-
-        e = self.embedder
-        encoder = e.load()
-        out = np.empty((0, encoder.dimension), dtype=np.float32)  # no text (an empty reference): no row
-        began = time.perf_counter()
-        for start in range(0, len(texts), _ENCODE_ROWS):
-            vectors = encoder.encode(texts[start:start + _ENCODE_ROWS], prompt)
-            if not start:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[start:start + len(vectors)] = vectors
-        e.encode_seconds += time.perf_counter() - began
-        e.texts += len(texts)
-        e.encoded += len(texts)
-        e.dimension = out.shape[1] if len(texts) else e.dimension
-        return out
+            cache.close()
 
     def describe(self) -> dict[str, Any]:
         e = self.embedder
