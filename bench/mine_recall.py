@@ -14,7 +14,7 @@ What is measured (issue 30: "every approximate search reports its measured recal
      search the manifest records (index, nprobe, and the recall it measured on its own sample,
      each nprobe it tried);
   c. recall@10, independently: for --sample (default 300) anchors drawn here, the first 10 of the
-     saved ranked candidates against the exact top 10 by brute force (numpy, float64).
+     saved ranked candidates against the exact top 10 by brute force (numpy, float32).
 
     .venv/bin/python bench/mine_recall.py [--anchors 50000] [--candidates 2000000] [--sample 300]
                                           [--work DIR] [-- MINE OPTIONS]
@@ -89,7 +89,7 @@ def matrix(dataset: Path, column: str) -> np.ndarray:
 
 
 def independent_recall(pairs: Path, corpus: Path, saved: Path, sample: int, at: int = 10) -> tuple[float, float]:
-    """recall@at of the saved ranked candidates of `sample` anchors against brute force (float64):
+    """recall@at of the saved ranked candidates of `sample` anchors against brute force (float32):
     the mean and the 10th percentile."""
     from cltool.dataset.pairs import text_ids
     from cltool.mine.candidates import CANDIDATE_IDS
@@ -105,8 +105,7 @@ def independent_recall(pairs: Path, corpus: Path, saved: Path, sample: int, at: 
     shares = []
     for start in range(0, len(rows), 50):
         chunk = rows[start:start + 50]
-        scores = anchors[chunk].astype(np.float64) @ every.T.astype(np.float64) if len(every) <= 500_000 else \
-            (anchors[chunk] @ every.T).astype(np.float64)
+        scores = anchors[chunk] @ every.T  # float32: only scores within rounding of the 10th could swap
         for row, line in zip(chunk, scores):
             truth = set(names[np.argpartition(-line, at)[:at]])
             shares.append(len(truth & set(lists[f"anchor {row}"][:at])) / at)
